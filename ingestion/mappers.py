@@ -1,0 +1,208 @@
+"""Map the two real shot formats onto the canonical shot, and back to the feed's shape.
+
+* ``nba_com``: NBA.com season files (``SEASON_1, ..., SECS_LEFT``): feet with the
+  baseline at y=0 and the shooter's left at x>0, ``MM-DD-YYYY``, ``TRUE``/``FALSE``,
+  no event id (derived from the shot's order within its game).
+* ``shot_locations``: the "NBA Shot Locations 1997-2020" format the original feed
+  served (22 string fields): tenths of feet from the hoop, ``YYYYMMDD``, 0/1,
+  ``Right Side(R)``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from ingestion.shots import (
+    HOOP_FROM_BASELINE_FT,
+    PERIOD_RANGE,
+    SEASON_TYPES,
+    SECONDS_RANGE,
+    ZONE_AREAS,
+    Shot,
+    ShotValidationError,
+    check_location,
+    home_flag,
+    normalise_game_id,
+    normalise_team_code,
+    optional_text,
+    parse_bool,
+    parse_choice,
+    parse_date,
+    parse_float,
+    parse_int,
+    parse_shot_type,
+    parse_zone_area,
+    require_text,
+    season_for,
+)
+
+NBA_COM = "nba_com"
+SHOT_LOCATIONS = "shot_locations"
+
+NBA_COM_COLUMNS = (
+    "SEASON_1", "SEASON_2", "TEAM_ID", "TEAM_NAME", "PLAYER_ID", "PLAYER_NAME",
+    "POSITION_GROUP", "POSITION", "GAME_DATE", "GAME_ID", "HOME_TEAM", "AWAY_TEAM",
+    "EVENT_TYPE", "SHOT_MADE", "ACTION_TYPE", "SHOT_TYPE", "BASIC_ZONE", "ZONE_NAME",
+    "ZONE_ABB", "ZONE_RANGE", "LOC_X", "LOC_Y", "SHOT_DISTANCE", "QUARTER",
+    "MINS_LEFT", "SECS_LEFT",
+)  # fmt: skip
+SHOT_LOCATIONS_COLUMNS = (
+    "Game ID", "Game Event ID", "Player ID", "Player Name", "Team ID", "Team Name",
+    "Period", "Minutes Remaining", "Seconds Remaining", "Action Type", "Shot Type",
+    "Shot Zone Basic", "Shot Zone Area", "Shot Zone Range", "Shot Distance",
+    "X Location", "Y Location", "Shot Made Flag", "Game Date", "Home Team",
+    "Away Team", "Season Type",
+)  # fmt: skip
+
+# Columns a record must carry to be mapped at all (the rest are optional extras).
+_REQUIRED = {
+    NBA_COM: set(NBA_COM_COLUMNS) - {"POSITION_GROUP", "POSITION", "EVENT_TYPE", "ZONE_ABB", "SEASON_1", "SEASON_2"},
+    SHOT_LOCATIONS: set(SHOT_LOCATIONS_COLUMNS),
+}
+
+
+class UnknownFormatError(ValueError):
+    pass
+
+
+def detect_format(columns: Sequence[str]) -> str:
+    """Which of the two formats a header (or a record's keys) belongs to."""
+    present = {c.strip().lstrip("\ufeff") for c in columns}
+    for name, required in _REQUIRED.items():
+        if required <= present:
+            return name
+    best = min(_REQUIRED, key=lambda n: len(_REQUIRED[n] - present))
+    missing = sorted(_REQUIRED[best] - present)
+    raise UnknownFormatError(
+        f"columns match neither known shot format; closest is {best!r}, missing {', '.join(missing)}"
+    )
+
+
+def _clock(record: Mapping[str, Any], minutes_col: str, seconds_col: str) -> int:
+    minutes = parse_int(record.get(minutes_col), "minutes_left", (0, 12))
+    seconds = parse_int(record.get(seconds_col), "seconds_left", (0, 59))
+    return parse_int(minutes * 60 + seconds, "seconds_left", SECONDS_RANGE)
+
+
+def _teams(record: Mapping[str, Any], home_col: str, away_col: str) -> tuple[str, str]:
+    home = normalise_team_code(require_text(record, home_col, "home_team"))
+    away = normalise_team_code(require_text(record, away_col, "away_team"))
+    if home == away:
+        raise ShotValidationError("away_team", away, "is the same team as home_team")
+    return home, away
+
+
+def map_nba_com(
+    record: Mapping[str, Any], *, event_id: int, source: str, ingested_at: dt.datetime
+) -> Shot:
+    """An NBA.com row; ``event_id`` is the shot's 1-based order within its game."""
+    game_date = parse_date(record.get("GAME_DATE"), "game_date", ("%m-%d-%Y", "%Y-%m-%d"))
+    home, away = _teams(record, "HOME_TEAM", "AWAY_TEAM")
+    team_name = require_text(record, "TEAM_NAME", "team_name")
+    raw_x, raw_y = record.get("LOC_X"), record.get("LOC_Y")
+    # Mirror x so that the shooter's left is negative as in the 1997-2020 data,
+    # and move the origin from the baseline to the hoop.
+    x_ft = -parse_float(raw_x, "x")
+    y_ft = parse_float(raw_y, "y") - HOOP_FROM_BASELINE_FT
+    check_location(x_ft, y_ft, raw_x, raw_y)
+    season = optional_text(record, "SEASON_2") or season_for(game_date)
+    return Shot(
+        game_id=normalise_game_id(record.get("GAME_ID")),
+        event_id=event_id,
+        player_id=parse_int(record.get("PLAYER_ID"), "player_id", (1, 10**10)),
+        player_name=require_text(record, "PLAYER_NAME", "player_name"),
+        team_id=parse_int(record.get("TEAM_ID"), "team_id", (1, 10**10)),
+        team_name=team_name,
+        home_team=home,
+        away_team=away,
+        is_home=home_flag(team_name, home, away),
+        position=optional_text(record, "POSITION"),
+        season=season,
+        season_type="Regular Season",
+        game_date=game_date,
+        period=parse_int(record.get("QUARTER"), "period", PERIOD_RANGE),
+        seconds_left=_clock(record, "MINS_LEFT", "SECS_LEFT"),
+        action_type=require_text(record, "ACTION_TYPE", "action_type"),
+        shot_type=parse_shot_type(record.get("SHOT_TYPE")),
+        zone_basic=require_text(record, "BASIC_ZONE", "zone_basic"),
+        zone_area=parse_zone_area(record.get("ZONE_NAME")),
+        zone_range=require_text(record, "ZONE_RANGE", "zone_range"),
+        distance_ft=parse_float(record.get("SHOT_DISTANCE"), "distance_ft", (0.0, 94.0)),
+        x_ft=round(x_ft, 2),
+        y_ft=round(y_ft, 2),
+        made=parse_bool(record.get("SHOT_MADE"), "made"),
+        source=source,
+        ingested_at=ingested_at,
+    )
+
+
+def map_shot_locations(record: Mapping[str, Any], *, source: str, ingested_at: dt.datetime) -> Shot:
+    """A record of the 1997-2020 format (the original feed's shape)."""
+    game_date = parse_date(record.get("Game Date"), "game_date", ("%Y%m%d", "%Y-%m-%d"))
+    home, away = _teams(record, "Home Team", "Away Team")
+    team_name = require_text(record, "Team Name", "team_name")
+    raw_x, raw_y = record.get("X Location"), record.get("Y Location")
+    x_ft = parse_float(raw_x, "x") / 10.0
+    y_ft = parse_float(raw_y, "y") / 10.0
+    check_location(x_ft, y_ft, raw_x, raw_y)
+    season_type = parse_choice(require_text(record, "Season Type", "season_type"), "season_type", SEASON_TYPES)
+    return Shot(
+        game_id=normalise_game_id(record.get("Game ID")),
+        event_id=parse_int(record.get("Game Event ID"), "event_id", (0, 10**6)),
+        player_id=parse_int(record.get("Player ID"), "player_id", (1, 10**10)),
+        player_name=require_text(record, "Player Name", "player_name"),
+        team_id=parse_int(record.get("Team ID"), "team_id", (1, 10**10)),
+        team_name=team_name,
+        home_team=home,
+        away_team=away,
+        is_home=home_flag(team_name, home, away),
+        position=None,
+        season=season_for(game_date),
+        season_type=season_type,
+        game_date=game_date,
+        period=parse_int(record.get("Period"), "period", PERIOD_RANGE),
+        seconds_left=_clock(record, "Minutes Remaining", "Seconds Remaining"),
+        action_type=require_text(record, "Action Type", "action_type"),
+        shot_type=parse_shot_type(record.get("Shot Type")),
+        zone_basic=require_text(record, "Shot Zone Basic", "zone_basic"),
+        zone_area=parse_zone_area(record.get("Shot Zone Area")),
+        zone_range=require_text(record, "Shot Zone Range", "zone_range"),
+        distance_ft=parse_float(record.get("Shot Distance"), "distance_ft", (0.0, 94.0)),
+        x_ft=round(x_ft, 2),
+        y_ft=round(y_ft, 2),
+        made=parse_bool(record.get("Shot Made Flag"), "made"),
+        source=source,
+        ingested_at=ingested_at,
+    )
+
+
+def to_feed_record(shot: Mapping[str, Any]) -> dict[str, str]:
+    """A canonical shot document in the original feed's shape: 22 string fields."""
+    seconds_left = int(shot["seconds_left"])
+    area = shot["zone_area"]
+    return {
+        "Game ID": str(shot["game_id"]),
+        "Game Event ID": str(shot["event_id"]),
+        "Player ID": str(shot["player_id"]),
+        "Player Name": shot["player_name"],
+        "Team ID": str(shot["team_id"]),
+        "Team Name": shot["team_name"],
+        "Period": str(shot["period"]),
+        "Minutes Remaining": str(seconds_left // 60),
+        "Seconds Remaining": str(seconds_left % 60),
+        "Action Type": shot["action_type"],
+        "Shot Type": f"{shot['shot_type']} Field Goal",
+        "Shot Zone Basic": shot["zone_basic"],
+        "Shot Zone Area": f"{area}({ZONE_AREAS[area]})",
+        "Shot Zone Range": shot["zone_range"],
+        "Shot Distance": f"{shot['distance_ft']:g}",
+        "X Location": str(round(shot["x_ft"] * 10)),
+        "Y Location": str(round(shot["y_ft"] * 10)),
+        "Shot Made Flag": "1" if shot["made"] else "0",
+        "Game Date": shot["game_date"].strftime("%Y%m%d"),
+        "Home Team": shot["home_team"],
+        "Away Team": shot["away_team"],
+        "Season Type": shot["season_type"],
+    }

@@ -1,0 +1,136 @@
+"""The one door to MongoDB: the raw lake, the warehouse and the prediction log.
+
+The client is built lazily, on first use, once per process. PyMongo clients are not
+fork-safe, and Celery's prefork pool and gunicorn fork after import: the process id
+is checked on every access and a child builds its own client instead of using the
+parent's sockets.
+
+Only operations with the same semantics on a real MongoDB 7 and on the nx-27017
+stand-in used on laptops and in tests are used here and by the callers (see README).
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from typing import Any
+
+from django.conf import settings
+from pymongo import ASCENDING, DESCENDING, MongoClient
+from pymongo.collection import Collection
+from pymongo.database import Database
+
+# Lake collections: documents exactly as received, their batches, and what was refused.
+RAW_SHOTS = "raw_shots"
+BATCHES = "batches"
+QUARANTINE = "quarantine"
+# The replay feed's materialised dataset and its cursor.
+FEED_RECORDS = "feed_records"
+FEED_STATE = "feed_state"
+# Warehouse collections: clean canonical shots, and served predictions.
+SHOTS = "shots"
+PREDICTIONS = "predictions"
+
+_lock = threading.Lock()
+_client: MongoClient[dict[str, Any]] | None = None
+_client_pid: int | None = None
+_indexed: set[tuple[int, str, str]] = set()
+
+
+def get_client() -> MongoClient[dict[str, Any]]:
+    global _client, _client_pid
+    pid = os.getpid()
+    if _client is not None and _client_pid == pid:
+        return _client
+    with _lock:
+        if _client is None or _client_pid != pid:
+            # In a forked child the inherited client is dropped, never closed: closing it
+            # would tear down sockets the parent still owns.
+            _client = MongoClient(
+                settings.MONGODB_URI,
+                tz_aware=False,
+                connect=False,
+                serverSelectionTimeoutMS=min(settings.MONGODB_TIMEOUT_MS, 10_000),
+                connectTimeoutMS=10_000,
+                socketTimeoutMS=settings.MONGODB_TIMEOUT_MS,
+                appname="parivision",
+            )
+            _client_pid = pid
+    return _client
+
+
+def reset_client() -> None:
+    """Forget the client (after settings change, in tests); the next call builds a new one."""
+    global _client, _client_pid
+    with _lock:
+        if _client is not None and _client_pid == os.getpid():
+            _client.close()
+        _client = None
+        _client_pid = None
+
+
+def lake() -> Database[dict[str, Any]]:
+    return get_client()[settings.MONGODB_LAKE_DB]
+
+
+def warehouse() -> Database[dict[str, Any]]:
+    return get_client()[settings.MONGODB_WAREHOUSE_DB]
+
+
+def lake_collection(name: str) -> Collection[dict[str, Any]]:
+    return lake()[name]
+
+
+def warehouse_collection(name: str) -> Collection[dict[str, Any]]:
+    return warehouse()[name]
+
+
+def ping(timeout_ms: int = 2_000) -> None:
+    """Raise if MongoDB does not answer within ``timeout_ms``."""
+    client: MongoClient[dict[str, Any]] = MongoClient(
+        settings.MONGODB_URI, serverSelectionTimeoutMS=timeout_ms, connectTimeoutMS=timeout_ms
+    )
+    try:
+        client.admin.command("ping")
+    finally:
+        client.close()
+
+
+# The natural key: re-importing the same data inserts nothing new.
+SHOT_INDEXES: tuple[dict[str, Any], ...] = (
+    {"keys": (("game_id", ASCENDING), ("event_id", ASCENDING)), "unique": True},
+    {"keys": (("game_date", ASCENDING),)},
+    {"keys": (("player_id", ASCENDING), ("game_date", ASCENDING))},
+    {"keys": (("season", ASCENDING),)},
+)
+RAW_INDEXES: tuple[dict[str, Any], ...] = ({"keys": (("batch_id", ASCENDING),)},)
+
+
+def ensure_indexes() -> None:
+    """Create every index the platform relies on (idempotent; names left to the server)."""
+    for index in SHOT_INDEXES:
+        warehouse_collection(SHOTS).create_index(list(index["keys"]), unique=index.get("unique", False))
+    for index in RAW_INDEXES:
+        lake_collection(RAW_SHOTS).create_index(list(index["keys"]), unique=index.get("unique", False))
+    lake_collection(BATCHES).create_index([("status", ASCENDING), ("created_ts", ASCENDING)])
+    lake_collection(QUARANTINE).create_index([("quarantined_at", DESCENDING)])
+    lake_collection(QUARANTINE).create_index([("run_id", ASCENDING)])
+    predictions = warehouse_collection(PREDICTIONS)
+    predictions.create_index([("shot_key", ASCENDING)])
+    predictions.create_index([("created_at", DESCENDING)])
+
+
+def ensure_indexes_once() -> None:
+    """``ensure_indexes`` the first time this process writes to these databases."""
+    key = (os.getpid(), settings.MONGODB_URI, settings.MONGODB_WAREHOUSE_DB)
+    if key not in _indexed:
+        ensure_indexes()
+        _indexed.add(key)
+
+
+def drop_all() -> None:
+    """Drop the lake and the warehouse databases (tests and ``reset_demo`` only)."""
+    client = get_client()
+    client.drop_database(settings.MONGODB_LAKE_DB)
+    client.drop_database(settings.MONGODB_WAREHOUSE_DB)
+    _indexed.clear()

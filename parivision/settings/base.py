@@ -1,0 +1,214 @@
+"""Settings shared by every environment; all of them come from the environment.
+
+Every knob has an embedded default for a laptop (SQLite, the local MongoDB stand-in,
+Redis on localhost, an MLflow store under ``var/``) except production secrets, which
+``production.py`` requires. ``.env.example`` documents every variable.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import dj_database_url
+
+from parivision.env import (
+    env_bool,
+    env_choice,
+    env_float,
+    env_int,
+    env_list,
+    env_optional,
+    env_str,
+    load_dotenv_file,
+)
+
+BASE_DIR = Path(__file__).resolve().parents[2]
+load_dotenv_file(BASE_DIR / ".env")
+
+# Everything the platform writes locally (SQLite, MongoDB stand-in, MLflow store, demo data).
+VAR_DIR = Path(env_str("PARIVISION_VAR_DIR", str(BASE_DIR / "var"))).resolve()
+# Where the real NBA seasons are read from (never copied into the project).
+PARIVISION_DATA_DIR = env_optional("PARIVISION_DATA_DIR")
+
+SECRET_KEY = env_str("SECRET_KEY", "insecure-development-key-never-use-in-production")
+DEBUG = env_bool("DEBUG", True)
+ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", ["localhost", "127.0.0.1", "[::1]", "testserver"])
+CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", [])
+
+INSTALLED_APPS = [
+    "django_prometheus",
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "whitenoise.runserver_nostatic",
+    "django.contrib.staticfiles",
+    "rest_framework",
+    "rest_framework.authtoken",
+    "drf_spectacular",
+    "django_celery_beat",
+    "ingestion",
+    "training",
+    "predictions",
+]
+
+MIDDLEWARE = [
+    "django_prometheus.middleware.PrometheusBeforeMiddleware",
+    "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "django_prometheus.middleware.PrometheusAfterMiddleware",
+]
+
+ROOT_URLCONF = "parivision.urls"
+WSGI_APPLICATION = "parivision.wsgi.application"
+ASGI_APPLICATION = "parivision.asgi.application"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [BASE_DIR / "templates"],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+            ],
+        },
+    },
+]
+
+# --- Django's own tables: SQLite on a laptop, PostgreSQL through DATABASE_URL ----------
+DATABASES = {
+    "default": dj_database_url.parse(
+        env_str("DATABASE_URL", f"sqlite:///{VAR_DIR / 'db.sqlite3'}"),
+        conn_max_age=env_int("DATABASE_CONN_MAX_AGE", 60, minimum=0),
+        conn_health_checks=True,
+    )
+}
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    # Web, worker and beat share the file: wait for a lock instead of failing at once.
+    DATABASES["default"].setdefault("OPTIONS", {})["timeout"] = 30
+    DATABASES["default"]["CONN_MAX_AGE"] = 0
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+]
+
+LANGUAGE_CODE = "en-us"
+TIME_ZONE = "UTC"
+USE_I18N = True
+USE_TZ = True
+
+STATIC_URL = "static/"
+STATIC_ROOT = Path(env_str("STATIC_ROOT", str(BASE_DIR / "staticfiles")))
+STATICFILES_DIRS = [BASE_DIR / "static"]
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {"BACKEND": "whitenoise.storage.CompressedStaticFilesStorage"},
+}
+
+LOGIN_URL = "login"
+LOGIN_REDIRECT_URL = "/"
+LOGOUT_REDIRECT_URL = "/"
+
+EMAIL_BACKEND = env_str("EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")
+EMAIL_HOST = env_str("EMAIL_HOST", "localhost")
+EMAIL_PORT = env_int("EMAIL_PORT", 25, minimum=1, maximum=65535)
+EMAIL_HOST_USER = env_str("EMAIL_HOST_USER", "")
+EMAIL_HOST_PASSWORD = env_str("EMAIL_HOST_PASSWORD", "")
+EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", False)
+DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "PariVision <noreply@parivision.local>")
+
+# --- MongoDB: the raw lake and the warehouse ---------------------------------------------
+MONGODB_URI = env_str("MONGODB_URI", "mongodb://127.0.0.1:27017/")
+MONGODB_LAKE_DB = env_str("MONGODB_LAKE_DB", "parivision_lake")
+MONGODB_WAREHOUSE_DB = env_str("MONGODB_WAREHOUSE_DB", "parivision_warehouse")
+# The stand-in answers one operation at a time: give pymongo room before it gives up.
+MONGODB_TIMEOUT_MS = env_int("MONGODB_TIMEOUT_MS", 120_000, minimum=1_000)
+
+# --- Redis and Celery ------------------------------------------------------------------
+REDIS_URL = env_str("REDIS_URL", "redis://127.0.0.1:6379/0")
+CELERY_BROKER_URL = env_str("CELERY_BROKER_URL", REDIS_URL)
+CELERY_RESULT_BACKEND = env_str("CELERY_RESULT_BACKEND", REDIS_URL)
+CELERY_ACCEPT_CONTENT = ["json"]
+CELERY_TASK_SERIALIZER = "json"
+CELERY_RESULT_SERIALIZER = "json"
+CELERY_RESULT_EXPIRES = 7 * 24 * 3600
+CELERY_TIMEZONE = TIME_ZONE
+CELERY_TASK_SOFT_TIME_LIMIT = env_int("CELERY_TASK_SOFT_TIME_LIMIT", 600, minimum=1)
+CELERY_TASK_TIME_LIMIT = env_int("CELERY_TASK_TIME_LIMIT", 660, minimum=1)
+CELERY_TASK_DEFAULT_QUEUE = "default"
+CELERY_TASK_ROUTES = {
+    "ingestion.*": {"queue": "ingestion"},
+    "training.*": {"queue": "ml"},
+}
+CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+CELERY_TASK_TRACK_STARTED = True
+CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
+CELERY_TASK_ALWAYS_EAGER = env_bool("CELERY_TASK_ALWAYS_EAGER", False)
+
+# --- Ingestion ---------------------------------------------------------------------------
+INGEST_BATCH_SIZE = env_int("INGEST_BATCH_SIZE", 5_000, minimum=1, maximum=100_000)
+# The replay feed: what it serves (a shot file path or "warehouse") and how much of it.
+FEED_DATASET = env_str("FEED_DATASET", "warehouse")
+FEED_LIMIT = env_int("FEED_LIMIT", 50_000, minimum=1)
+# The feed the client pulls from (any VirtualBetsAPI-compatible URL; default: our own).
+FEED_URL = env_str("FEED_URL", "http://127.0.0.1:8000")
+FEED_PULL_SIZE = env_int("FEED_PULL_SIZE", 100, minimum=1, maximum=1_000)
+FEED_TIMEOUT_S = env_float("FEED_TIMEOUT_S", 10.0, minimum=0.1)
+FEED_RETRIES = env_int("FEED_RETRIES", 3, minimum=0, maximum=10)
+BETSAPI_TOKEN = env_optional("BETSAPI_TOKEN")
+BETSAPI_BASE_URL = env_str("BETSAPI_BASE_URL", "https://api.b365api.com")
+
+# --- MLflow and promotion -------------------------------------------------------------------
+MLFLOW_TRACKING_URI = env_str("MLFLOW_TRACKING_URI", f"sqlite:///{VAR_DIR / 'mlflow' / 'mlflow.db'}")
+MLFLOW_ARTIFACT_ROOT = env_str("MLFLOW_ARTIFACT_ROOT", str(VAR_DIR / "mlflow" / "artifacts"))
+MLFLOW_EXPERIMENT = env_str("MLFLOW_EXPERIMENT", "parivision-shots")
+MLFLOW_MODEL_NAME = env_str("MLFLOW_MODEL_NAME", "parivision-shot-model")
+MLFLOW_UI_URL = env_str("MLFLOW_UI_URL", "http://127.0.0.1:5000")
+PROMOTION_METRIC = env_choice("PROMOTION_METRIC", "accuracy", ("accuracy", "log_loss", "roc_auc", "brier"))
+PROMOTION_MIN_GAIN = env_float("PROMOTION_MIN_GAIN", 0.0, minimum=0.0)
+
+# --- REST API ------------------------------------------------------------------------------
+REST_FRAMEWORK = {
+    "DEFAULT_AUTHENTICATION_CLASSES": [
+        "rest_framework.authentication.TokenAuthentication",
+        "rest_framework.authentication.SessionAuthentication",
+    ],
+    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticatedOrReadOnly"],
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+}
+SPECTACULAR_SETTINGS = {
+    "TITLE": "PariVision API",
+    "DESCRIPTION": "Calibrated make-probabilities for NBA shots.",
+    "VERSION": "1.0.0",
+}
+
+PROMETHEUS_EXPORT_MIGRATIONS = False
+
+LOG_LEVEL = env_str("LOG_LEVEL", "INFO")
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "root": {"handlers": ["console"], "level": LOG_LEVEL},
+    "loggers": {
+        "django.db.backends": {"level": "WARNING"},
+        "pymongo": {"level": "WARNING"},
+        "mlflow": {"level": "WARNING"},
+    },
+}

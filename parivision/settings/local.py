@@ -1,0 +1,3 @@
+"""A laptop: everything on embedded defaults (see base.py)."""
+
+from parivision.settings.base import *  # noqa: F403

@@ -1,0 +1,116 @@
+"""Session-wide real services and the fixtures that give each test clean stores."""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests import services
+
+REAL_DATA_DIR = os.environ.get("PARIVISION_DATA_DIR") or str(Path(__file__).resolve().parents[2] / "shared" / "data")
+
+
+@pytest.fixture(scope="session")
+def service_urls(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, str]]:
+    """MongoDB and Redis for the whole session: private servers unless the environment names some."""
+    folder = tmp_path_factory.mktemp("services")
+    with _mongo(folder) as mongo_uri, _redis(folder) as redis_url:
+        token = uuid.uuid4().hex[:8]
+        yield {
+            "MONGODB_URI": mongo_uri,
+            "MONGODB_LAKE_DB": f"pv_test_{token}_lake",
+            "MONGODB_WAREHOUSE_DB": f"pv_test_{token}_warehouse",
+            "REDIS_URL": redis_url,
+            "CELERY_BROKER_URL": redis_url,
+            "CELERY_RESULT_BACKEND": redis_url,
+        }
+
+
+def _mongo(folder: Path) -> Any:
+    uri = os.environ.get("MONGODB_URI")
+    if uri:
+        from contextlib import nullcontext
+
+        return nullcontext(uri)
+    return services.mongodb_standin(folder)
+
+
+def _redis(folder: Path) -> Any:
+    if services.find_executable("redis-server") is None and os.environ.get("REDIS_URL"):
+        from contextlib import nullcontext
+
+        return nullcontext(os.environ["REDIS_URL"])
+    return services.redis_server(folder)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _point_settings_at_services(service_urls: dict[str, str]) -> Iterator[None]:
+    from django.conf import settings
+
+    from parivision import mongo
+    from parivision.celery import app
+
+    saved = {name: getattr(settings, name) for name in service_urls}
+    for name, value in service_urls.items():
+        setattr(settings, name, value)
+    app.conf.update(broker_url=service_urls["CELERY_BROKER_URL"], result_backend=service_urls["CELERY_RESULT_BACKEND"])
+    mongo.reset_client()
+    yield
+    try:
+        mongo.drop_all()
+    finally:
+        mongo.reset_client()
+        for name, value in saved.items():
+            setattr(settings, name, value)
+
+
+@pytest.fixture
+def mongo_db() -> Iterator[None]:
+    """Empty lake and warehouse databases for this test."""
+    from parivision import mongo
+
+    mongo.drop_all()
+    yield
+
+
+@pytest.fixture(scope="session")
+def celery_worker(
+    service_urls: dict[str, str], django_db_setup: Any, django_db_blocker: Any, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Path]:
+    """A real Celery worker process on the session's Redis, MongoDB and test database."""
+    from django.db import connection
+
+    with django_db_blocker.unblock():
+        db = connection.settings_dict
+    if db["ENGINE"].endswith("sqlite3"):
+        database_url = f"sqlite:///{db['NAME']}"
+    else:
+        database_url = f"postgres://{db['USER']}:{db['PASSWORD']}@{db['HOST'] or 'localhost'}:{db['PORT'] or 5432}/{db['NAME']}"
+    env = {
+        **service_urls,
+        "DJANGO_SETTINGS_MODULE": "parivision.settings.test",
+        "DATABASE_URL": database_url,
+        "PARIVISION_VAR_DIR": str(tmp_path_factory.mktemp("worker-var")),
+    }
+    with services.celery_worker(env, tmp_path_factory.mktemp("celery")) as log:
+        yield log
+
+
+@pytest.fixture
+def real_data_dir() -> Path:
+    path = Path(REAL_DATA_DIR)
+    if not (path / "nba_shots").is_dir():
+        pytest.skip(f"real NBA seasons not found at {path} (set PARIVISION_DATA_DIR)")
+    return path
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    from django.conf import settings
+
+    Path(settings.VAR_DIR).mkdir(parents=True, exist_ok=True)
+    Path(settings.STATIC_ROOT).mkdir(parents=True, exist_ok=True)
