@@ -6,8 +6,10 @@ parsed, so a typo in ``.env`` stops the process at start-up instead of surfacing
 
 from __future__ import annotations
 
+import json
 import os
 from pathlib import Path
+from typing import Any
 
 from django.core.exceptions import ImproperlyConfigured
 
@@ -86,3 +88,16 @@ def env_choice(name: str, default: str, choices: tuple[str, ...]) -> str:
     if value not in choices:
         raise ImproperlyConfigured(f"{name}={value!r} is not one of {', '.join(choices)}.")
     return value
+
+
+def env_json(name: str, default: dict[str, Any]) -> dict[str, Any]:
+    value = os.environ.get(name)
+    if value is None or not value.strip():
+        return dict(default)
+    try:
+        parsed = json.loads(value)
+    except json.JSONDecodeError as error:
+        raise ImproperlyConfigured(f"{name} is not valid JSON: {error}") from None
+    if not isinstance(parsed, dict):
+        raise ImproperlyConfigured(f"{name} must be a JSON object, got {type(parsed).__name__}.")
+    return parsed

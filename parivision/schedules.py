@@ -29,6 +29,14 @@ DEFAULT_SCHEDULES: tuple[DefaultSchedule, ...] = (
         description="Pull the next batch from FEED_URL into the lake; the transform follows.",
     ),
     DefaultSchedule(
+        name="Nightly ML pipeline",
+        task="training.run_ml_pipeline",
+        crontab={"minute": "{ml_minute}", "hour": "{ml_hour}"},
+        kwargs={"trigger": "beat (nightly)"},
+        queue="ml",
+        description="Drift report, both challengers, evaluation, promotion (skipped without new data).",
+    ),
+    DefaultSchedule(
         name="Transform the lake",
         task="ingestion.transform_lake",
         every_seconds=60,

@@ -48,11 +48,12 @@ if ! answers mongodb "$MONGODB_URI"; then
   "$PY" scripts/ping.py mongodb "$MONGODB_URI" --wait 30
 fi
 
-say "database migrations, static files, beat schedule"
+say "database migrations, static files, beat schedule, demo data, first champion"
 "$PY" manage.py migrate --noinput -v0
 "$PY" manage.py collectstatic --noinput -v0
 "$PY" manage.py seed_schedules
 "$PY" manage.py demo_data
+"$PY" manage.py train --only-if-no-champion
 "$PY" manage.py ensure_admin
 
 say "starting web (http://127.0.0.1:$PORT), Celery worker and Celery beat; Ctrl-C stops them"

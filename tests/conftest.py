@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import uuid
 from collections.abc import Iterator
@@ -12,6 +13,11 @@ import pytest
 
 from tests import services
 
+# Small challengers: the tests check behaviour, not model quality (bench/train.py does that).
+SMALL_MODELS = {
+    "XGBOOST_PARAMS": {"n_estimators": 60, "early_stopping_rounds": 10, "learning_rate": 0.1},
+    "RANDOM_FOREST_PARAMS": {"n_estimators": 15, "max_depth": 8},
+}
 REAL_DATA_DIR = os.environ.get("PARIVISION_DATA_DIR") or str(Path(__file__).resolve().parents[2] / "shared" / "data")
 
 
@@ -28,6 +34,9 @@ def service_urls(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str,
             "REDIS_URL": redis_url,
             "CELERY_BROKER_URL": redis_url,
             "CELERY_RESULT_BACKEND": redis_url,
+            # A throw-away MLflow store (SQLite backend, local artifacts) shared with the worker.
+            "MLFLOW_TRACKING_URI": f"sqlite:///{folder / 'mlflow.db'}",
+            "MLFLOW_ARTIFACT_ROOT": str(folder / "mlartifacts"),
         }
 
 
@@ -55,8 +64,9 @@ def _point_settings_at_services(service_urls: dict[str, str]) -> Iterator[None]:
     from parivision import mongo
     from parivision.celery import app
 
-    saved = {name: getattr(settings, name) for name in service_urls}
-    for name, value in service_urls.items():
+    overrides = {**service_urls, **SMALL_MODELS}
+    saved = {name: getattr(settings, name) for name in overrides}
+    for name, value in overrides.items():
         setattr(settings, name, value)
     app.conf.update(broker_url=service_urls["CELERY_BROKER_URL"], result_backend=service_urls["CELERY_RESULT_BACKEND"])
     mongo.reset_client()
@@ -92,6 +102,7 @@ def celery_worker(
         database_url = f"postgres://{db['USER']}:{db['PASSWORD']}@{db['HOST'] or 'localhost'}:{db['PORT'] or 5432}/{db['NAME']}"
     env = {
         **service_urls,
+        **{name: json.dumps(value) for name, value in SMALL_MODELS.items()},
         "DJANGO_SETTINGS_MODULE": "parivision.settings.test",
         "DATABASE_URL": database_url,
         "PARIVISION_VAR_DIR": str(tmp_path_factory.mktemp("worker-var")),

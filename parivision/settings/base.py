@@ -16,6 +16,7 @@ from parivision.env import (
     env_choice,
     env_float,
     env_int,
+    env_json,
     env_list,
     env_optional,
     env_str,
@@ -181,6 +182,20 @@ MLFLOW_MODEL_NAME = env_str("MLFLOW_MODEL_NAME", "parivision-shot-model")
 MLFLOW_UI_URL = env_str("MLFLOW_UI_URL", "http://127.0.0.1:5000")
 PROMOTION_METRIC = env_choice("PROMOTION_METRIC", "accuracy", ("accuracy", "log_loss", "roc_auc", "brier"))
 PROMOTION_MIN_GAIN = env_float("PROMOTION_MIN_GAIN", 0.0, minimum=0.0)
+
+# --- Training ----------------------------------------------------------------------------
+# The training window: the most recent N seasons in the warehouse (the game has changed:
+# older seasons hurt more than they help), and the holdout: the last share of game dates.
+TRAINING_SEASONS = env_int("TRAINING_SEASONS", 2, minimum=1, maximum=30)
+TRAINING_HOLDOUT_FRACTION = env_float("TRAINING_HOLDOUT_FRACTION", 0.2, minimum=0.01, maximum=0.5)
+TRAINING_VALIDATION_FRACTION = env_float("TRAINING_VALIDATION_FRACTION", 0.1, minimum=0.01, maximum=0.5)
+# Overrides of the default hyper-parameters (training/ml/train.py), as JSON objects.
+XGBOOST_PARAMS = env_json("XGBOOST_PARAMS", {})
+RANDOM_FOREST_PARAMS = env_json("RANDOM_FOREST_PARAMS", {})
+ML_PIPELINE_SOFT_TIME_LIMIT = env_int("ML_PIPELINE_SOFT_TIME_LIMIT", 3_600, minimum=60)
+ML_PIPELINE_TIME_LIMIT = env_int("ML_PIPELINE_TIME_LIMIT", 3_900, minimum=60)
+# Nightly retraining (beat, UTC): "minute hour".
+ML_PIPELINE_CRON = env_str("ML_PIPELINE_CRON", "30 3")
 
 # --- REST API ------------------------------------------------------------------------------
 REST_FRAMEWORK = {

@@ -3,6 +3,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from django.conf import settings
 from django.core.management.base import BaseCommand, CommandParser
 from django_celery_beat.models import CrontabSchedule, IntervalSchedule, PeriodicTask
 
@@ -30,7 +31,9 @@ class Command(BaseCommand):
                     every=default.every_seconds, period=IntervalSchedule.SECONDS
                 )
             else:
-                fields["crontab"], _ = CrontabSchedule.objects.get_or_create(**(default.crontab or {}))
+                minute, hour = settings.ML_PIPELINE_CRON.split()
+                cron = {k: v.format(ml_minute=minute, ml_hour=hour) for k, v in (default.crontab or {}).items()}
+                fields["crontab"], _ = CrontabSchedule.objects.get_or_create(timezone="UTC", **cron)
             existing = PeriodicTask.objects.filter(name=default.name).first()
             if existing is None:
                 PeriodicTask.objects.create(name=default.name, **fields)

@@ -1,0 +1,153 @@
+"""Training benchmark on the real seasons: 2022-23 plus the first 80% of 2023-24, tested on the last 20%.
+
+    python -m bench.train /work/shared/data/nba_shots
+
+Runs the whole pipeline the Celery task will run (load, split, drift, both challengers,
+evaluation against the lookup baseline, MLflow logging, registration and promotion of
+the better model) and ends with one line of JSON for CI.  MLflow goes to a throw-away
+SQLite store unless MLFLOW_TRACKING_URI is set.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import resource
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from ingestion.readers import iter_mapped
+from training.ml.drift import drift_report_build
+from training.ml.pipeline import challengers_round
+from training.ml.registry import CHAMPION, ModelRegistry, temporary_tracking_uri
+from training.ml.split import date_cutoff, shots_split_by_date
+
+SEASON_FILES = ("NBA_2023_Shots.csv.zip", "NBA_2024_Shots.csv.zip")
+TEST_SEASON = "2023-24"
+TEST_FRACTION = 0.2
+
+
+def season_load(path: Path) -> pd.DataFrame:
+    frame = pd.DataFrame([record.shot.to_document() for record in iter_mapped(path) if record.shot])
+    return frame.drop(columns=["_id", "ingested_at"])
+
+
+def peak_rss_mb() -> float:
+    # ru_maxrss is in KiB on Linux.
+    own = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    children = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    return max(own, children) / 1024
+
+
+def single_shot_latency_us(model: Any, record: dict[str, Any], *, repeats: int = 500) -> float:
+    model.predict_proba_records([record])
+    timings = []
+    for _ in range(repeats):
+        started = time.perf_counter()
+        model.predict_proba_records([record])
+        timings.append(time.perf_counter() - started)
+    return float(np.median(timings) * 1e6)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("data_dir", type=Path, help="folder holding NBA_2023_Shots.csv.zip and NBA_2024_Shots.csv.zip")
+    args = parser.parse_args(argv)
+    started = time.perf_counter()
+    timings: dict[str, float] = {}
+
+    def lap(name: str, since: float) -> float:
+        now = time.perf_counter()
+        timings[name] = round(now - since, 2)
+        print(f"  {name:<12} {now - since:6.1f} s", flush=True)
+        return now
+
+    print("PariVision training benchmark", flush=True)
+    mark = time.perf_counter()
+    frame = pd.concat([season_load(args.data_dir / name) for name in SEASON_FILES], ignore_index=True)
+    mark = lap("load", mark)
+
+    test_start = date_cutoff(frame.loc[frame["season"] == TEST_SEASON, "game_date"], fraction=TEST_FRACTION)
+    split = shots_split_by_date(frame, test_start=test_start, validation_fraction=0.1)
+    mark = lap("split", mark)
+
+    known = pd.concat([split.train, split.validation], ignore_index=True)
+    drift = drift_report_build(reference=known, current=split.test)
+    mark = lap("drift", mark)
+
+    # The same round the Celery pipeline runs: fit both, score them and the baseline on the
+    # holdout, log and register both in MLflow.
+    tracking_uri = os.environ.get("MLFLOW_TRACKING_URI") or temporary_tracking_uri()
+    registry = ModelRegistry(tracking_uri=tracking_uri, experiment_name="parivision-bench", model_name="parivision")
+    round_ = challengers_round(
+        frame=frame,
+        split=split,
+        registry=registry,
+        source=" + ".join(f"file:{name}" for name in SEASON_FILES),
+        drift=drift,
+        progress=lambda step, _percent: print(f"  … {step}", flush=True),
+    )
+    mark = lap("train+mlflow", mark)
+    scores = {"baseline": round_.baseline, **{kind: c.scores for kind, c in round_.challengers.items()}}
+    models = {kind: c.model for kind, c in round_.challengers.items()}
+    versions = {kind: str(c.version) for kind, c in round_.challengers.items()}
+    history = round_.history
+    examples = round_.holdout_examples()
+    # Both challengers are scored on the same holdout, so their log losses are comparable.
+    best = min(models, key=lambda kind: scores[kind].log_loss)
+    registry.alias_set(version=versions[best], alias=CHAMPION)
+    champion = registry.model_load(alias=CHAMPION)
+    expected = models[best].predict_proba_frame(split.test.head(500), history=history)
+    if not np.allclose(champion.predict_proba_frame(split.test.head(500), history=history), expected):
+        raise SystemExit("the champion loaded from MLflow does not reproduce its predictions")
+    mark = lap("mlflow", mark)
+    latency = single_shot_latency_us(champion, examples[0])
+    pipeline_seconds = time.perf_counter() - started
+
+    print()
+    print(f"rows: train {len(split.train):,}  validation {len(split.validation):,}  test {len(split.test):,}"
+          f"  (test from {test_start.date()}, validation from {split.validation_start.date()})")
+    print(f"drift: share {drift.share_drifted:.3f}  dataset drift {drift.dataset_drift}  "
+          f"target drift {drift.target_drift}  columns {drift.drifted_columns}")
+    print(f"{'model':<14}{'accuracy':>10}{'roc_auc':>10}{'log_loss':>10}{'brier':>10}{'ece':>10}{'fit_s':>8}  calibration")
+    for name, score in scores.items():
+        model = models.get(name)
+        fit = f"{model.fit_seconds:8.1f}" if model else f"{'':>8}"
+        calibration = model.calibrator.method if model else "-"
+        print(f"{name:<14}{score.accuracy:10.4f}{score.roc_auc:10.4f}{score.log_loss:10.4f}{score.brier:10.4f}"
+              f"{score.ece:10.4f}{fit}  {calibration}")
+    print(f"champion: {best} (version {versions[best]}); xgboost best iteration {models['xgboost'].best_iteration}")
+    print(f"single-shot predict (features + model + calibration) p50: {latency:.0f} us")
+    print(f"pipeline: {pipeline_seconds:.1f} s   peak RSS: {peak_rss_mb():.0f} MB   tracking: {tracking_uri}")
+    summary = {
+        "xgb_auc": round(scores["xgboost"].roc_auc, 4),
+        "xgb_log_loss": round(scores["xgboost"].log_loss, 4),
+        "xgb_ece": round(scores["xgboost"].ece, 4),
+        "xgb_brier": round(scores["xgboost"].brier, 4),
+        "xgb_accuracy": round(scores["xgboost"].accuracy, 4),
+        "rf_auc": round(scores["random_forest"].roc_auc, 4),
+        "rf_log_loss": round(scores["random_forest"].log_loss, 4),
+        "rf_ece": round(scores["random_forest"].ece, 4),
+        "baseline_auc": round(scores["baseline"].roc_auc, 4),
+        "baseline_log_loss": round(scores["baseline"].log_loss, 4),
+        "drift_share": round(drift.share_drifted, 4),
+        "champion": best,
+        "single_shot_us": round(latency, 1),
+        "test_rows": len(split.test),
+        "train_rows": len(split.train) + len(split.validation),
+        "timings_s": timings,
+        "pipeline_s": round(pipeline_seconds, 1),
+        "peak_rss_mb": round(peak_rss_mb(), 1),
+    }
+    print(json.dumps(summary))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

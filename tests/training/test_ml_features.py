@@ -1,0 +1,117 @@
+from __future__ import annotations
+
+import datetime as dt
+import time
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from tests.training.factories import shot_record, shots_frame
+from training.ml.features import GROUPS, OTHER, PlayerHistory, ShotFeaturePipeline, history_daily_counts
+
+
+@pytest.fixture(scope="module")
+def frame() -> pd.DataFrame:
+    return shots_frame(players=30, days=40, shots_per_day=50)
+
+
+@pytest.fixture(scope="module")
+def pipeline(frame: pd.DataFrame) -> ShotFeaturePipeline:
+    return ShotFeaturePipeline(min_action_count=50).fit(frame)
+
+
+def column(pipeline: ShotFeaturePipeline, matrix: np.ndarray, name: str) -> np.ndarray:
+    return matrix[:, pipeline.feature_names.index(name)]
+
+
+def test_history_counts_only_games_before_the_shots_date() -> None:
+    day = dt.datetime(2024, 1, 1)
+    rows = []
+    for offset, made in ((0, True), (1, False), (2, True)):  # three game dates, ten shots each
+        for event in range(10):
+            rows.append({"player_id": 7, "game_date": day + dt.timedelta(days=offset), "shot_type": "2PT",
+                         "distance_ft": 2.0, "zone_basic": "Restricted Area", "action_type": "Dunk Shot",
+                         "made": made, "event_id": event})
+    history = PlayerHistory.from_shots(pd.DataFrame(rows))
+    dates = [day + dt.timedelta(days=k) for k in range(4)]
+    attempts, makes = history.lookup(player_ids=[7] * 4, game_dates=dates)
+    all_column = GROUPS.index("all")
+    # The first game sees nothing, the second only the first (10/10), never its own misses.
+    assert attempts[:, all_column].tolist() == [0, 10, 20, 30]
+    assert makes[:, all_column].tolist() == [0, 10, 10, 20]
+
+
+def test_features_of_a_shot_do_not_change_when_its_own_game_or_later_games_change(
+    frame: pd.DataFrame, pipeline: ShotFeaturePipeline
+) -> None:
+    cutoff = frame["game_date"].sort_values().unique()[20]
+    altered = frame.copy()
+    later = altered["game_date"] >= cutoff
+    altered.loc[later, "made"] = ~altered.loc[later, "made"]  # flip every label from the cutoff game on
+    before = pipeline.transform(frame, history=PlayerHistory.from_shots(frame))
+    after = pipeline.transform(frame, history=PlayerHistory.from_shots(altered))
+    on_or_before = (frame["game_date"] <= cutoff).to_numpy()
+    np.testing.assert_array_equal(before[on_or_before], after[on_or_before])
+    # ...whereas shots after the cutoff do see the flipped games (the test can tell the difference).
+    assert not np.array_equal(before[~on_or_before], after[~on_or_before])
+
+
+def test_history_lookup_matches_a_brute_force_count(frame: pd.DataFrame) -> None:
+    history = PlayerHistory.from_daily_counts(history_daily_counts(frame))
+    rng = np.random.default_rng(0)
+    players = rng.choice(frame["player_id"].unique(), 15)
+    dates = rng.choice(frame["game_date"].unique(), 15)
+    attempts, makes = history.lookup(player_ids=players, game_dates=dates)
+    for i, (player, date) in enumerate(zip(players, dates, strict=True)):
+        past = frame[(frame["player_id"] == player) & (frame["game_date"] < date)]
+        assert attempts[i, 0] == len(past)
+        assert makes[i, 0] == past["made"].sum()
+        threes = past[past["shot_type"] == "3PT"]
+        assert attempts[i, GROUPS.index("three")] == len(threes)
+
+
+def test_unknown_player_and_categories_fall_back_to_the_league_prior(pipeline: ShotFeaturePipeline) -> None:
+    record = shot_record(player_id=424242, action_type="Flying Windmill Shot", zone_basic="Moon",
+                         zone_area=None, position="XX")
+    del record["season"]  # missing keys count as unknown too
+    matrix = pipeline.transform_records([record])
+    assert np.isfinite(matrix[:, [i for i, n in enumerate(pipeline.feature_names) if "rate" in n]]).all()
+    assert column(pipeline, matrix, "player_rate_all")[0] == pytest.approx(pipeline.group_rates[0], abs=1e-6)
+    assert column(pipeline, matrix, "player_log_attempts_all")[0] == 0
+    assert column(pipeline, matrix, "action_rate")[0] == pytest.approx(pipeline.league_rate, abs=1e-6)
+    assert column(pipeline, matrix, f"action_{OTHER}")[0] == 1
+    assert column(pipeline, matrix, "position_known")[0] == 0
+    assert column(pipeline, matrix, "season_start")[0] == 2023  # from the game date
+    assert sum(column(pipeline, matrix, f"zone_basic_{z}")[0] for z in ("Mid-Range", "Restricted Area")) == 0
+
+
+def test_the_record_path_equals_the_batch_path(frame: pd.DataFrame, pipeline: ShotFeaturePipeline) -> None:
+    sample = frame.sample(60, random_state=1)
+    records = [
+        {**row, "game_date": row["game_date"].to_pydatetime()} for row in sample.to_dict(orient="records")
+    ]
+    np.testing.assert_array_equal(pipeline.transform_records(records), pipeline.transform(sample))
+
+
+def test_the_label_never_becomes_a_feature(frame: pd.DataFrame, pipeline: ShotFeaturePipeline) -> None:
+    assert not [name for name in pipeline.feature_names if "made" in name or "event" in name]
+    sample = frame.head(100)
+    np.testing.assert_array_equal(pipeline.transform(sample.drop(columns="made")), pipeline.transform(sample))
+
+
+def test_position_pairs_split_the_weight(pipeline: ShotFeaturePipeline) -> None:
+    matrix = pipeline.transform_records([shot_record(position="PG-SG")])
+    assert column(pipeline, matrix, "position_PG")[0] == column(pipeline, matrix, "position_SG")[0] == 0.5
+
+
+def test_one_shot_is_encoded_in_well_under_a_millisecond(pipeline: ShotFeaturePipeline) -> None:
+    record = [shot_record()]
+    pipeline.transform_records(record)
+    timings = []
+    for _ in range(300):
+        started = time.perf_counter()
+        pipeline.transform_records(record)
+        timings.append(time.perf_counter() - started)
+    # Target is ~150 us; the bound leaves room for a slow CI box.
+    assert np.median(timings) < 1e-3

@@ -1,0 +1,59 @@
+"""Warehouse shots as DataFrames for training, drift and evaluation."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+import pandas as pd
+
+from ingestion import lake
+from ingestion.shots import FIELDS
+from parivision import mongo
+
+COLUMNS = [f for f in FIELDS if f not in ("source", "ingested_at")]
+_CHUNK = 50_000
+
+
+def seasons_available() -> list[str]:
+    """Seasons present in the warehouse, oldest first."""
+    return sorted(s for s in mongo.warehouse_collection(mongo.SHOTS).distinct("season") if s)
+
+
+def window_seasons(latest: int) -> list[str]:
+    """The ``latest`` most recent seasons in the warehouse (the training window)."""
+    return seasons_available()[-latest:]
+
+
+def shots_frame(*, seasons: list[str] | None = None, since: dt.datetime | None = None) -> pd.DataFrame:
+    """Canonical shots (optionally of some seasons / after a date), sorted by date and key."""
+    query: dict[str, Any] = {}
+    if seasons is not None:
+        query["season"] = {"$in": seasons}
+    if since is not None:
+        query["game_date"] = {"$gt": since}
+    projection = dict.fromkeys(COLUMNS, 1) | {"_id": 0}
+    chunks: list[pd.DataFrame] = []
+    buffer: list[dict[str, Any]] = []
+    for doc in lake.iter_shots(query, projection=projection):
+        buffer.append(doc)
+        if len(buffer) >= _CHUNK:
+            chunks.append(pd.DataFrame(buffer, columns=COLUMNS))
+            buffer = []
+    if buffer or not chunks:
+        chunks.append(pd.DataFrame(buffer, columns=COLUMNS))
+    frame = pd.concat(chunks, ignore_index=True)
+    frame["game_date"] = pd.to_datetime(frame["game_date"])
+    frame["made"] = frame["made"].astype(bool)
+    return frame
+
+
+def describe_span(frame: pd.DataFrame) -> dict[str, Any]:
+    if frame.empty:
+        return {"rows": 0}
+    return {
+        "rows": len(frame),
+        "first_date": str(frame["game_date"].min().date()),
+        "last_date": str(frame["game_date"].max().date()),
+        "seasons": sorted(frame["season"].unique().tolist()),
+    }

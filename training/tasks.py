@@ -1,0 +1,26 @@
+"""Training tasks: thin, on the ``ml`` queue, with their own time limits."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from celery import shared_task
+from django.conf import settings
+
+from training.models import PipelineRun
+from training.services.pipeline import pipeline_execute
+
+
+@shared_task(
+    name="training.run_ml_pipeline",
+    bind=True,
+    acks_late=True,
+    soft_time_limit=settings.ML_PIPELINE_SOFT_TIME_LIMIT,
+    time_limit=settings.ML_PIPELINE_TIME_LIMIT,
+)
+def run_ml_pipeline(self: Any, pipeline_run_id: int | None = None, force: bool = False, trigger: str = "beat") -> dict[str, Any]:
+    """Drift → train both → evaluate → promote. Beat calls it without a run; one is created."""
+    if pipeline_run_id is None:
+        pipeline_run_id = PipelineRun.objects.create(trigger=trigger, forced=force).pk
+    run = pipeline_execute(pipeline_run_id=pipeline_run_id, task_id=self.request.id or "")
+    return {"pipeline_run_id": run.pk, "status": run.status, "message": run.message}
