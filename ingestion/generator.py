@@ -34,6 +34,7 @@ from pathlib import Path
 from typing import NamedTuple, TextIO
 
 from ingestion.mappers import NBA_COM_COLUMNS
+from ingestion.shots import ZONE_AREAS
 
 # --- court zones (NBA.com geometry) -----------------------------------------------
 #
@@ -62,14 +63,7 @@ class CourtZone(NamedTuple):
     shot_type: str  # SHOT_TYPE
 
 
-_AREA_ABBREVIATIONS = {
-    "Center": "C",
-    "Left Side Center": "LC",
-    "Right Side Center": "RC",
-    "Left Side": "L",
-    "Right Side": "R",
-    "Back Court": "BC",
-}
+_AREA_ABBREVIATIONS = ZONE_AREAS
 
 
 def _zone(basic: str, name: str, zone_range: str, shot_type: str) -> CourtZone:

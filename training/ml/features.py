@@ -22,6 +22,10 @@ from typing import Any, Self
 import numpy as np
 import pandas as pd
 
+from ingestion.shots import ZONE_AREAS as SHOT_ZONE_AREAS
+from ingestion.shots import ZONE_BASIC as SHOT_ZONE_BASIC
+from ingestion.shots import ZONE_RANGES as SHOT_ZONE_RANGES
+
 # Raw columns the pipeline reads; anything else (made, source, names...) is ignored, so
 # the label can never leak into the features however the caller builds the frame.
 INPUT_COLUMNS = (
@@ -50,17 +54,10 @@ CLOSE_RANGE_FT = 10.0
 # Finer groups, only looked up for the shot's own zone and kind of action.
 ACTION_CLASSES = ("putback", "dunk", "layup", "hook", "floater", "jump")
 BASE_POSITIONS = ("PG", "SG", "SF", "PF", "C")
-ZONE_BASIC = (
-    "Restricted Area",
-    "In The Paint (Non-RA)",
-    "Mid-Range",
-    "Left Corner 3",
-    "Right Corner 3",
-    "Above the Break 3",
-    "Backcourt",
-)
-ZONE_AREA = ("Left Side", "Left Side Center", "Center", "Right Side Center", "Right Side", "Back Court")
-ZONE_RANGE = ("Less Than 8 ft.", "8-16 ft.", "16-24 ft.", "24+ ft.", "Back Court Shot")
+# The canonical shot's zone vocabularies (one definition, ingestion/shots.py).
+ZONE_BASIC = SHOT_ZONE_BASIC
+ZONE_AREA = tuple(SHOT_ZONE_AREAS)
+ZONE_RANGE = SHOT_ZONE_RANGES
 OTHER = "Other"
 
 # Columns of the history table: the overall record, the three families, each zone, each action class.

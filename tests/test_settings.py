@@ -1,0 +1,55 @@
+"""Production settings: refuse to start without secrets, and pass Django's deployment checklist."""
+
+from __future__ import annotations
+
+import os
+import secrets
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def manage(*args: str, **env: str) -> subprocess.CompletedProcess[str]:
+    base = {k: v for k, v in os.environ.items() if k not in ("SECRET_KEY", "DEBUG", "ALLOWED_HOSTS")}
+    return subprocess.run(
+        [sys.executable, "manage.py", *args],
+        cwd=ROOT,
+        env={**base, "DJANGO_SETTINGS_MODULE": "parivision.settings.production", **env},
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+
+def test_production_refuses_to_start_without_a_secret_key():
+    result = manage("check", ALLOWED_HOSTS="parivision.example.com")
+    assert result.returncode != 0
+    assert "SECRET_KEY must be set" in result.stderr
+
+
+def test_production_refuses_a_short_or_default_secret_key():
+    result = manage("check", SECRET_KEY="insecure-development-key-never-use-in-production", ALLOWED_HOSTS="x.example")
+    assert result.returncode != 0
+    assert "long random value" in result.stderr
+
+
+def test_production_refuses_debug():
+    result = manage("check", SECRET_KEY=secrets.token_urlsafe(64), DEBUG="true", ALLOWED_HOSTS="x.example")
+    assert result.returncode != 0
+    assert "DEBUG must be off" in result.stderr
+
+
+def test_the_deployment_checklist_is_clean(tmp_path):
+    result = manage(
+        "check",
+        "--deploy",
+        "--fail-level",
+        "WARNING",
+        SECRET_KEY=secrets.token_urlsafe(64),
+        ALLOWED_HOSTS="parivision.example.com",
+        PARIVISION_VAR_DIR=str(tmp_path),
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "no issues" in result.stdout
