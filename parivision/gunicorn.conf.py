@@ -1,14 +1,61 @@
-"""gunicorn settings for the web process (overridable with GUNICORN_* environment variables)."""
+"""gunicorn settings for the web process (overridable with GUNICORN_* environment variables).
+
+Prometheus: every worker writes its samples to ``PROMETHEUS_MULTIPROC_DIR`` (emptied when
+the server starts) and /metrics aggregates them. This file sets the variable before any
+worker imports prometheus_client, which decides its storage at import time.
+"""
 
 import os
+import shutil
+from pathlib import Path
 
 workers = int(os.environ.get("GUNICORN_WORKERS", "2"))
 threads = int(os.environ.get("GUNICORN_THREADS", "4"))
 worker_class = "gthread"
 timeout = int(os.environ.get("GUNICORN_TIMEOUT", "60"))
-graceful_timeout = 30
+graceful_timeout = int(os.environ.get("GUNICORN_GRACEFUL_TIMEOUT", "30"))
 keepalive = 5
 accesslog = os.environ.get("GUNICORN_ACCESS_LOG", "-")
 errorlog = "-"
 max_requests = int(os.environ.get("GUNICORN_MAX_REQUESTS", "0"))
 max_requests_jitter = 50
+
+_var = Path(os.environ.get("PARIVISION_VAR_DIR") or Path(__file__).resolve().parents[1] / "var")
+os.environ.setdefault("PROMETHEUS_MULTIPROC_DIR", str(_var / "prometheus" / "web"))
+# One thread per worker for numpy/XGBoost/OpenMP: gunicorn's threads already share the cores.
+for _name in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
+    os.environ.setdefault(_name, "1")
+
+
+def on_starting(server):
+    """A fresh metrics folder per server start: samples of a previous run's workers are gone."""
+    folder = Path(os.environ["PROMETHEUS_MULTIPROC_DIR"])
+    if folder.exists():
+        shutil.rmtree(folder)
+    folder.mkdir(parents=True)
+
+
+def post_worker_init(worker):
+    """Load the champion in the background so the worker's first request does not wait for it."""
+    from django.conf import settings
+
+    if settings.SERVING_WARM_UP:
+        from predictions import serving
+
+        serving.warm_up_in_background()
+
+
+def worker_exit(server, worker):
+    """Write the predictions still buffered before the worker goes (nothing lost on a clean stop)."""
+    try:
+        from predictions.log import prediction_log
+    except Exception:  # the app never loaded in this worker: nothing was buffered
+        return
+    prediction_log.shutdown()
+
+
+def child_exit(server, worker):
+    """Drop the dead worker's live gauges (e.g. parivision_model_loaded) from the aggregate."""
+    from prometheus_client import multiprocess
+
+    multiprocess.mark_process_dead(worker.pid)

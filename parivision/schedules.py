@@ -42,4 +42,22 @@ DEFAULT_SCHEDULES: tuple[DefaultSchedule, ...] = (
         every_seconds=60,
         description="Catch-up: move any lake batch still waiting into the warehouse.",
     ),
+    DefaultSchedule(
+        name="Join predictions to outcomes",
+        task="predictions.join_outcomes",
+        every_seconds=60,
+        description="Settle logged predictions whose shots reached the warehouse (live accuracy, log loss, Brier).",
+    ),
+    DefaultSchedule(
+        name="Advance the live shot stream",
+        task="betting.advance_stream",
+        every_seconds=5,
+        description="Take the open shot and open the next one when the stream's pace says so.",
+    ),
+    DefaultSchedule(
+        name="Settle taken shots",
+        task="betting.settle_pending",
+        every_seconds=60,
+        description="Catch-up: settle bets on taken shots whose settlement task was lost (idempotent).",
+    ),
 )

@@ -12,7 +12,8 @@ export PORT=${PORT:-8000}
 export FEED_URL=${FEED_URL:-http://127.0.0.1:$PORT}
 export REDIS_URL=${REDIS_URL:-redis://127.0.0.1:6379/0}
 export MONGODB_URI=${MONGODB_URI:-mongodb://127.0.0.1:27017/}
-VAR=${PARIVISION_VAR_DIR:-var}
+VAR=$(realpath -m "${PARIVISION_VAR_DIR:-var}")
+export PARIVISION_VAR_DIR="$VAR"
 mkdir -p "$VAR/log"
 PY=.venv/bin/python
 say() { printf '\033[1;34m==>\033[0m %s\n' "$*"; }
@@ -36,7 +37,7 @@ if ! answers redis "$REDIS_URL"; then
   say "starting Redis on port $(port_of "$REDIS_URL" 6379)"
   mkdir -p "$VAR/redis"
   "$redis_bin" --port "$(port_of "$REDIS_URL" 6379)" --bind 127.0.0.1 --save "" --appendonly no \
-    --dir "$VAR/redis" --logfile "$PWD/$VAR/log/redis.log" &
+    --dir "$VAR/redis" --logfile "$VAR/log/redis.log" &
   pids+=($!)
   "$PY" scripts/ping.py redis "$REDIS_URL" --wait 20
 fi
@@ -59,7 +60,10 @@ say "database migrations, static files, beat schedule, demo data, first champion
 say "starting web (http://127.0.0.1:$PORT), Celery worker and Celery beat; Ctrl-C stops them"
 .venv/bin/gunicorn parivision.wsgi -c parivision/gunicorn.conf.py --bind "127.0.0.1:$PORT" &
 pids+=($!)
-.venv/bin/celery -A parivision worker -Q default,ingestion,ml -c 2 -l INFO -n "worker@%h" &
+# The worker's children share their Prometheus samples through this folder (fresh per start).
+rm -rf "$VAR/prometheus/celery" && mkdir -p "$VAR/prometheus/celery"
+PROMETHEUS_MULTIPROC_DIR="$VAR/prometheus/celery" \
+  .venv/bin/celery -A parivision worker -Q default,ingestion,ml -c 2 -l INFO -n "worker@%h" &
 pids+=($!)
 .venv/bin/celery -A parivision beat -l INFO --schedule "$VAR/celerybeat-schedule" --pidfile= &
 pids+=($!)

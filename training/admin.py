@@ -13,7 +13,6 @@ from django.utils.html import format_html
 from parivision.errors import ApplicationError
 from training.models import DriftReport, ModelVersion, PipelineRun, PromotionDecision
 from training.services.drift import drift_artifact_text
-from training.services.pipeline import pipeline_enqueue
 from training.services.promotion import champion_promote, champion_rollback
 
 
@@ -35,11 +34,15 @@ class PipelineRunAdmin(admin.ModelAdmin):
 
     @admin.action(description="Run the ML pipeline now (queued)")
     def enqueue_pipeline(self, request: HttpRequest, queryset: QuerySet[PipelineRun]) -> None:
+        from training.services.pipeline import pipeline_enqueue
+
         run = pipeline_enqueue(trigger="admin", user=request.user)
         self.message_user(request, f"Pipeline run #{run.pk} queued on the ml queue.")
 
     @admin.action(description="Run the ML pipeline now, retraining even without new data (queued)")
     def enqueue_forced_pipeline(self, request: HttpRequest, queryset: QuerySet[PipelineRun]) -> None:
+        from training.services.pipeline import pipeline_enqueue
+
         run = pipeline_enqueue(trigger="admin", force=True, user=request.user)
         self.message_user(request, f"Pipeline run #{run.pk} queued (forced).")
 

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import functools
+from typing import TYPE_CHECKING
 
 from django.conf import settings
 
-from training.ml.registry import ModelRegistry
+if TYPE_CHECKING:  # MLflow is heavy: imported when a registry is first needed, not by every process
+    from training.ml.registry import ModelRegistry
 
 CHAMPION_ALIAS = "champion"
 
@@ -19,6 +21,8 @@ def get_registry() -> ModelRegistry:
 
 @functools.cache
 def _registry(tracking_uri: str, experiment: str, model_name: str, artifact_root: str) -> ModelRegistry:
+    from training.ml.registry import ModelRegistry
+
     location = artifact_root if "://" in artifact_root else f"file://{artifact_root}"
     return ModelRegistry(
         tracking_uri=tracking_uri, experiment_name=experiment, model_name=model_name, artifact_location=location

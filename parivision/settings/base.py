@@ -52,6 +52,9 @@ INSTALLED_APPS = [
     "ingestion",
     "training",
     "predictions",
+    "betting",
+    "backtests",
+    "portal",
 ]
 
 MIDDLEWARE = [
@@ -95,8 +98,9 @@ DATABASES = {
     )
 }
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
-    # Web, worker and beat share the file: wait for a lock instead of failing at once.
-    DATABASES["default"].setdefault("OPTIONS", {})["timeout"] = 30
+    # Web, worker and beat share the file: wait for a lock instead of failing at once, and take
+    # the write lock when a transaction starts (a deferred upgrade fails without waiting).
+    DATABASES["default"].setdefault("OPTIONS", {}).update({"timeout": 30, "transaction_mode": "IMMEDIATE"})
     DATABASES["default"]["CONN_MAX_AGE"] = 0
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
@@ -200,16 +204,40 @@ ML_PIPELINE_CRON = env_str("ML_PIPELINE_CRON", "30 3")
 # --- REST API ------------------------------------------------------------------------------
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
-        "rest_framework.authentication.TokenAuthentication",
+        # DRF's TokenAuthentication with a few seconds of in-process memory (predictions/authentication.py).
+        "predictions.authentication.CachedTokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
+    # Reads may be anonymous (throttled harder); every write needs a user.
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticatedOrReadOnly"],
+    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    "DEFAULT_RENDERER_CLASSES": [
+        "rest_framework.renderers.JSONRenderer",
+        "rest_framework.renderers.BrowsableAPIRenderer",
+    ],
+    "DEFAULT_THROTTLE_CLASSES": [
+        "predictions.throttling.UserRateThrottle",
+        "predictions.throttling.AnonRateThrottle",
+    ],
+    "EXCEPTION_HANDLER": "parivision.errors.exception_handler",
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "PariVision API",
-    "DESCRIPTION": "Calibrated make-probabilities for NBA shots.",
+    "DESCRIPTION": (
+        "Calibrated make-probabilities for NBA shots from the current champion model, the models "
+        "behind them, the warehouse's shots and the pipelines that feed them. Authenticate with "
+        "`Authorization: Token <key>` (or a portal session). Every error has one JSON shape: "
+        "`{code, message, errors: [{field, message}], request_id}`."
+    ),
     "VERSION": "1.0.0",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "COMPONENT_SPLIT_REQUEST": True,
+    # Swagger UI and Redoc from drf-spectacular-sidecar's static files: the docs work offline.
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
 }
 
 PROMETHEUS_EXPORT_MIGRATIONS = False
@@ -227,3 +255,80 @@ LOGGING = {
         "mlflow": {"level": "WARNING"},
     },
 }
+
+# --- Prediction API: serving, throttling, prediction log and metrics (predictions app) --------
+INSTALLED_APPS += ["drf_spectacular_sidecar"]  # Swagger UI assets, served locally
+# Each web process asks MLflow where `champion` points at most this often (seconds) and swaps
+# in a new version in the background; in-flight requests finish on the model they started with.
+SERVING_ALIAS_POLL_SECONDS = env_float("SERVING_ALIAS_POLL_SECONDS", 5.0, minimum=0.05, maximum=3_600)
+# Load the champion when a gunicorn worker boots (in the background) rather than on its first request.
+SERVING_WARM_UP = env_bool("SERVING_WARM_UP", True)
+# Shooter histories (as of each shot's date) come from the warehouse, cached per player.
+SERVING_HISTORY_TTL_SECONDS = env_float("SERVING_HISTORY_TTL_SECONDS", 300.0, minimum=0.0)
+SERVING_HISTORY_CACHE_PLAYERS = env_int("SERVING_HISTORY_CACHE_PLAYERS", 20_000, minimum=1)
+SERVING_BATCH_MAX = env_int("SERVING_BATCH_MAX", 1_000, minimum=1, maximum=10_000)
+# Per-user request rates ("<n>/<second|minute|hour|day>"), counted in Redis across all workers.
+def _rate(name: str, default: str) -> str:
+    from django.core.exceptions import ImproperlyConfigured
+
+    value = env_str(name, default)
+    count, _, period = value.partition("/")
+    if not count.strip().isdigit() or not period.strip() or period.strip()[0] not in "smhd":
+        raise ImproperlyConfigured(f"{name}={value!r} is not a rate like 600/minute.")
+    return value
+
+
+API_THROTTLE_USER_RATE = _rate("API_THROTTLE_USER_RATE", "6000/minute")
+API_THROTTLE_ANON_RATE = _rate("API_THROTTLE_ANON_RATE", "60/minute")
+# A token found in the database is trusted from memory this long (seconds; 0: look it up every
+# time). A revoked token stops working at once in the process that revoked it, within this in others.
+API_TOKEN_CACHE_SECONDS = env_float("API_TOKEN_CACHE_SECONDS", 5.0, minimum=0.0, maximum=300)
+# Every served prediction goes to MongoDB through a buffered background writer.
+PREDICTION_LOG_ENABLED = env_bool("PREDICTION_LOG_ENABLED", True)
+PREDICTION_LOG_FLUSH_SECONDS = env_float("PREDICTION_LOG_FLUSH_SECONDS", 1.0, minimum=0.05, maximum=60)
+PREDICTION_LOG_BATCH_SIZE = env_int("PREDICTION_LOG_BATCH_SIZE", 1_000, minimum=1, maximum=100_000)
+# While MongoDB is away the buffer keeps at most this many predictions (the oldest are dropped, logged).
+PREDICTION_LOG_MAX_BUFFER = env_int("PREDICTION_LOG_MAX_BUFFER", 200_000, minimum=1_000)
+# Live accuracy / log loss / Brier: over the last N predictions joined to outcomes, per model version.
+LIVE_SCORES_WINDOW = env_int("LIVE_SCORES_WINDOW", 5_000, minimum=10)
+# Gauges read from the database and MongoDB at scrape time are recomputed at most this often.
+METRICS_SCRAPE_CACHE_SECONDS = env_float("METRICS_SCRAPE_CACHE_SECONDS", 10.0, minimum=0.0)
+# The Celery worker's own /metrics endpoint (0 switches it off).
+CELERY_METRICS_PORT = env_int("CELERY_METRICS_PORT", 9808, minimum=0, maximum=65535)
+CELERY_METRICS_ADDR = env_str("CELERY_METRICS_ADDR", "127.0.0.1")
+
+# --- Betting and portal ---------------------------------------------------------------------
+# The portal's URLs live in the "portal" namespace (auth views included).
+LOGIN_URL = "portal:login"
+LOGIN_REDIRECT_URL = "portal:play"
+LOGOUT_REDIRECT_URL = "portal:home"
+# Virtual credits every new account starts with.
+STARTING_BANKROLL = env_int("STARTING_BANKROLL", 1_000, minimum=1, maximum=1_000_000_000)
+# The platform's market maker: league make rate (zone x action type) with this overround.
+MARKET_MARGIN = env_float("MARKET_MARGIN", 0.06, minimum=0.0, maximum=0.5)
+# League make rates are recomputed from the warehouse at most this often (seconds).
+MARKET_RATES_TTL_SECONDS = env_int("MARKET_RATES_TTL_SECONDS", 3_600, minimum=0)
+# A zone x action-type cell with fewer attempts is shrunk toward its zone's rate by this weight.
+MARKET_PRIOR_ATTEMPTS = env_int("MARKET_PRIOR_ATTEMPTS", 50, minimum=0)
+# The edge (expected return per credit at the market's odds) from which a side is shown as value.
+VALUE_EDGE_THRESHOLD = env_float("VALUE_EDGE_THRESHOLD", 0.02, minimum=0.0, maximum=1.0)
+# The live shot stream: seconds between shots (a new stream state starts with it; the admin edits it).
+# Beat asks the stream to move every 5 s ("Advance the live shot stream"); it moves when the pace says so.
+STREAM_PACE_SECONDS = env_int("STREAM_PACE_SECONDS", 20, minimum=1, maximum=86_400)
+# How often the dashboard polls the stream (seconds).
+DASHBOARD_POLL_SECONDS = env_float("DASHBOARD_POLL_SECONDS", 3.0, minimum=0.5, maximum=60.0)
+# BetsAPI odds lookups for a replayed game are cached this long (seconds); the client's timeout.
+BETSAPI_ODDS_CACHE_SECONDS = env_int("BETSAPI_ODDS_CACHE_SECONDS", 120, minimum=0)
+BETSAPI_TIMEOUT_S = env_float("BETSAPI_TIMEOUT_S", 5.0, minimum=0.1, maximum=60.0)
+LEADERBOARD_SIZE = env_int("LEADERBOARD_SIZE", 25, minimum=1, maximum=500)
+
+# --- Backtests and insight pages ---
+# The backtest market maker prices shots from the league's make rates over this many days before the window.
+BACKTEST_MARKET_LOOKBACK_DAYS = env_int("BACKTEST_MARKET_LOOKBACK_DAYS", 365, minimum=1)
+BACKTEST_MAX_VERSIONS = env_int("BACKTEST_MAX_VERSIONS", 2, minimum=1, maximum=4)
+BACKTEST_SOFT_TIME_LIMIT = env_int("BACKTEST_SOFT_TIME_LIMIT", 1_200, minimum=10)
+BACKTEST_TIME_LIMIT = env_int("BACKTEST_TIME_LIMIT", 1_260, minimum=10)
+# Model, data and match pages: computed figures (calibration, shot charts, match curves) are cached this long.
+INSIGHTS_CACHE_SECONDS = env_int("INSIGHTS_CACHE_SECONDS", 900, minimum=0)
+# The shot chart predicts and bins at most this many of the most recent matching shots.
+SHOT_CHART_MAX_SHOTS = env_int("SHOT_CHART_MAX_SHOTS", 20_000, minimum=100)

@@ -13,8 +13,9 @@ PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # A file, not memory: the Celery worker process of the integration tests opens it too.
+    # One per test process, so two suites running at once never share it.
     DATABASES["default"]["TEST"] = {
-        "NAME": os.environ.get("PARIVISION_TEST_SQLITE", str(VAR_DIR / "test-db.sqlite3"))
+        "NAME": os.environ.get("PARIVISION_TEST_SQLITE", str(VAR_DIR / f"test-db-{os.getpid()}.sqlite3"))
     }
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},

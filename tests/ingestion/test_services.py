@@ -123,6 +123,7 @@ def test_a_transform_that_dies_half_way_loses_nothing_when_run_again(monkeypatch
     assert lake.pending_batches() == 0
 
 
+@pytest.mark.django_db(transaction=True)  # threads write runs through their own connections
 def test_concurrent_transforms_never_duplicate_or_lose_shots():
     for start in range(0, 200, 20):
         lake_receive(records=feed_records(20, start_event=start), source="feed:test", run_id=None)

@@ -129,6 +129,9 @@ class ModelRegistry:
 
     @contextlib.contextmanager
     def _pointed_at(self) -> Iterator[None]:
+        # mlflow.set_*_uri also writes MLFLOW_*_URI into os.environ, which child processes
+        # inherit: put the environment back exactly as it was, not as MLflow's defaults.
+        saved_env = {name: os.environ.get(name) for name in ("MLFLOW_TRACKING_URI", "MLFLOW_REGISTRY_URI")}
         previous_tracking, previous_registry = mlflow.get_tracking_uri(), mlflow.get_registry_uri()
         mlflow.set_tracking_uri(self.tracking_uri)
         mlflow.set_registry_uri(self.registry_uri)
@@ -137,6 +140,11 @@ class ModelRegistry:
         finally:
             mlflow.set_tracking_uri(previous_tracking)
             mlflow.set_registry_uri(previous_registry)
+            for name, value in saved_env.items():
+                if value is None:
+                    os.environ.pop(name, None)
+                else:
+                    os.environ[name] = value
 
     def experiment_id(self) -> str:
         experiment = self.client.get_experiment_by_name(self.experiment_name)

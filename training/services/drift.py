@@ -4,16 +4,17 @@ from __future__ import annotations
 
 import tempfile
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import mlflow
 import pandas as pd
 
-from training.ml.drift import DriftReport as DriftResult
-from training.ml.drift import drift_report_build
 from training.models import DriftReport, ModelVersion, PipelineRun
 from training.registry import get_registry
 from training.services import data
 from training.services.promotion import champion_version
+
+if TYPE_CHECKING:
+    from training.ml.drift import DriftReport as DriftResult
 
 HTML_ARTIFACT = "drift/report.html"
 JSON_ARTIFACT = "drift/report.json"
@@ -22,6 +23,8 @@ JSON_ARTIFACT = "drift/report.json"
 def drift_report_save(
     *, report: DriftResult, reference: pd.DataFrame, current: pd.DataFrame, pipeline_run: PipelineRun | None
 ) -> DriftReport:
+    import mlflow
+
     registry = get_registry()
     with registry._pointed_at(), mlflow.start_run(experiment_id=registry.experiment_id(), run_name="drift-report") as run:
         mlflow.set_tags({"kind": "drift", **({"pipeline_run": str(pipeline_run.pk)} if pipeline_run else {})})
@@ -75,6 +78,8 @@ def drift_report_for_champion() -> DriftReport:
     current = data.shots_frame(since=seen_until.to_pydatetime())
     if current.empty:
         raise ValueError(f"no shots since the champion's run (games up to {seen_until.date()})")
+    from training.ml.drift import drift_report_build
+
     return drift_report_save(
         report=drift_report_build(reference=reference, current=current), reference=reference, current=current, pipeline_run=None
     )

@@ -11,7 +11,6 @@ from typing import Any
 
 from django.db import transaction
 from django.utils import timezone
-from mlflow.exceptions import MlflowException
 
 from parivision.errors import ApplicationError
 from training.models import ModelVersion, PipelineRun, PromotionDecision
@@ -80,6 +79,8 @@ def decision_record(
 
 
 def _require_version(version: int) -> None:
+    from mlflow.exceptions import MlflowException
+
     registry = get_registry()
     try:
         registry.client.get_model_version(registry.model_name, str(version))

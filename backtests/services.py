@@ -1,0 +1,188 @@
+"""Backtests: create and queue one, run it (claimed once, progress as it goes), re-run it."""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from collections.abc import Callable
+from typing import Any
+
+import pandas as pd
+from django.conf import settings
+from django.db import transaction
+from django.utils import timezone
+
+from backtests import engine, selectors
+from backtests.models import Backtest
+from parivision import mongo
+from parivision.errors import ApplicationError
+from training.models import ModelVersion
+from training.registry import get_registry
+
+logger = logging.getLogger(__name__)
+
+Progress = Callable[[str, int], None]
+
+
+def _midnight(day: dt.date) -> dt.datetime:
+    return dt.datetime(day.year, day.month, day.day)
+
+
+def _enqueue(backtest: Backtest) -> None:
+    from backtests.tasks import run_backtest
+
+    transaction.on_commit(lambda: run_backtest.delay(backtest_id=backtest.pk))
+
+
+def backtest_create(
+    *,
+    owner: Any,
+    model_versions: list[int],
+    date_from: dt.date,
+    date_to: dt.date,
+    strategy: str,
+    threshold: float = 0.02,
+    stake: float = 10.0,
+    kelly_fraction: float = 0.25,
+    margin: float = 0.05,
+    bankroll: float = 1000.0,
+) -> Backtest:
+    """Validate, store a queued backtest and send it to a worker once the transaction commits."""
+    versions = list(dict.fromkeys(int(v) for v in model_versions))
+    if not versions:
+        raise ApplicationError("choose at least one model version", field="model_versions", value=model_versions)
+    if len(versions) > settings.BACKTEST_MAX_VERSIONS:
+        raise ApplicationError(f"compare at most {settings.BACKTEST_MAX_VERSIONS} versions at once",
+                               field="model_versions", value=model_versions)
+    known = set(ModelVersion.objects.filter(version__in=versions).values_list("version", flat=True))
+    missing = [v for v in versions if v not in known]
+    if missing:
+        raise ApplicationError(f"unknown model version {missing[0]}", field="model_versions", value=missing[0])
+    if date_from > date_to:
+        raise ApplicationError("must not be after date_to", field="date_from", value=str(date_from))
+    try:
+        params = engine.BacktestParams(strategy=strategy, threshold=threshold, stake=stake,  # type: ignore[arg-type]
+                                       kelly_fraction=kelly_fraction, margin=margin, bankroll=bankroll)
+    except ValueError as error:
+        raise ApplicationError(str(error), field="params") from None
+    shots = mongo.warehouse_collection(mongo.SHOTS)
+    window = {"game_date": {"$gte": _midnight(date_from), "$lte": _midnight(date_to)}}
+    if shots.find_one(window, {"_id": 1}) is None:
+        raise ApplicationError(f"the warehouse has no shots between {date_from} and {date_to}",
+                               field="date_from", value=str(date_from))
+    if shots.find_one({"game_date": {"$lt": _midnight(date_from)}}, {"_id": 1}) is None:
+        raise ApplicationError("the market needs shots before the window to set its prices: choose a later start",
+                               field="date_from", value=str(date_from))
+    backtest = Backtest.objects.create(
+        owner=owner, model_versions=versions, date_from=date_from, date_to=date_to,
+        strategy=params.strategy, params=params.as_dict(),
+    )  # fmt: skip
+    _enqueue(backtest)
+    return backtest
+
+
+def backtest_rerun(*, backtest: Backtest) -> Backtest:
+    """Clear a finished backtest's results and queue it again (a queued or running one is left alone)."""
+    reset = Backtest.objects.filter(
+        pk=backtest.pk, status__in=[Backtest.Status.SUCCEEDED, Backtest.Status.FAILED]
+    ).update(status=Backtest.Status.QUEUED, progress=0, step="", results={}, error="", task_id="",
+             started_at=None, finished_at=None)  # fmt: skip
+    if not reset:
+        raise ApplicationError(f"backtest #{backtest.pk} is still {backtest.status}", field="status",
+                               value=backtest.status, code="conflict", status=409)
+    backtest.refresh_from_db()
+    _enqueue(backtest)
+    return backtest
+
+
+def _claim(backtest_id: int, task_id: str) -> bool:
+    """Take a queued backtest once; a redelivered task (same id) may finish the run it started."""
+    now = timezone.now()
+    queued = Backtest.objects.filter(pk=backtest_id, status=Backtest.Status.QUEUED)
+    if queued.update(status=Backtest.Status.RUNNING, task_id=task_id, started_at=now, progress=1, step="starting"):
+        return True
+    if not task_id:
+        return False
+    return bool(Backtest.objects.filter(pk=backtest_id, status=Backtest.Status.RUNNING, task_id=task_id)
+                .update(started_at=now))
+
+
+def backtest_execute(*, backtest_id: int, task_id: str = "") -> Backtest:
+    """Run a queued backtest. Running it again (or a second delivery) changes nothing."""
+    if not _claim(backtest_id, task_id):
+        return Backtest.objects.get(pk=backtest_id)
+    backtest = Backtest.objects.get(pk=backtest_id)
+
+    def step(name: str, percent: int) -> None:
+        Backtest.objects.filter(pk=backtest_id).update(step=name[:100], progress=percent)
+
+    try:
+        results = backtest_compute(backtest=backtest, progress=step)
+    except (ApplicationError, ValueError) as error:  # a refusal about the data, not a bug
+        _finish(backtest_id, Backtest.Status.FAILED, error=getattr(error, "message", str(error)))
+    except Exception as error:
+        logger.exception("backtest #%s failed", backtest_id)
+        _finish(backtest_id, Backtest.Status.FAILED, error=f"{type(error).__name__}: {error}")
+        raise
+    else:
+        _finish(backtest_id, Backtest.Status.SUCCEEDED, results=results)
+    backtest.refresh_from_db()
+    return backtest
+
+
+def _finish(backtest_id: int, status: str, *, results: dict[str, Any] | None = None, error: str = "") -> None:
+    Backtest.objects.filter(pk=backtest_id).update(
+        status=status, results=results or {}, error=error[:5000], progress=100, step="", finished_at=timezone.now()
+    )
+
+
+def backtest_compute(*, backtest: Backtest, progress: Progress | None = None) -> dict[str, Any]:
+    """Load the window's shots, price them, predict with each version, bet, and summarise."""
+    step = progress or (lambda name, percent: None)
+    params = engine.BacktestParams(**backtest.params)
+    step("loading the window's shots", 5)
+    shots = selectors.shots_between(date_from=backtest.date_from, date_to=backtest.date_to)
+    if shots.empty:
+        raise ApplicationError(f"the warehouse has no shots between {backtest.date_from} and {backtest.date_to}")
+    step("pricing the market from earlier shots", 15)
+    lookback = settings.BACKTEST_MARKET_LOOKBACK_DAYS
+    market = engine.market_make(
+        history=selectors.market_history(before=backtest.date_from, lookback_days=lookback), margin=params.margin
+    )
+    step("building shooter histories", 25)
+    history = selectors.player_history(shots)
+
+    rows = {row.version: row for row in ModelVersion.objects.filter(version__in=backtest.model_versions)}
+    registry = get_registry()
+    probabilities = {}
+    warnings = []
+    share = 55 // max(1, len(backtest.model_versions))
+    for index, version in enumerate(backtest.model_versions):
+        step(f"predicting with v{version}", 30 + index * share)
+        model = registry.model_load(version=version)
+        probabilities[str(version)] = selectors.shots_probabilities(model=model, frame=shots, history=history)
+        row = rows.get(version)
+        if row is not None and row.trained_until and row.trained_until.date() >= backtest.date_from:
+            warnings.append(
+                f"v{version} was trained on games up to {row.trained_until.date()}: its bets before then are "
+                "in-sample and flatter it"
+            )
+    step("placing and settling bets", 90)
+    outcomes = engine.backtest_compare(shots=shots, probabilities=probabilities, market=market, params=params)
+    fair = market.fair_probability(shots)
+    return {
+        "shots": len(shots),
+        "first_date": str(shots["game_date"].min().date()),
+        "last_date": str(shots["game_date"].max().date()),
+        "games": int(shots["game_id"].nunique()),
+        "make_rate": round(float(shots["made"].mean()), 4),
+        "market": {"shots": market.shots, "lookback_days": lookback, "margin": params.margin,
+                   "mean_fair_probability": round(float(fair.mean()), 4)},
+        "params": params.as_dict(),
+        "versions": [
+            {"version": int(name), "algorithm": getattr(rows.get(int(name)), "algorithm", ""),
+             "mean_probability": round(float(pd.Series(probabilities[name]).mean()), 4), **result.as_dict()}
+            for name, result in outcomes.items()
+        ],
+        "warnings": warnings,
+    }  # fmt: skip

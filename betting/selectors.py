@@ -1,0 +1,201 @@
+"""Reads for the betting pages, the stream endpoint and the services: nothing here writes."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any
+
+from django.conf import settings
+from django.core.cache import cache
+from django.db.models import Count, DecimalField, Q, QuerySet, Sum, Value
+from django.db.models.functions import Coalesce
+
+from betting import market
+from betting.models import Bankroll, Bet, LiveShot, StreamState
+from parivision import mongo
+
+MARKET_RATES_CACHE_KEY = "betting:market-rates:v1"
+RECENT_SHOTS = 8
+
+
+def market_rates() -> market.MakeRates:
+    """League make rates by zone x action type from the warehouse (cached ``MARKET_RATES_TTL_SECONDS``)."""
+    cached = cache.get(MARKET_RATES_CACHE_KEY)
+    if cached is not None:
+        return market.MakeRates.from_dict(cached)
+    projection = {"_id": 0, "zone_basic": 1, "action_type": 1, "made": 1}
+    rates = market.make_rates_count(mongo.warehouse_collection(mongo.SHOTS).find({}, projection))
+    if rates.attempts:  # an empty warehouse is not worth remembering
+        cache.set(MARKET_RATES_CACHE_KEY, rates.as_dict(), settings.MARKET_RATES_TTL_SECONDS)
+    return rates
+
+
+def stream_state() -> StreamState | None:
+    return StreamState.objects.filter(pk=StreamState.SINGLETON).first()
+
+
+def open_shot() -> LiveShot | None:
+    return LiveShot.objects.filter(status=LiveShot.Status.OPEN).order_by("-sequence").first()
+
+
+def next_queued_shot() -> LiveShot | None:
+    return LiveShot.objects.filter(status=LiveShot.Status.QUEUED).order_by("sequence").first()
+
+
+def recent_taken_shots(*, limit: int = RECENT_SHOTS) -> list[LiveShot]:
+    taken = (LiveShot.Status.TAKEN, LiveShot.Status.SETTLED)
+    return list(LiveShot.objects.filter(status__in=taken).order_by("-sequence")[:limit])
+
+
+def bankroll_of(*, user: Any) -> Bankroll | None:
+    if not getattr(user, "is_authenticated", False):
+        return None
+    return Bankroll.objects.filter(user=user).first()
+
+
+def bets_of(*, user: Any, status: str | None = None) -> QuerySet[Bet]:
+    """Only ``user``'s bets, newest first."""
+    bets = Bet.objects.filter(user=user).select_related("shot").order_by("-placed_at", "-pk")
+    return bets.filter(status=status) if status else bets
+
+
+def pnl_series(*, user: Any) -> list[dict[str, Any]]:
+    """Cumulative profit after each settled bet (starting at 0), oldest first."""
+    points: list[dict[str, Any]] = []
+    total = Decimal("0")
+    settled = Bet.objects.filter(user=user).exclude(status=Bet.Status.OPEN).order_by("settled_at", "pk")
+    for bet in settled.only("stake", "payout", "settled_at", "status"):
+        total += bet.payout - bet.stake
+        points.append({"t": bet.settled_at.isoformat() if bet.settled_at else None, "pnl": float(total)})
+    return [{"t": None, "pnl": 0.0}, *points]
+
+
+@dataclass(frozen=True)
+class BettorSummary:
+    balance: Decimal
+    starting: Decimal
+    open_stakes: Decimal
+    settled: int
+    won: int
+
+    @property
+    def net(self) -> Decimal:
+        return self.balance + self.open_stakes - self.starting
+
+    @property
+    def hit_rate(self) -> float | None:
+        return self.won / self.settled if self.settled else None
+
+
+def bettor_summary(*, user: Any) -> BettorSummary | None:
+    bankroll = bankroll_of(user=user)
+    if bankroll is None:
+        return None
+    totals = Bet.objects.filter(user=user).aggregate(
+        open_stakes=Coalesce(Sum("stake", filter=Q(status=Bet.Status.OPEN)), Value(Decimal("0")),
+                             output_field=DecimalField()),
+        settled=Count("pk", filter=~Q(status=Bet.Status.OPEN)),
+        won=Count("pk", filter=Q(status=Bet.Status.WON)),
+    )
+    return BettorSummary(balance=bankroll.balance, starting=bankroll.starting_balance,
+                         open_stakes=totals["open_stakes"], settled=totals["settled"], won=totals["won"])
+
+
+def leaderboard(*, limit: int | None = None) -> list[dict[str, Any]]:
+    """Bettors ranked by net result (balance + stakes still open - starting credits)."""
+    rows = (
+        Bankroll.objects.select_related("user")
+        .annotate(
+            open_stakes=Coalesce(Sum("user__bets__stake", filter=Q(user__bets__status=Bet.Status.OPEN)),
+                                 Value(Decimal("0")), output_field=DecimalField()),
+            settled=Count("user__bets", filter=~Q(user__bets__status=Bet.Status.OPEN)),
+            won=Count("user__bets", filter=Q(user__bets__status=Bet.Status.WON)),
+        )
+    )
+    board = []
+    for row in rows:
+        net = row.balance + row.open_stakes - row.starting_balance
+        board.append({"username": row.user.get_username(), "user_id": row.user_id, "balance": row.balance,
+                      "net": net, "roi": float(net / row.starting_balance) if row.starting_balance else 0.0,
+                      "settled": row.settled, "won": row.won,
+                      "hit_rate": row.won / row.settled if row.settled else None})
+    board.sort(key=lambda entry: (-entry["net"], -entry["settled"], entry["username"]))
+    return board[: limit or settings.LEADERBOARD_SIZE]
+
+
+# --- what the dashboard shows ---------------------------------------------------------------
+
+
+def _odds(value: Decimal | None) -> float | None:
+    return float(value) if value is not None else None
+
+
+def shot_payload(shot: LiveShot, *, reveal: bool) -> dict[str, Any]:
+    """A shot as the dashboard shows it; the outcome only when ``reveal`` (the shot was taken)."""
+    payload: dict[str, Any] = {
+        "id": shot.pk, "sequence": shot.sequence, "status": shot.status, "shot_key": shot.shot_key,
+        "player": shot.player_name, "position": shot.position, "team": shot.team_name, "team_code": shot.team_code,
+        "opponent": shot.opponent_code, "home": shot.is_home, "period": shot.period, "period_label": shot.period_label,
+        "clock": shot.clock, "action_type": shot.action_type, "shot_type": shot.shot_type,
+        "zone": shot.zone_basic, "zone_area": shot.zone_area, "distance_ft": round(shot.distance_ft, 1),
+        "x_ft": round(shot.x_ft, 2), "y_ft": round(shot.y_ft, 2), "game_date": shot.game_date.isoformat(),
+        "season": shot.season,
+    }  # fmt: skip
+    if reveal:
+        payload["made"] = shot.made
+        return payload
+    probability = shot.probability_made
+    odds_made, odds_missed = _odds(shot.market_odds_made), _odds(shot.market_odds_missed)
+    prices: dict[str, Any] = {
+        "model_probability": probability, "model_version": shot.model_version or None,
+        "model_probability_missed": 1 - probability if probability is not None else None,
+        "fair_odds_made": round(market.fair_odds(probability), 3) if probability else None,
+        "fair_odds_missed": round(market.fair_odds(1 - probability), 3) if probability else None,
+        "market_odds_made": odds_made, "market_odds_missed": odds_missed,
+        "market_source": shot.market_source or None, "market_detail": shot.market_detail,
+        "league_rate": shot.league_rate, "edge_made": None, "edge_missed": None, "value_side": None,
+    }  # fmt: skip
+    if probability is not None and odds_made and odds_missed:
+        prices["edge_made"] = round(market.edge(probability=probability, odds=odds_made), 4)
+        prices["edge_missed"] = round(market.edge(probability=1 - probability, odds=odds_missed), 4)
+        best = max(("made", prices["edge_made"]), ("missed", prices["edge_missed"]), key=lambda pair: pair[1])
+        if best[1] >= settings.VALUE_EDGE_THRESHOLD:
+            prices["value_side"] = best[0]
+    payload.update(prices)
+    return payload
+
+
+def bet_payload(bet: Bet) -> dict[str, Any]:
+    return {"id": bet.pk, "shot": bet.shot_id, "player": bet.shot.player_name, "side": bet.side,
+            "stake": float(bet.stake), "odds": float(bet.odds), "status": bet.status, "payout": float(bet.payout),
+            "potential_payout": float(bet.potential_payout), "placed_at": bet.placed_at.isoformat()}
+
+
+def stream_snapshot(*, user: Any) -> dict[str, Any]:
+    """Everything the dashboard polls: the stream, the open shot, the last results, the user's book."""
+    state = stream_state()
+    shot = open_shot()
+    snapshot: dict[str, Any] = {
+        "stream": {
+            "paused": state.paused if state else False,
+            "pace_seconds": state.pace_seconds if state else settings.STREAM_PACE_SECONDS,
+            "last_advanced_at": state.last_advanced_at.isoformat() if state and state.last_advanced_at else None,
+            "shots_played": state.shots_played if state else 0,
+        },
+        "shot": shot_payload(shot, reveal=False) if shot else None,
+        "recent": [shot_payload(taken, reveal=True) for taken in recent_taken_shots()],
+        "value_threshold": settings.VALUE_EDGE_THRESHOLD,
+        "me": None,
+    }
+    summary = bettor_summary(user=user)
+    if summary is not None:
+        open_bets = list(bets_of(user=user, status=Bet.Status.OPEN)[:20])
+        snapshot["me"] = {
+            "balance": float(summary.balance), "net": float(summary.net), "open_stakes": float(summary.open_stakes),
+            "settled": summary.settled, "won": summary.won,
+            "open_bets": [bet_payload(bet) for bet in open_bets],
+            "recent_bets": [bet_payload(bet) for bet in bets_of(user=user).exclude(status=Bet.Status.OPEN)[:5]],
+            "pnl": pnl_series(user=user),
+        }  # fmt: skip
+    return snapshot

@@ -1,0 +1,364 @@
+"""Betting services: bankrolls, bets, settlement, and the live shot stream.
+
+Money moves only here, inside transactions: placing a bet locks the bankroll row
+(``select_for_update``) before checking the balance; settling claims each open bet with a
+conditional update (``status=open`` → won/lost) and pays only when that update changed a
+row, so a settlement that runs twice (a retried task, beat's catch-up) never pays twice.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import uuid
+from dataclasses import dataclass
+from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+from typing import Any
+
+from django.conf import settings
+from django.core.cache import cache
+from django.db import IntegrityError, transaction
+from django.db.models import F, Max
+from django.utils import timezone
+
+from betting import market, selectors
+from betting.models import Bankroll, Bet, LiveShot, StreamState
+from ingestion import lake
+from parivision.errors import ApplicationError
+
+logger = logging.getLogger(__name__)
+
+CENT = Decimal("0.01")
+
+
+# --- bankrolls ------------------------------------------------------------------------------
+
+
+def bankroll_open(*, user: Any) -> Bankroll:
+    """The user's bankroll, opened with ``STARTING_BANKROLL`` credits the first time."""
+    start = Decimal(settings.STARTING_BANKROLL).quantize(CENT)
+    bankroll, _ = Bankroll.objects.get_or_create(user=user, defaults={"balance": start, "starting_balance": start})
+    return bankroll
+
+
+# --- bets -----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class BetPlacement:
+    bet: Bet
+    created: bool  # False: this idempotency key had already placed ``bet``
+
+
+def idempotency_key_new() -> str:
+    return uuid.uuid4().hex
+
+
+def _stake_clean(stake: Any) -> Decimal:
+    try:
+        value = Decimal(str(stake))
+    except (InvalidOperation, ValueError):
+        raise ApplicationError(f"The stake {stake!r} is not a number.", field="stake", value=stake) from None
+    if not value.is_finite() or value <= 0:
+        raise ApplicationError("The stake must be more than 0 credits.", field="stake", value=str(stake))
+    if value != value.quantize(CENT):
+        raise ApplicationError("The stake can have at most two decimals.", field="stake", value=str(stake))
+    return value.quantize(CENT)
+
+
+def bet_place(*, user: Any, shot_id: int, side: str, stake: Decimal | str | int, idempotency_key: str) -> BetPlacement:
+    """Stake credits on ``side`` of an open shot at the market's current odds.
+
+    Refused (``ApplicationError``, nothing changed): a stake ≤ 0 or above the balance, an
+    unknown shot, a shot that is no longer open. The same ``idempotency_key`` twice returns
+    the bet the first request placed instead of placing another.
+    """
+    if side not in Bet.Side.values:
+        raise ApplicationError("Choose made or missed.", field="side", value=side)
+    if not idempotency_key or len(idempotency_key) > 64:
+        raise ApplicationError("The bet form has expired: reload the page.", field="idempotency_key",
+                               value=idempotency_key)
+    amount = _stake_clean(stake)
+    bankroll_open(user=user)
+    try:
+        with transaction.atomic():
+            # Lock order everywhere: bankroll, then shot.
+            bankroll = Bankroll.objects.select_for_update().get(user=user)
+            existing = Bet.objects.filter(user=user, idempotency_key=idempotency_key).first()
+            if existing is not None:
+                return BetPlacement(bet=existing, created=False)
+            shot = LiveShot.objects.select_for_update().filter(pk=shot_id).first()
+            if shot is None:
+                raise ApplicationError("That shot does not exist.", field="shot", value=shot_id, code="unknown_shot",
+                                       status=404)
+            if shot.status != LiveShot.Status.OPEN:
+                raise ApplicationError(f"Betting on {shot.player_name}'s shot is closed: the shot has been taken.",
+                                       field="shot", value=shot_id, code="shot_closed", status=409)
+            odds = shot.market_odds_made if side == Bet.Side.MADE else shot.market_odds_missed
+            if odds is None:
+                raise ApplicationError("This shot has no market price yet.", field="shot", value=shot_id,
+                                       code="shot_unpriced", status=409)
+            if amount > bankroll.balance:
+                raise ApplicationError(f"The stake ({amount} credits) is more than your balance "
+                                       f"({bankroll.balance} credits).", field="stake", value=str(amount))
+            bet = Bet.objects.create(user=user, shot=shot, side=side, stake=amount, odds=odds,
+                                     model_probability=shot.probability_made, idempotency_key=idempotency_key)
+            Bankroll.objects.filter(pk=bankroll.pk).update(balance=F("balance") - amount)
+    except IntegrityError:
+        # Two submissions of one form raced past the check (databases without row locks).
+        existing = Bet.objects.filter(user=user, idempotency_key=idempotency_key).first()
+        if existing is None:
+            raise
+        return BetPlacement(bet=existing, created=False)
+    return BetPlacement(bet=bet, created=True)
+
+
+@dataclass(frozen=True)
+class SettlementReport:
+    shot_id: int
+    settled: int
+    won: int
+    paid: Decimal
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"shot_id": self.shot_id, "settled": self.settled, "won": self.won, "paid": str(self.paid)}
+
+
+def bets_settle(*, shot_id: int) -> SettlementReport:
+    """Settle every open bet on a taken shot (idempotent: each bet is claimed once)."""
+    shot = LiveShot.objects.filter(pk=shot_id).first()
+    if shot is None:
+        raise ApplicationError("That shot does not exist.", field="shot", value=shot_id, code="unknown_shot",
+                               status=404)
+    if shot.status not in (LiveShot.Status.TAKEN, LiveShot.Status.SETTLED) or shot.made is None:
+        raise ApplicationError("The shot has not been taken yet.", field="shot", value=shot_id, code="shot_open",
+                               status=409)
+    winner = Bet.Side.MADE if shot.made else Bet.Side.MISSED
+    now = timezone.now()
+    settled = won = 0
+    paid = Decimal("0")
+    for bet in Bet.objects.filter(shot_id=shot_id, status=Bet.Status.OPEN).only("pk", "user_id", "side", "stake",
+                                                                                  "odds"):
+        wins = bet.side == winner
+        payout = (bet.stake * bet.odds).quantize(CENT, rounding=ROUND_HALF_UP) if wins else Decimal("0")
+        with transaction.atomic():
+            claimed = Bet.objects.filter(pk=bet.pk, status=Bet.Status.OPEN).update(
+                status=Bet.Status.WON if wins else Bet.Status.LOST, payout=payout, settled_at=now)
+            if not claimed:
+                continue  # another run settled it
+            if payout:
+                Bankroll.objects.filter(user_id=bet.user_id).update(balance=F("balance") + payout)
+        settled += 1
+        won += int(wins)
+        paid += payout
+    if not Bet.objects.filter(shot_id=shot_id, status=Bet.Status.OPEN).exists():
+        LiveShot.objects.filter(pk=shot_id, status=LiveShot.Status.TAKEN).update(status=LiveShot.Status.SETTLED,
+                                                                                   settled_at=now)
+    if settled:
+        logger.info("settled %d bet(s) on shot %s: %d won, %s paid", settled, shot_id, won, paid)
+    return SettlementReport(shot_id=shot_id, settled=settled, won=won, paid=paid)
+
+
+def bets_settle_pending() -> list[SettlementReport]:
+    """Catch-up: settle every taken shot still waiting (a lost settlement task, a worker restart)."""
+    waiting = LiveShot.objects.filter(status=LiveShot.Status.TAKEN).order_by("sequence").values_list("pk", flat=True)
+    return [bets_settle(shot_id=shot_id) for shot_id in waiting]
+
+
+# --- the live stream ------------------------------------------------------------------------
+
+
+def stream_state_get() -> StreamState:
+    state, _ = StreamState.objects.get_or_create(pk=StreamState.SINGLETON,
+                                                 defaults={"pace_seconds": settings.STREAM_PACE_SECONDS})
+    return state
+
+
+def stream_set(*, paused: bool | None = None, pace_seconds: int | None = None) -> StreamState:
+    state = stream_state_get()
+    changes: dict[str, Any] = {}
+    if paused is not None:
+        changes["paused"] = paused
+    if pace_seconds is not None:
+        if not 1 <= pace_seconds <= 86_400:
+            raise ApplicationError("The pace must be between 1 second and a day.", field="pace_seconds",
+                                   value=pace_seconds)
+        changes["pace_seconds"] = pace_seconds
+    if changes:
+        StreamState.objects.filter(pk=state.pk).update(**changes, updated_at=timezone.now())
+        state.refresh_from_db()
+    return state
+
+
+def _day(value: dt.date) -> dt.datetime:
+    return dt.datetime(value.year, value.month, value.day)
+
+
+def stream_load() -> int:
+    """Queue the next game of the warehouse (in game order), shot by shot; 0 when none is left.
+
+    After the last game the stream starts over from the first one in a new replay round.
+    """
+    state = stream_state_get()
+    last = LiveShot.objects.filter(replay_round=state.replay_round).order_by("-sequence").first()
+    replay_round = state.replay_round
+    query: dict[str, Any] = {}
+    if last is not None:
+        day = _day(last.game_date)
+        query = {"$or": [{"game_date": {"$gt": day}}, {"game_date": day, "game_id": {"$gt": last.game_id}}]}
+    first = next(iter(lake.iter_shots(query, limit=1, projection={"game_id": 1})), None)
+    if first is None and last is not None:
+        replay_round += 1
+        first = next(iter(lake.iter_shots({}, limit=1, projection={"game_id": 1})), None)
+    if first is None:
+        return 0
+    shots = list(lake.iter_shots({"game_id": first["game_id"]}, sort=(("event_id", 1),)))
+    sequence = (LiveShot.objects.aggregate(top=Max("sequence"))["top"] or 0) + 1
+    rows = []
+    for offset, doc in enumerate(shots):
+        rows.append(LiveShot(
+            sequence=sequence + offset, replay_round=replay_round, shot_key=str(doc["_id"]),
+            game_id=doc["game_id"], event_id=doc["event_id"], game_date=doc["game_date"].date(),
+            season=doc.get("season") or "", season_type=doc.get("season_type") or "Regular Season",
+            player_id=doc["player_id"], player_name=doc.get("player_name") or f"Player {doc['player_id']}",
+            position=doc.get("position") or "", team_name=doc.get("team_name") or "",
+            home_team=doc.get("home_team") or "", away_team=doc.get("away_team") or "", is_home=doc.get("is_home"),
+            period=doc["period"], seconds_left=doc["seconds_left"], action_type=doc["action_type"],
+            shot_type=doc["shot_type"], zone_basic=doc["zone_basic"], zone_area=doc["zone_area"],
+            zone_range=doc["zone_range"], distance_ft=doc["distance_ft"], x_ft=doc["x_ft"], y_ft=doc["y_ft"],
+            hidden_made=bool(doc["made"]),
+        ))  # fmt: skip
+    with transaction.atomic():
+        LiveShot.objects.bulk_create(rows, ignore_conflicts=True)
+        if replay_round != state.replay_round:
+            StreamState.objects.filter(pk=state.pk).update(replay_round=replay_round)
+    return len(rows)
+
+
+def _model_probability(shot: LiveShot) -> tuple[float | None, str]:
+    """The champion's P(made) for a stream shot (None without a champion)."""
+    from predictions import history, serving
+
+    try:
+        served = serving.champion()
+    except ApplicationError as error:  # no champion yet: the stream runs without model prices
+        logger.info("stream shot %s unpriced by the model: %s", shot.pk, error.message)
+        return None, ""
+    record = {
+        "player_id": shot.player_id, "game_date": _day(shot.game_date), "season": shot.season,
+        "season_type": shot.season_type, "is_home": shot.is_home, "position": shot.position or None,
+        "period": shot.period, "seconds_left": shot.seconds_left, "action_type": shot.action_type,
+        "shot_type": shot.shot_type, "zone_basic": shot.zone_basic, "zone_area": shot.zone_area,
+        "zone_range": shot.zone_range, "distance_ft": shot.distance_ft, "x_ft": shot.x_ft, "y_ft": shot.y_ft,
+    }  # fmt: skip
+    model = served.model
+    histories = history.cache().histories([shot.player_id], close_range_ft=model.pipeline.close_range_ft)
+    probability = float(model.predict_proba_records([record], history=histories)[0])
+    return probability, served.version
+
+
+def _market_quote(shot: LiveShot, rates: market.MakeRates) -> market.Quote:
+    zone, action = shot.zone_basic, shot.action_type
+    prior, margin = settings.MARKET_PRIOR_ATTEMPTS, settings.MARKET_MARGIN
+    token = settings.BETSAPI_TOKEN
+    if not token:
+        return market.quote_market_maker(rates=rates, zone=zone, action=action, margin=margin, prior_attempts=prior)
+    key = f"betting:betsapi:{shot.game_id}:{shot.home_team}:{shot.away_team}"
+    found = cache.get(key)
+    if found is None:
+        from ingestion.betsapi import BetsApiClient
+
+        with BetsApiClient(token=token, base_url=settings.BETSAPI_BASE_URL, timeout=settings.BETSAPI_TIMEOUT_S,
+                           max_retries=1) as client:
+            found = market.betsapi_margin(client=client, home_team=shot.home_team, away_team=shot.away_team,
+                                          game_date=shot.game_date)
+        cache.set(key, list(found), settings.BETSAPI_ODDS_CACHE_SECONDS)
+    book_margin, detail = found
+    if book_margin is None:
+        return market.quote_market_maker(rates=rates, zone=zone, action=action, margin=margin, prior_attempts=prior,
+                                         reason=detail)
+    return market.quote_from_betsapi(rates=rates, zone=zone, action=action, prior_attempts=prior,
+                                     margin=book_margin, detail=detail)
+
+
+def live_shot_price(*, shot_id: int) -> LiveShot:
+    """Fix a queued shot's prices: the champion's probability and the market's odds."""
+    shot = LiveShot.objects.get(pk=shot_id)
+    probability, version = _model_probability(shot)
+    quote = _market_quote(shot, selectors.market_rates())
+    LiveShot.objects.filter(pk=shot.pk).update(
+        probability_made=probability, model_version=version, league_rate=quote.probability_made,
+        market_odds_made=Decimal(str(quote.odds_made)), market_odds_missed=Decimal(str(quote.odds_missed)),
+        market_source=quote.source, market_detail=quote.detail, priced_at=timezone.now(),
+    )  # fmt: skip
+    shot.refresh_from_db()
+    return shot
+
+
+@dataclass(frozen=True)
+class AdvanceReport:
+    advanced: bool
+    reason: str = ""
+    taken_shot_id: int | None = None
+    opened_shot_id: int | None = None
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"advanced": self.advanced, "reason": self.reason, "taken_shot_id": self.taken_shot_id,
+                "opened_shot_id": self.opened_shot_id}
+
+
+def stream_advance(*, force: bool = False, now: dt.datetime | None = None) -> AdvanceReport:
+    """Take the open shot (bets close, outcome revealed, settlement enqueued) and open the next one.
+
+    Beat calls this every few seconds; it only moves when the pace says so (``force`` moves
+    it at once, even paused). Two callers at once move it once: the move is claimed with a
+    conditional update on the stream's ``last_advanced_at``.
+    """
+    now = now or timezone.now()
+    state = stream_state_get()
+    if not force:
+        if state.paused:
+            return AdvanceReport(advanced=False, reason="paused")
+        if state.last_advanced_at and now < state.last_advanced_at + dt.timedelta(seconds=state.pace_seconds):
+            return AdvanceReport(advanced=False, reason="not due")
+    # Prepare the next shot outside the lock: loading and pricing talk to MongoDB and the model.
+    upcoming = selectors.next_queued_shot()
+    if upcoming is None and stream_load():
+        upcoming = selectors.next_queued_shot()
+    if upcoming is not None and upcoming.priced_at is None:
+        upcoming = live_shot_price(shot_id=upcoming.pk)
+
+    with transaction.atomic():
+        claimed = StreamState.objects.filter(pk=state.pk, last_advanced_at=state.last_advanced_at).update(
+            last_advanced_at=now, shots_played=F("shots_played") + 1, updated_at=now)
+        if not claimed:
+            return AdvanceReport(advanced=False, reason="advanced by another worker")
+        taken = LiveShot.objects.select_for_update().filter(status=LiveShot.Status.OPEN).order_by("sequence").first()
+        if taken is not None:
+            taken.status, taken.made, taken.taken_at = LiveShot.Status.TAKEN, taken.hidden_made, now
+            taken.save(update_fields=["status", "made", "taken_at"])
+            shot_id = taken.pk
+            transaction.on_commit(lambda: _settlement_enqueue(shot_id))
+        opened = None
+        if upcoming is not None:
+            opened = LiveShot.objects.filter(pk=upcoming.pk, status=LiveShot.Status.QUEUED).update(
+                status=LiveShot.Status.OPEN, opened_at=now)
+    return AdvanceReport(advanced=True, reason="" if upcoming else "the warehouse has no shots",
+                         taken_shot_id=taken.pk if taken else None,
+                         opened_shot_id=upcoming.pk if upcoming is not None and opened else None)
+
+
+def _settlement_enqueue(shot_id: int) -> None:
+    from betting.tasks import settle_shot
+
+    try:
+        settle_shot.delay(shot_id=shot_id)
+    except Exception:  # the broker is away: beat's "Settle taken shots" catches up
+        logger.exception("could not enqueue the settlement of shot %s", shot_id)
+
+
+def stream_advance_enqueue() -> None:
+    """Ask a worker to move the stream now (the admin's and the operator's button)."""
+    from betting.tasks import advance_stream
+
+    transaction.on_commit(lambda: advance_stream.delay(force=True))

@@ -1,0 +1,15 @@
+"""Backtests, model, data and match pages (included by portal/urls.py: names are ``portal:<name>``)."""
+
+from django.urls import path
+
+from portal import views_insights as views
+
+urlpatterns = [
+    path("backtests/", views.backtest_list, name="backtests"),
+    path("backtests/<int:backtest_id>/", views.backtest_detail, name="backtest-detail"),
+    path("model/", views.model_page, name="model"),
+    path("model/drift/<int:report_id>/", views.drift_report, name="drift-report"),
+    path("data/", views.data_page, name="data"),
+    path("data/shot-chart.json", views.shot_chart_json, name="shot-chart"),
+    path("matches/", views.match_page, name="match"),
+]

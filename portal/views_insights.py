@@ -1,0 +1,213 @@
+"""Backtests, the model, the data and matches: pages for signed-in users (quarantine for staff)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from django import forms
+from django.conf import settings
+from django.contrib.auth.decorators import login_required
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
+from django.shortcuts import redirect, render
+from django.views.decorators.clickjacking import xframe_options_sameorigin
+from django.views.decorators.http import require_GET, require_http_methods
+
+from backtests import selectors as backtest_selectors
+from backtests.engine import STRATEGIES
+from backtests.models import Backtest
+from backtests.services import backtest_create
+from ingestion import selectors as ingestion_selectors
+from parivision.errors import ApplicationError
+from portal import insights
+from predictions import selectors as prediction_selectors
+from training.models import DriftReport, ModelVersion
+from training.services.drift import drift_artifact_text
+
+# --- backtests ------------------------------------------------------------------------------------
+
+
+class BacktestForm(forms.Form):
+    model_versions = forms.TypedMultipleChoiceField(
+        coerce=int, widget=forms.CheckboxSelectMultiple, help_text="One version, or two side by side.")
+    date_from = forms.DateField(widget=forms.DateInput(attrs={"type": "date"}))
+    date_to = forms.DateField(widget=forms.DateInput(attrs={"type": "date"}))
+    strategy = forms.ChoiceField(choices=[(s, Backtest.Strategy(s).label) for s in STRATEGIES],
+                                 widget=forms.RadioSelect, initial="flat")
+    threshold = forms.FloatField(min_value=0, max_value=1, initial=0.02, label="Edge threshold",
+                                 widget=forms.NumberInput(attrs={"step": "0.005"}),
+                                 help_text="Bet when p * odds - 1 exceeds this.")
+    stake = forms.FloatField(min_value=0.01, initial=10, label="Flat stake",
+                             widget=forms.NumberInput(attrs={"step": "1"}))
+    kelly_fraction = forms.FloatField(min_value=0.01, max_value=1, initial=0.25, label="Kelly fraction",
+                                      widget=forms.NumberInput(attrs={"step": "0.05"}))
+    margin = forms.FloatField(min_value=0, max_value=0.5, initial=0.05, label="Market margin",
+                              widget=forms.NumberInput(attrs={"step": "0.01"}), help_text="The book's overround.")
+    bankroll = forms.FloatField(min_value=1, initial=1000, label="Starting bankroll",
+                                widget=forms.NumberInput(attrs={"step": "100"}))
+
+    def __init__(self, *args: Any, versions: list[ModelVersion], **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["model_versions"].choices = [
+            (v.version, f"v{v.version} · {v.algorithm}{' · champion' if v.is_champion else ''}") for v in versions
+        ]
+
+    def clean_model_versions(self) -> list[int]:
+        chosen = self.cleaned_data["model_versions"]
+        if len(chosen) > settings.BACKTEST_MAX_VERSIONS:
+            raise forms.ValidationError(f"Choose at most {settings.BACKTEST_MAX_VERSIONS} versions.")
+        return chosen
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        if data.get("date_from") and data.get("date_to") and data["date_from"] > data["date_to"]:
+            self.add_error("date_to", "Must not be before the start date.")
+        return data
+
+
+def _form_defaults(versions: list[ModelVersion]) -> dict[str, Any]:
+    """The champion (and the runner-up) on the champion's holdout: out-of-sample for both."""
+    champion = next((v for v in versions if v.is_champion), versions[0] if versions else None)
+    initial: dict[str, Any] = {}
+    if champion is None:
+        return initial
+    others = [v.version for v in versions if v.version != champion.version][:1]
+    initial["model_versions"] = [champion.version, *others]
+    span = (champion.data or {}).get("holdout") or {}
+    if span.get("first_date") and span.get("last_date"):
+        initial["date_from"], initial["date_to"] = span["first_date"], span["last_date"]
+    else:
+        last = insights.latest_game_date()
+        if last is not None:
+            initial["date_from"], initial["date_to"] = last - dt.timedelta(days=30), last
+    return initial
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def backtest_list(request: HttpRequest) -> HttpResponse:
+    versions = list(ModelVersion.objects.order_by("-version")[:30])
+    if request.method == "POST":
+        form = BacktestForm(request.POST, versions=versions)
+        if form.is_valid():
+            try:
+                backtest = backtest_create(owner=request.user, **form.cleaned_data)
+            except ApplicationError as error:
+                field = error.field if error.field in form.fields else None
+                form.add_error(field, error.message[:1].upper() + error.message[1:] + ".")
+            else:
+                return redirect("portal:backtest-detail", backtest_id=backtest.pk)
+    else:
+        form = BacktestForm(initial=_form_defaults(versions), versions=versions)
+    backtests = list(backtest_selectors.backtests_visible(user=request.user)[:50])
+    return render(request, "portal/insights/backtests.html",
+                  {"form": form, "backtests": backtests, "has_versions": bool(versions)})
+
+
+@login_required
+@require_GET
+def backtest_detail(request: HttpRequest, backtest_id: int) -> HttpResponse:
+    backtest = backtest_selectors.backtest_get(user=request.user, backtest_id=backtest_id)
+    if backtest is None:
+        raise Http404("No such backtest.")
+    versions = (backtest.results or {}).get("versions", [])
+    metrics = [
+        ("Bets placed", "bets", "int"), ("Hit rate", "hit_rate", "pct"), ("ROI", "roi", "signed_pct"),
+        ("Profit", "profit", "signed"), ("Final bankroll", "final_bankroll", "money"),
+        ("Bankroll growth", "growth", "signed_pct"), ("Max drawdown", "max_drawdown", "pct"),
+        ("Total staked", "staked", "money"), ("Average edge", "average_edge", "pct"),
+        ("Average odds", "average_odds", "odds"), ("Bets on “made”", "bets_made_side", "int"),
+    ]  # fmt: skip
+    table = [{"label": label, "kind": kind, "values": [v.get(key) for v in versions]} for label, key, kind in metrics]
+    curves = [{"label": f"v{v['version']} ({v.get('algorithm') or 'model'})", "points": v.get("curve", [])}
+              for v in versions]  # fmt: skip
+    return render(request, "portal/insights/backtest_detail.html",
+                  {"backtest": backtest, "versions": versions, "table": table, "curves": curves})
+
+
+# --- the model ------------------------------------------------------------------------------------
+
+
+@login_required
+@require_GET
+def model_page(request: HttpRequest) -> HttpResponse:
+    context: dict[str, Any] = {"mlflow_ui_url": settings.MLFLOW_UI_URL, "history": insights.versions_history(),
+                               "decisions": insights.recent_decisions(),
+                               "drift": prediction_selectors.latest_drift_report()}  # fmt: skip
+    row = insights.champion_row()
+    context["champion"] = row
+    if row is not None:
+        scores = row.holdout_scores or {}
+        context["scores"] = [
+            (label, scores.get(key), fmt) for label, key, fmt in (
+                ("Accuracy", "accuracy", "pct"), ("ROC AUC", "roc_auc", "num"), ("Log loss", "log_loss", "num"),
+                ("Brier", "brier", "num"), ("ECE", "ece", "num"))
+            if isinstance(scores.get(key), (int, float))
+        ]  # fmt: skip
+        context["promotion"] = insights.promotion_of(row)
+        context["live"] = insights.live_quality(row)
+        try:
+            context["figures"] = insights.model_figures(row)
+        except Exception as error:  # the registry is unreachable: the rest of the page still helps
+            context["figures_error"] = f"{type(error).__name__}: {error}"[:300]
+    return render(request, "portal/insights/model.html", context)
+
+
+@login_required
+@require_GET
+@xframe_options_sameorigin  # embedded in the model page
+def drift_report(request: HttpRequest, report_id: int) -> HttpResponse:
+    report = DriftReport.objects.filter(pk=report_id).first()
+    if report is None or not report.html_artifact:
+        raise Http404("No such drift report.")
+    return HttpResponse(drift_artifact_text(report, report.html_artifact), content_type="text/html")
+
+
+# --- the data -------------------------------------------------------------------------------------
+
+
+def _shot_filter(request: HttpRequest) -> insights.ShotFilter:
+    return insights.ShotFilter(season=request.GET.get("season", "")[:7], team=request.GET.get("team", "")[:60],
+                               player=request.GET.get("player", "")[:100])  # fmt: skip
+
+
+@login_required
+@require_GET
+def data_page(request: HttpRequest) -> HttpResponse:
+    shot_filter = _shot_filter(request)
+    context: dict[str, Any] = {
+        "counts": ingestion_selectors.store_counts(),
+        "daily": insights.ingestion_daily(),
+        "runs": insights.recent_runs(),
+        "options": insights.shot_filter_options(season=shot_filter.season),
+        "filter": shot_filter,
+        "champion": insights.champion_row(),
+    }
+    if request.user.is_staff:
+        context["reasons"] = ingestion_selectors.quarantine_reasons()[:10]
+        context["quarantined"] = ingestion_selectors.quarantine_list(limit=10)[0]
+    return render(request, "portal/insights/data.html", context)
+
+
+@login_required
+@require_GET
+def shot_chart_json(request: HttpRequest) -> JsonResponse:
+    return JsonResponse(insights.shot_chart(shot_filter=_shot_filter(request)))
+
+
+# --- a match --------------------------------------------------------------------------------------
+
+
+@login_required
+@require_GET
+def match_page(request: HttpRequest) -> HttpResponse:
+    try:
+        day = dt.date.fromisoformat(request.GET["date"]) if request.GET.get("date") else insights.latest_game_date()
+    except ValueError:
+        day = insights.latest_game_date()
+    games = insights.games_on(day) if day else []
+    game_id = request.GET.get("game") or (games[0]["game_id"] if games else "")
+    match = insights.match_curve(game_id=game_id[:20]) if game_id else None
+    return render(request, "portal/insights/match.html", {
+        "day": day, "games": games, "game_id": game_id, "match": match, "champion": insights.champion_row(),
+    })  # fmt: skip

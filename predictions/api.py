@@ -1,0 +1,541 @@
+"""The REST API (``/api/v1/``): one view per operation, nested Input/Output serializers.
+
+Views validate, call one service or selector, and serialize; every refusal goes through
+``parivision.errors.exception_handler`` and has one JSON shape.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import time
+from collections.abc import Iterator
+from typing import Any
+
+from django.conf import settings
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiExample, OpenApiParameter, extend_schema
+from rest_framework import permissions, serializers
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from ingestion import shots as canonical
+from parivision.errors import ApplicationError
+from predictions import metrics, selectors, services, serving
+
+# --- shared pieces -----------------------------------------------------------------------------
+
+
+class ErrorSerializer(serializers.Serializer):
+    class FieldError(serializers.Serializer):
+        field = serializers.CharField(allow_null=True, help_text="Dotted path into the request (shots.3.period).")
+        message = serializers.CharField()
+
+    code = serializers.CharField(help_text="validation_error, not_authenticated, throttled, no_model, ...")
+    message = serializers.CharField()
+    errors = FieldError(many=True)
+    request_id = serializers.CharField(allow_null=True)
+
+
+def _errors(*statuses: int) -> dict[int, Any]:
+    return dict.fromkeys(statuses, ErrorSerializer)
+
+
+VALIDATION_ERROR_EXAMPLE = OpenApiExample(
+    "Out of range", status_codes=["400"], response_only=True,
+    value={"code": "validation_error", "message": "period: Ensure this value is less than or equal to 10.",
+           "errors": [{"field": "period", "message": "Ensure this value is less than or equal to 10."}],
+           "request_id": "5f0c3a7e9b2d4e8f8a6b1c2d3e4f5a6b"},
+)  # fmt: skip
+NO_MODEL_EXAMPLE = OpenApiExample(
+    "No champion yet", status_codes=["503"], response_only=True,
+    value={"code": "no_model", "message": "No champion model is available yet: train and promote one.",
+           "errors": [{"field": None, "message": "No champion model is available yet: train and promote one."}],
+           "request_id": "5f0c3a7e9b2d4e8f8a6b1c2d3e4f5a6b"},
+)  # fmt: skip
+THROTTLED_EXAMPLE = OpenApiExample(
+    "Too many requests", status_codes=["429"], response_only=True,
+    value={"code": "throttled", "message": "Too many requests: try again in 12 s.",
+           "errors": [{"field": None, "message": "Too many requests: try again in 12 s."}],
+           "request_id": "5f0c3a7e9b2d4e8f8a6b1c2d3e4f5a6b", "retry_after": 12},
+)  # fmt: skip
+
+
+class ApiView(APIView):
+    """Every API view: a request id (``X-Request-ID`` in or a new one, echoed back) and a start time."""
+
+    def initial(self, request: Request, *args: Any, **kwargs: Any) -> None:
+        request.request_id = (request.headers.get("X-Request-ID") or "")[:64] or services.request_id_new()
+        super().initial(request, *args, **kwargs)
+
+    def dispatch(self, request: Any, *args: Any, **kwargs: Any) -> Any:
+        self.started = time.perf_counter()
+        return super().dispatch(request, *args, **kwargs)
+
+    def finalize_response(self, request: Request, response: Response, *args: Any, **kwargs: Any) -> Response:
+        request_id = getattr(request, "request_id", None)
+        if request_id:
+            response["X-Request-ID"] = request_id
+        return super().finalize_response(request, response, *args, **kwargs)
+
+
+@contextlib.contextmanager
+def refusals_counted(endpoint: str) -> Iterator[None]:
+    """Count prediction requests refused for bad input or for want of a model."""
+    try:
+        yield
+    except serializers.ValidationError:
+        metrics.prediction_refused(endpoint=endpoint, reason="validation")
+        raise
+    except serving.NoModelError:
+        metrics.prediction_refused(endpoint=endpoint, reason="no_model")
+        raise
+
+
+# --- predictions ------------------------------------------------------------------------------
+
+
+class ShotInputSerializer(serializers.Serializer):
+    """One shot, as a client describes it. Location by x/y (feet from the hoop) or by zone."""
+
+    player_id = serializers.IntegerField(min_value=0, help_text="NBA player id; unknown players get the league prior.")
+    player_name = serializers.CharField(required=False, max_length=100)
+    team = serializers.CharField(required=False, max_length=60, help_text="Shooter's team (code or name).")
+    opponent = serializers.CharField(required=False, max_length=60)
+    home_away = serializers.ChoiceField(choices=["home", "away"], required=False)
+    game_date = serializers.DateField()
+    season = serializers.RegexField(r"^\d{4}-\d{2}$", required=False, help_text="2023-24; derived from the date.")
+    season_type = serializers.ChoiceField(choices=canonical.SEASON_TYPES, required=False)
+    position = serializers.CharField(required=False, max_length=10, help_text="PG, SG, SF, PF, C or PG-SG...")
+    period = serializers.IntegerField(min_value=canonical.PERIOD_RANGE[0], max_value=canonical.PERIOD_RANGE[1])
+    seconds_left = serializers.IntegerField(min_value=canonical.SECONDS_RANGE[0], max_value=canonical.SECONDS_RANGE[1],
+                                            help_text="Seconds left in the period (0-720).")
+    action_type = serializers.CharField(required=False, max_length=60, help_text="Any NBA action type.")
+    shot_type = serializers.ChoiceField(choices=canonical.SHOT_TYPES, required=False,
+                                        help_text="Derived from the location or zone when absent.")
+    x_ft = serializers.FloatField(min_value=canonical.X_RANGE[0], max_value=canonical.X_RANGE[1], required=False,
+                                  help_text="Feet from the hoop, shooter's left < 0.")
+    y_ft = serializers.FloatField(min_value=canonical.Y_RANGE[0], max_value=canonical.Y_RANGE[1], required=False,
+                                  help_text="Feet from the hoop towards half court.")
+    distance_ft = serializers.FloatField(min_value=canonical.DISTANCE_RANGE[0], max_value=canonical.DISTANCE_RANGE[1],
+                                         required=False)
+    zone_basic = serializers.ChoiceField(choices=canonical.ZONE_BASIC, required=False)
+    zone_area = serializers.ChoiceField(choices=list(canonical.ZONE_AREAS), required=False)
+    zone_range = serializers.ChoiceField(choices=canonical.ZONE_RANGES, required=False)
+    game_id = serializers.RegexField(r"^\d{1,10}$", required=False, help_text="With event_id: joins the outcome.")
+    event_id = serializers.IntegerField(min_value=0, required=False)
+
+    def to_internal_value(self, data: Any) -> Any:
+        if isinstance(data, dict):
+            unknown = sorted(set(data) - set(self.fields))
+            if unknown:
+                raise serializers.ValidationError({name: ["Unknown field."] for name in unknown})
+        return super().to_internal_value(data)
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        try:
+            return services.shot_canonical(attrs)
+        except services.ShotInputError as error:
+            raise serializers.ValidationError({error.field: [error.message]}) from None
+
+
+SHOT_EXAMPLE = {
+    "player_id": 201939, "player_name": "Stephen Curry", "team": "GSW", "opponent": "LAL", "home_away": "home",
+    "game_date": "2024-01-27", "period": 4, "seconds_left": 95, "action_type": "Pullup Jump Shot",
+    "shot_type": "3PT", "x_ft": -6.5, "y_ft": 24.0, "game_id": "0022300650", "event_id": 512,
+}  # fmt: skip
+PREDICTION_EXAMPLE = {
+    "probability_made": 0.4012, "predicted_outcome": "missed", "odds_made": 2.4925, "odds_missed": 1.6700,
+    "shot_key": "0022300650:512",
+}  # fmt: skip
+MODEL_EXAMPLE = {"name": "parivision-shot-model", "version": "7", "algorithm": "xgboost"}
+
+
+class PredictionSerializer(serializers.Serializer):
+    probability_made = serializers.FloatField(help_text="Calibrated P(made).")
+    predicted_outcome = serializers.ChoiceField(choices=["made", "missed"])
+    odds_made = serializers.FloatField(help_text="Fair decimal odds (1 / p), no margin.")
+    odds_missed = serializers.FloatField(help_text="Fair decimal odds (1 / (1 - p)).")
+    shot_key = serializers.CharField(allow_null=True, help_text="game_id:event_id when given.")
+
+
+class ModelRefSerializer(serializers.Serializer):
+    name = serializers.CharField()
+    version = serializers.CharField()
+    algorithm = serializers.CharField()
+
+
+def _prediction_dict(prediction: services.Prediction) -> dict[str, Any]:
+    return {
+        "probability_made": round(prediction.probability_made, 6),
+        "predicted_outcome": prediction.predicted_outcome,
+        "odds_made": round(prediction.odds_made, 4),
+        "odds_missed": round(prediction.odds_missed, 4),
+        "shot_key": prediction.shot_key,
+    }
+
+
+def _model_dict(batch: services.PredictionBatch) -> dict[str, str]:
+    return {"name": batch.model_name, "version": batch.model_version, "algorithm": batch.algorithm}
+
+
+class PredictionCreateApi(ApiView):
+    permission_classes = [permissions.IsAuthenticated]
+
+    InputSerializer = ShotInputSerializer
+
+    class OutputSerializer(PredictionSerializer):
+        class Meta:
+            ref_name = "PredictionCreateOutput"
+
+        model = ModelRefSerializer()
+        request_id = serializers.CharField()
+
+    @extend_schema(
+        operation_id="prediction_create", tags=["predictions"],
+        summary="Predict one shot",
+        description="Probability that the shot is made, by the current champion, with fair odds for both outcomes.",
+        request=InputSerializer, responses={200: OutputSerializer, **_errors(400, 401, 429, 503)},
+        examples=[
+            OpenApiExample("A pull-up three", value=SHOT_EXAMPLE, request_only=True),
+            OpenApiExample("By zone, no location", request_only=True, value={
+                "player_id": 2544, "game_date": "2024-03-02", "period": 2, "seconds_left": 300,
+                "action_type": "Driving Layup Shot", "zone_basic": "Restricted Area"}),
+            OpenApiExample("Prediction", response_only=True, status_codes=["200"], value={
+                **PREDICTION_EXAMPLE, "model": MODEL_EXAMPLE, "request_id": "5f0c3a7e9b2d4e8f8a6b1c2d3e4f5a6b"}),
+            VALIDATION_ERROR_EXAMPLE, THROTTLED_EXAMPLE, NO_MODEL_EXAMPLE,
+        ],
+    )  # fmt: skip
+    def post(self, request: Request) -> Response:
+        with metrics.prediction_timed(endpoint=metrics.SINGLE, started=self.started) as timer, \
+                refusals_counted(metrics.SINGLE):
+            serializer = self.InputSerializer(data=request.data)
+            serializer.is_valid(raise_exception=True)
+            batch = services.predictions_make(shots=[serializer.validated_data], timer=timer,
+                                              request_id=request.request_id, caller=request.user)
+        # Built by hand: this is the hot path, and the OutputSerializer above documents the same shape.
+        return Response({**_prediction_dict(batch.predictions[0]), "model": _model_dict(batch),
+                         "request_id": batch.request_id})
+
+
+class PredictionBatchCreateApi(ApiView):
+    permission_classes = [permissions.IsAuthenticated]
+
+    class InputSerializer(serializers.Serializer):
+        class Meta:
+            ref_name = "PredictionBatchCreateInput"
+
+        shots = ShotInputSerializer(many=True, min_length=1, max_length=settings.SERVING_BATCH_MAX)
+
+    class OutputSerializer(serializers.Serializer):
+        class Meta:
+            ref_name = "PredictionBatchCreateOutput"
+
+        predictions = PredictionSerializer(many=True, help_text="One per shot, in request order.")
+        count = serializers.IntegerField()
+        model = ModelRefSerializer()
+        request_id = serializers.CharField()
+
+    @extend_schema(
+        operation_id="prediction_batch_create", tags=["predictions"],
+        summary=f"Predict up to {settings.SERVING_BATCH_MAX} shots",
+        description="The same answer as the single endpoint for every shot, in order, from one model version.",
+        request=InputSerializer, responses={200: OutputSerializer, **_errors(400, 401, 429, 503)},
+        examples=[
+            OpenApiExample("Two shots", request_only=True, value={"shots": [SHOT_EXAMPLE, {
+                "player_id": 2544, "game_date": "2024-03-02", "period": 2, "seconds_left": 300,
+                "zone_basic": "Restricted Area", "action_type": "Driving Layup Shot"}]}),
+            OpenApiExample("Predictions", response_only=True, status_codes=["200"], value={
+                "predictions": [PREDICTION_EXAMPLE, {**PREDICTION_EXAMPLE, "probability_made": 0.6311,
+                                                     "predicted_outcome": "made", "odds_made": 1.5845,
+                                                     "odds_missed": 2.7108, "shot_key": None}],
+                "count": 2, "model": MODEL_EXAMPLE, "request_id": "5f0c3a7e9b2d4e8f8a6b1c2d3e4f5a6b"}),
+            OpenApiExample("A bad shot in the batch", status_codes=["400"], response_only=True, value={
+                "code": "validation_error", "message": "shots.1.seconds_left: Ensure this value is less than or "
+                                                       "equal to 720.",
+                "errors": [{"field": "shots.1.seconds_left",
+                            "message": "Ensure this value is less than or equal to 720."}],
+                "request_id": "5f0c3a7e9b2d4e8f8a6b1c2d3e4f5a6b"}),
+            THROTTLED_EXAMPLE, NO_MODEL_EXAMPLE,
+        ],
+    )  # fmt: skip
+    def post(self, request: Request) -> Response:
+        with metrics.prediction_timed(endpoint=metrics.BATCH, started=self.started) as timer, \
+                refusals_counted(metrics.BATCH):
+            serializer = self.InputSerializer(data=request.data)
+            serializer.is_valid(raise_exception=True)
+            batch = services.predictions_make(shots=serializer.validated_data["shots"], timer=timer,
+                                              request_id=request.request_id, caller=request.user)
+        return Response({"predictions": [_prediction_dict(p) for p in batch.predictions],
+                         "count": len(batch.predictions), "model": _model_dict(batch),
+                         "request_id": batch.request_id})
+
+
+# --- models -------------------------------------------------------------------------------------
+
+
+class DecisionSerializer(serializers.Serializer):
+    kind = serializers.CharField()
+    promoted = serializers.BooleanField()
+    champion_version = serializers.IntegerField(allow_null=True, help_text="The champion before the decision.")
+    metric = serializers.CharField()
+    challenger_score = serializers.FloatField(allow_null=True)
+    champion_score = serializers.FloatField(allow_null=True)
+    reason = serializers.CharField()
+    triggered_by = serializers.CharField()
+    created_at = serializers.DateTimeField()
+
+
+class LiveScoresSerializer(serializers.Serializer):
+    settled = serializers.IntegerField(help_text="Predictions joined to an outcome (the last N of them).")
+    accuracy = serializers.FloatField()
+    log_loss = serializers.FloatField()
+    brier = serializers.FloatField()
+
+
+class ModelVersionSerializer(serializers.Serializer):
+    version = serializers.IntegerField()
+    algorithm = serializers.CharField()
+    mlflow_run_id = serializers.CharField()
+    holdout_scores = serializers.DictField(child=serializers.FloatField(allow_null=True))
+    trained_until = serializers.DateTimeField(allow_null=True)
+    created_at = serializers.DateTimeField()
+    is_champion = serializers.BooleanField()
+    promoted_at = serializers.DateTimeField(allow_null=True)
+    decisions = DecisionSerializer(many=True)
+    live = LiveScoresSerializer(allow_null=True)
+
+
+MODEL_VERSION_EXAMPLE = {
+    "version": 7, "algorithm": "xgboost", "mlflow_run_id": "3f2a9c0d1e8b4b7a9d6c5e4f3a2b1c0d",
+    "holdout_scores": {"accuracy": 0.6521, "roc_auc": 0.6934, "log_loss": 0.6157, "brier": 0.2134, "ece": 0.0112},
+    "trained_until": "2024-03-31T00:00:00Z", "created_at": "2024-04-01T03:41:12Z", "is_champion": True,
+    "promoted_at": "2024-04-01T03:41:15Z",
+    "decisions": [{"kind": "automatic", "promoted": True, "champion_version": 5, "metric": "accuracy",
+                   "challenger_score": 0.6521, "champion_score": 0.6488, "reason": "accuracy 0.6521 > 0.6488",
+                   "triggered_by": "beat", "created_at": "2024-04-01T03:41:15Z"}],
+    "live": {"settled": 4980, "accuracy": 0.6433, "log_loss": 0.6241, "brier": 0.2171},
+}  # fmt: skip
+
+
+def _version_dicts(versions: list[Any]) -> list[dict[str, Any]]:
+    decisions = selectors.decisions_by_version(v.version for v in versions)
+    live = {s.model_version: s for s in selectors.live_scores()}
+    rows = []
+    for v in versions:
+        scores = live.get(str(v.version))
+        rows.append({
+            "version": v.version, "algorithm": v.algorithm, "mlflow_run_id": v.mlflow_run_id,
+            "holdout_scores": {k: services.finite_or_none(x) for k, x in (v.holdout_scores or {}).items()
+                               if not isinstance(x, (dict, list))},
+            "trained_until": v.trained_until, "created_at": v.created_at, "is_champion": v.is_champion,
+            "promoted_at": v.promoted_at, "decisions": decisions.get(v.version, []),
+            "live": None if scores is None else {"settled": scores.settled, "accuracy": scores.accuracy,
+                                                 "log_loss": scores.log_loss, "brier": scores.brier},
+        })  # fmt: skip
+    return rows
+
+
+class ModelListApi(ApiView):
+    class OutputSerializer(serializers.Serializer):
+        class Meta:
+            ref_name = "ModelListOutput"
+
+        models = ModelVersionSerializer(many=True)
+
+    @extend_schema(
+        operation_id="model_list", tags=["models"], summary="Registered model versions",
+        description="Newest first (at most 100): holdout scores, promotion decisions and live scores on real traffic.",
+        responses={200: OutputSerializer, **_errors(429)},
+        examples=[OpenApiExample("Versions", response_only=True, value={"models": [MODEL_VERSION_EXAMPLE]})],
+    )  # fmt: skip
+    def get(self, request: Request) -> Response:
+        versions = selectors.model_versions(limit=100)
+        return Response(self.OutputSerializer({"models": _version_dicts(versions)}).data)
+
+
+class ModelChampionApi(ApiView):
+    class OutputSerializer(ModelVersionSerializer):
+        class Meta:
+            ref_name = "ModelChampionOutput"
+
+        class ServedSerializer(serializers.Serializer):
+            loaded = serializers.BooleanField(help_text="This web process holds a champion in memory.")
+            version = serializers.CharField(required=False)
+            algorithm = serializers.CharField(required=False)
+            loaded_at = serializers.FloatField(required=False, help_text="Unix time it was loaded.")
+
+        served = ServedSerializer(help_text="What this web process is serving right now.")
+
+    @extend_schema(
+        operation_id="model_champion", tags=["models"], summary="The champion",
+        description="The version the champion alias points at (as last recorded) and what this process serves.",
+        responses={200: OutputSerializer, **_errors(404, 429)},
+        examples=[OpenApiExample("Champion", response_only=True, value={
+            **MODEL_VERSION_EXAMPLE, "served": {"loaded": True, "version": "7", "algorithm": "xgboost",
+                                                "loaded_at": 1711942875.2}})],
+    )  # fmt: skip
+    def get(self, request: Request) -> Response:
+        champion = selectors.champion_version_row()
+        if champion is None:
+            raise ApplicationError("No champion has been promoted yet.", code="not_found", status=404)
+        data = {**_version_dicts([champion])[0], "served": serving.describe()}
+        return Response(self.OutputSerializer(data).data)
+
+
+# --- warehouse shots -----------------------------------------------------------------------------
+
+
+class ShotListApi(ApiView):
+    class FilterSerializer(serializers.Serializer):
+        class Meta:
+            ref_name = "ShotListFilters"
+
+        season = serializers.RegexField(r"^\d{4}-\d{2}$", required=False, help_text="2023-24")
+        date_from = serializers.DateField(required=False)
+        date_to = serializers.DateField(required=False)
+        team = serializers.CharField(required=False, max_length=60, help_text="Team id, code (BOS) or full name.")
+        player = serializers.CharField(required=False, max_length=100, help_text="Player id or full name.")
+        zone = serializers.ChoiceField(choices=canonical.ZONE_BASIC, required=False)
+        made = serializers.BooleanField(required=False, allow_null=True, default=None)
+        limit = serializers.IntegerField(min_value=1, max_value=1000, default=100)
+        cursor = serializers.CharField(required=False, max_length=500, help_text="`next_cursor` of the last page.")
+
+        def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+            if attrs.get("date_from") and attrs.get("date_to") and attrs["date_from"] > attrs["date_to"]:
+                raise serializers.ValidationError({"date_to": ["Must not be before date_from."]})
+            return attrs
+
+    class OutputSerializer(serializers.Serializer):
+        class Meta:
+            ref_name = "ShotListOutput"
+
+        class ShotSerializer(serializers.Serializer):
+            key = serializers.CharField(source="_id")
+            game_id = serializers.CharField()
+            event_id = serializers.IntegerField()
+            game_date = serializers.DateTimeField()
+            season = serializers.CharField()
+            season_type = serializers.CharField()
+            player_id = serializers.IntegerField()
+            player_name = serializers.CharField()
+            team_id = serializers.IntegerField()
+            team_name = serializers.CharField()
+            home_team = serializers.CharField()
+            away_team = serializers.CharField()
+            is_home = serializers.BooleanField(allow_null=True)
+            position = serializers.CharField(allow_null=True)
+            period = serializers.IntegerField()
+            seconds_left = serializers.IntegerField()
+            action_type = serializers.CharField()
+            shot_type = serializers.CharField()
+            zone_basic = serializers.CharField()
+            zone_area = serializers.CharField()
+            zone_range = serializers.CharField()
+            distance_ft = serializers.FloatField()
+            x_ft = serializers.FloatField()
+            y_ft = serializers.FloatField()
+            made = serializers.BooleanField()
+            source = serializers.CharField()
+
+        shots = ShotSerializer(many=True)
+        next_cursor = serializers.CharField(allow_null=True, help_text="Pass as `cursor` for the next page.")
+
+    @extend_schema(
+        operation_id="shot_list", tags=["shots"], summary="Warehouse shots",
+        description="Canonical shots in (game date, key) order, filtered, a page at a time (keyset cursor).",
+        parameters=[FilterSerializer], responses={200: OutputSerializer, **_errors(400, 429)},
+        examples=[OpenApiExample("A page", response_only=True, value={"shots": [{
+            "key": "0022300650:512", "game_id": "0022300650", "event_id": 512, "game_date": "2024-01-27T00:00:00Z",
+            "season": "2023-24", "season_type": "Regular Season", "player_id": 201939,
+            "player_name": "Stephen Curry", "team_id": 1610612744, "team_name": "Golden State Warriors",
+            "home_team": "GSW", "away_team": "LAL", "is_home": True, "position": "PG", "period": 4,
+            "seconds_left": 95, "action_type": "Pullup Jump Shot", "shot_type": "3PT",
+            "zone_basic": "Above the Break 3", "zone_area": "Left Side Center", "zone_range": "24+ ft.",
+            "distance_ft": 25.0, "x_ft": -6.5, "y_ft": 24.0, "made": True, "source": "file:NBA_2024_Shots.csv.zip"}],
+            "next_cursor": "eyJkIjoiMjAyNC0wMS0yN1QwMDowMDowMCIsImsiOiIwMDIyMzAwNjUwOjUxMiJ9"})],
+    )  # fmt: skip
+    def get(self, request: Request) -> Response:
+        params = self.FilterSerializer(data=request.query_params)
+        params.is_valid(raise_exception=True)
+        data = dict(params.validated_data)
+        limit, cursor = data.pop("limit"), data.pop("cursor", None)
+        page = selectors.shots_page(filters=selectors.ShotFilters(**data), limit=limit, cursor=cursor)
+        return Response(self.OutputSerializer(page).data)
+
+
+# --- pipeline runs (staff) -------------------------------------------------------------------------
+
+
+class RunSerializer(serializers.Serializer):
+    run_id = serializers.CharField(help_text="ml-<id> for the ML pipeline, the Celery task id for ingestion.")
+    kind = serializers.CharField(allow_null=True)
+    status = serializers.CharField(help_text="queued, running, succeeded, skipped or failed.")
+    task_id = serializers.CharField(allow_null=True)
+    created_at = serializers.DateTimeField(allow_null=True)
+    started_at = serializers.DateTimeField(allow_null=True)
+    finished_at = serializers.DateTimeField(allow_null=True)
+    step = serializers.CharField(allow_blank=True)
+    progress = serializers.IntegerField()
+    message = serializers.CharField(allow_blank=True)
+    error = serializers.CharField(allow_blank=True)
+    detail = serializers.JSONField()
+
+
+RUN_EXAMPLE = {
+    "run_id": "ml-12", "kind": "ml_pipeline", "status": "running", "task_id": "8c1d7f0e-3f7b-4b8e-9a51-0f6c2a7e4d11",
+    "created_at": "2024-04-01T03:30:00Z", "started_at": "2024-04-01T03:30:02Z", "finished_at": None,
+    "step": "training xgboost", "progress": 40, "message": "", "error": "",
+    "detail": {"trigger": "api (admin)", "forced": False, "data": {}},
+}  # fmt: skip
+
+
+class PipelineRunCreateApi(ApiView):
+    permission_classes = [permissions.IsAdminUser]
+
+    class InputSerializer(serializers.Serializer):
+        class Meta:
+            ref_name = "PipelineRunCreateInput"
+
+        kind = serializers.ChoiceField(choices=services.RUN_KINDS)
+        force = serializers.BooleanField(default=False, help_text="ml_pipeline: retrain even without new data.")
+        location = serializers.CharField(required=False, max_length=2000, help_text="import_file: path or URL.")
+        url = serializers.URLField(required=False, help_text="pull_feed: the feed (default FEED_URL).")
+        n = serializers.IntegerField(required=False, min_value=1, max_value=1000, help_text="pull_feed: batch size.")
+
+    OutputSerializer = RunSerializer
+
+    @extend_schema(
+        operation_id="pipeline_run_create", tags=["pipeline"], summary="Queue the ML pipeline or an ingestion task",
+        description="Staff only. Answers 202 with the run to poll.",
+        request=InputSerializer, responses={202: OutputSerializer, **_errors(400, 401, 403, 429)},
+        examples=[
+            OpenApiExample("Retrain now", request_only=True, value={"kind": "ml_pipeline", "force": True}),
+            OpenApiExample("Import a season", request_only=True,
+                           value={"kind": "import_file", "location": "/data/NBA_2024_Shots.csv.zip"}),
+            OpenApiExample("Queued", response_only=True, status_codes=["202"],
+                           value={**RUN_EXAMPLE, "status": "queued", "started_at": None, "step": "", "progress": 0}),
+        ],
+    )  # fmt: skip
+    def post(self, request: Request) -> Response:
+        serializer = self.InputSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        run = services.pipeline_run_enqueue(user=request.user, **serializer.validated_data)
+        status = selectors.pipeline_run_status(run_id=run.run_id)
+        return Response(self.OutputSerializer(status).data, status=202,
+                        headers={"Location": f"/api/v1/pipeline/runs/{run.run_id}"})
+
+
+class PipelineRunDetailApi(ApiView):
+    permission_classes = [permissions.IsAdminUser]
+    OutputSerializer = RunSerializer
+
+    @extend_schema(
+        operation_id="pipeline_run_detail", tags=["pipeline"], summary="Where a queued run stands",
+        parameters=[OpenApiParameter("run_id", OpenApiTypes.STR, OpenApiParameter.PATH)],
+        responses={200: OutputSerializer, **_errors(401, 403, 404, 429)},
+        examples=[OpenApiExample("Running", response_only=True, value=RUN_EXAMPLE)],
+    )  # fmt: skip
+    def get(self, request: Request, run_id: str) -> Response:
+        return Response(self.OutputSerializer(selectors.pipeline_run_status(run_id=run_id)).data)
+

@@ -1,0 +1,275 @@
+"""Prediction services: shots in, calibrated probabilities out; the log, outcomes, tokens, runs."""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+import time
+import uuid
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from bson import ObjectId
+from django.db import transaction
+from rest_framework.authtoken.models import Token
+
+from ingestion.generator import classify_location, shot_distance
+from ingestion.shots import normalise_game_id, season_for, shot_key
+from parivision import mongo
+from parivision.errors import ApplicationError
+from predictions import history, serving
+from predictions.log import prediction_log
+from predictions.metrics import PredictionTimer
+from predictions.selectors import distinct_values
+
+THREE_POINT_ZONES = ("Left Corner 3", "Right Corner 3", "Above the Break 3", "Backcourt")
+
+
+# --- API input -> the canonical shot the model reads ------------------------------------------
+
+
+class ShotInputError(ValueError):
+    def __init__(self, field: str, message: str) -> None:
+        super().__init__(f"{field}: {message}")
+        self.field = field
+        self.message = message
+
+
+def shot_canonical(data: Mapping[str, Any]) -> dict[str, Any]:
+    """A validated API shot -> the canonical fields the feature pipeline reads, plus context.
+
+    Zones, shot type and distance are derived from x/y (feet from the hoop) when not given,
+    the way NBA.com labels them; without x/y the zone is required. Unknown action types and
+    players are fine: the model has a shared column and the league prior for them.
+    """
+    x, y = data.get("x_ft"), data.get("y_ft")
+    if (x is None) != (y is None):
+        missing = "y_ft" if y is None else "x_ft"
+        raise ShotInputError(missing, "give both x_ft and y_ft, or neither (and a zone_basic)")
+    zone_basic, zone_area, zone_range = data.get("zone_basic"), data.get("zone_area"), data.get("zone_range")
+    shot_type, distance = data.get("shot_type"), data.get("distance_ft")
+    if x is not None:
+        # NBA.com's LOC_X/LOC_Y: x mirrored, y from the baseline (see ingestion.mappers).
+        zone = classify_location(-x, y + 5.25)
+        zone_basic = zone_basic or zone.basic
+        zone_area = zone_area or zone.name
+        zone_range = zone_range or zone.range
+        shot_type = shot_type or zone.shot_type.split()[0]
+        if distance is None:
+            distance = float(shot_distance(-x, y + 5.25))
+    elif zone_basic is None:
+        raise ShotInputError("zone_basic", "give x_ft and y_ft, or a zone_basic")
+    if shot_type is None:
+        shot_type = "3PT" if zone_basic in THREE_POINT_ZONES else "2PT"
+    game_date = data["game_date"]
+    game_day = dt.datetime(game_date.year, game_date.month, game_date.day)
+    home_away = data.get("home_away")
+    record = {
+        "player_id": data["player_id"],
+        "game_date": game_day,
+        "season": data.get("season") or season_for(game_day),
+        "season_type": data.get("season_type") or "Regular Season",
+        "is_home": None if home_away is None else home_away == "home",
+        "position": data.get("position"),
+        "period": data["period"],
+        "seconds_left": data["seconds_left"],
+        "action_type": data.get("action_type") or "Jump Shot",
+        "shot_type": shot_type,
+        "zone_basic": zone_basic,
+        "zone_area": zone_area,
+        "zone_range": zone_range,
+        "distance_ft": distance,
+        "x_ft": x,
+        "y_ft": y,
+    }
+    key = None
+    if data.get("game_id") is not None or data.get("event_id") is not None:
+        if data.get("game_id") is None or data.get("event_id") is None:
+            raise ShotInputError("event_id" if data.get("event_id") is None else "game_id",
+                                 "give both game_id and event_id to identify the shot, or neither")
+        try:
+            key = shot_key(normalise_game_id(data["game_id"]), data["event_id"])
+        except ValueError:
+            raise ShotInputError("game_id", "is not an NBA game id (up to 10 digits)") from None
+    context = {name: data.get(name) for name in ("player_name", "team", "opponent") if data.get(name) is not None}
+    return {"record": record, "shot_key": key, "context": context}
+
+
+# --- predicting ------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Prediction:
+    probability_made: float
+    predicted_outcome: str
+    odds_made: float
+    odds_missed: float
+    shot_key: str | None
+
+
+@dataclass(frozen=True)
+class PredictionBatch:
+    predictions: list[Prediction]
+    model_name: str
+    model_version: str
+    algorithm: str
+    request_id: str
+
+
+def predictions_make(
+    *, shots: Sequence[Mapping[str, Any]], timer: PredictionTimer, request_id: str, caller: Any = None
+) -> PredictionBatch:
+    """Predict canonical shots (from ``shot_canonical``) with the champion, log them, return them."""
+    served = serving.champion()
+    model = served.model
+    records = [shot["record"] for shot in shots]
+    histories = history.cache().histories((r["player_id"] for r in records),
+                                          close_range_ft=model.pipeline.close_range_ft)
+    probabilities = model.predict_proba_records(records, history=histories)
+    timer.model_version = served.version
+    timer.shots = len(records)
+
+    predictions = []
+    for shot, p in zip(shots, probabilities.tolist(), strict=True):
+        predictions.append(Prediction(
+            probability_made=p, predicted_outcome="made" if p >= 0.5 else "missed",
+            odds_made=1.0 / p, odds_missed=1.0 / (1.0 - p), shot_key=shot["shot_key"],
+        ))  # fmt: skip
+    _log(shots, predictions, served=served, timer=timer, request_id=request_id, caller=caller)
+    return PredictionBatch(predictions=predictions, model_name=served.name, model_version=served.version,
+                           algorithm=served.algorithm, request_id=request_id)
+
+
+def _log(shots: Sequence[Mapping[str, Any]], predictions: list[Prediction], *, served: serving.ServedModel,
+         timer: PredictionTimer, request_id: str, caller: Any) -> None:
+    now = dt.datetime.now(dt.UTC).replace(tzinfo=None)
+    latency_ms = (time.perf_counter() - timer.started) * 1000
+    caller_name = caller.get_username() if caller is not None and caller.is_authenticated else None
+    documents = []
+    for shot, prediction in zip(shots, predictions, strict=True):
+        document = {
+            "_id": ObjectId(), "request_id": request_id, "created_at": now, "endpoint": timer.endpoint,
+            "model_name": served.name, "model_version": served.version, "probability": prediction.probability_made,
+            "features": shot["record"], "context": shot["context"], "latency_ms": latency_ms,
+            "caller": caller_name, "shot_key": shot["shot_key"],
+        }  # fmt: skip
+        if shot["shot_key"] is not None:
+            document["settled"] = False  # only predictions of identified shots wait for an outcome
+        documents.append(document)
+    prediction_log.append(documents)
+
+
+def request_id_new() -> str:
+    return uuid.uuid4().hex
+
+
+# --- outcomes ------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class JoinReport:
+    waiting_shots: int
+    settled_shots: int
+    settled_predictions: int
+
+    def as_dict(self) -> dict[str, int]:
+        return {"waiting_shots": self.waiting_shots, "settled_shots": self.settled_shots,
+                "settled_predictions": self.settled_predictions}
+
+
+def predictions_join_outcomes(*, chunk: int = 1_000) -> JoinReport:
+    """Settle logged predictions whose shot has reached the warehouse (idempotent, repeatable).
+
+    Only predictions still ``settled: false`` are updated, so a re-run or a concurrent run
+    settles nothing twice. Timestamps are epoch seconds: the stand-in turns a ``$set`` date
+    into a string (README).
+    """
+    predictions = mongo.warehouse_collection(mongo.PREDICTIONS)
+    shots = mongo.warehouse_collection(mongo.SHOTS)
+    keys = [str(k) for k in distinct_values(predictions, "shot_key", {"settled": False})]
+    settled_shots = settled_predictions = 0
+    for start in range(0, len(keys), chunk):
+        part = keys[start:start + chunk]
+        outcomes = {doc["_id"]: bool(doc["made"]) for doc in shots.find({"_id": {"$in": part}}, {"made": 1})}
+        settled_shots += len(outcomes)
+        now = time.time()
+        for made in (True, False):
+            matched = [key for key, outcome in outcomes.items() if outcome is made]
+            if matched:
+                result = predictions.update_many(
+                    {"shot_key": {"$in": matched}, "settled": False},
+                    {"$set": {"settled": True, "made": made, "settled_ts": now}},
+                )
+                settled_predictions += result.modified_count
+    return JoinReport(waiting_shots=len(keys) - settled_shots, settled_shots=settled_shots,
+                      settled_predictions=settled_predictions)
+
+
+# --- API tokens -----------------------------------------------------------------------------
+
+
+def token_create(*, user: Any) -> Token:
+    """A new API token for ``user``; any previous one stops working (one token per user)."""
+    with transaction.atomic():
+        Token.objects.filter(user=user).delete()
+        return Token.objects.create(user=user)
+
+
+def token_revoke(*, user: Any) -> bool:
+    """Revoke ``user``'s API token; True when there was one."""
+    deleted, _ = Token.objects.filter(user=user).delete()
+    return deleted > 0
+
+
+# --- pipeline runs ----------------------------------------------------------------------------
+
+ML_PIPELINE = "ml_pipeline"
+INGESTION_TASKS = {"pull_feed": "ingestion.pull_feed", "transform_lake": "ingestion.transform_lake",
+                   "import_file": "ingestion.import_file"}
+RUN_KINDS = (ML_PIPELINE, *INGESTION_TASKS)
+
+
+@dataclass(frozen=True)
+class EnqueuedRun:
+    run_id: str
+    kind: str
+    task_id: str | None
+
+
+def pipeline_run_enqueue(*, kind: str, user: Any, force: bool = False, location: str | None = None,
+                         url: str | None = None, n: int | None = None) -> EnqueuedRun:
+    """Queue the ML pipeline or an ingestion task (sent once the transaction commits)."""
+    if kind == ML_PIPELINE:
+        from training.services.pipeline import pipeline_enqueue
+
+        run = pipeline_enqueue(trigger="api", force=force, user=user)
+        return EnqueuedRun(run_id=f"ml-{run.pk}", kind=kind, task_id=run.task_id or None)
+    if kind not in INGESTION_TASKS:
+        raise ApplicationError(f"is not one of {', '.join(RUN_KINDS)}", field="kind", value=kind)
+    kwargs: dict[str, Any] = {}
+    if kind == "import_file":
+        if not location:
+            raise ApplicationError("is required to import a file", field="location", value=location)
+        kwargs["location"] = location
+    elif kind == "pull_feed":
+        kwargs = {k: v for k, v in (("url", url), ("n", n)) if v is not None}
+    from parivision.celery import app
+
+    task_id = uuid.uuid4().hex
+    name = INGESTION_TASKS[kind]
+    from predictions.redis_client import redis_client
+    from predictions.selectors import QUEUED_KEY
+
+    # Remembered so that its status reads "queued" (not "unknown") until a worker picks it up.
+    redis_client().set(QUEUED_KEY.format(task_id), kind, ex=7 * 86_400)
+    transaction.on_commit(lambda: app.send_task(name, kwargs=kwargs, task_id=task_id))
+    return EnqueuedRun(run_id=task_id, kind=kind, task_id=task_id)
+
+
+def finite_or_none(value: Any) -> float | None:
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        return None
+    return number if math.isfinite(number) else None
