@@ -144,11 +144,16 @@ def test_no_predictions_served_fires_on_a_quiet_api_and_resolves_when_shots_are_
                timeout=45, what=f"{ALERT} resolved once shots were priced")  # fmt: skip
 
     # The recording rules the dashboards use see the same traffic, labelled by model version.
-    rates = eventually(lambda: api(prometheus, "query", query="parivision:predictions:rate5m")["result"],
-                       between=price_a_shot, timeout=20, what="parivision:predictions:rate5m has a value")  # fmt: skip
-    # (Other tests of the session may have left series of their own in this process's registry.)
-    served = {(r["metric"]["endpoint"], r["metric"]["model_version"]): float(r["value"][1]) for r in rates}
-    assert served[("single", "1")] > 0
+    # (Other tests of the session may have left series of their own in this process's registry,
+    # and a rate needs two scrapes of the new traffic: wait for this series to rise above zero.)
+    def single_v1_rate() -> float:
+        rates = api(prometheus, "query", query="parivision:predictions:rate5m")["result"]
+        served = {(r["metric"].get("endpoint"), r["metric"].get("model_version")): float(r["value"][1]) for r in rates}
+        return served.get(("single", "1"), 0.0)
+
+    rate = eventually(single_v1_rate, between=price_a_shot, timeout=30,
+                      what="parivision:predictions:rate5m counts the priced shots")  # fmt: skip
+    assert rate > 0
     p99_query = 'parivision:prediction_latency_seconds:p99_5m{endpoint="single", model_version="1"}'
     p99 = eventually(lambda: api(prometheus, "query", query=p99_query)["result"],
                      between=price_a_shot, timeout=20, what="the p99 latency is recorded")  # fmt: skip
