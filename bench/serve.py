@@ -11,9 +11,12 @@ temporary folder), it starts
   throttling, the prediction log and Prometheus metrics all switched on;
 * ``mlflow models serve`` of the same model version (``--env-manager local``, 2 workers);
 
-and drives both from 127.0.0.1 with a Python load generator (asyncio, keep-alive
-connections): latency at concurrency 1, requests/s at concurrency 16, and 1,000-shot batches.
-It prints a table and ends with one line of JSON.
+and drives both from 127.0.0.1: latency at concurrency 1, requests/s at concurrency 16, and
+1,000-shot batches at concurrency 2. The load generator shares the machine's cores with the
+servers, so it must cost as little as possible: ``wrk`` (C, one thread, keep-alive, the
+request bodies pre-formatted by ``bench/wrk_post.lua``; ``apt-get install wrk``) when it is
+installed, else a Python one (asyncio, keep-alive), which costs the servers more CPU
+(``--client`` chooses). It prints a table and ends with one line of JSON.
 """
 
 from __future__ import annotations
@@ -23,6 +26,7 @@ import asyncio
 import json
 import os
 import secrets
+import shutil
 import signal
 import subprocess
 import sys
@@ -142,17 +146,14 @@ async def _connection(port: int, requests: list[bytes], deadline: float, count: 
         writer.close()
 
 
-def load(port: int, requests: list[bytes], *, concurrency: int, seconds: float | None = None,
-         count: int | None = None) -> dict[str, float]:
+def load_python(port: int, requests: list[bytes], *, concurrency: int, seconds: float) -> dict[str, float]:
     latencies: list[float] = []
     errors: list[str] = []
 
     async def run() -> float:
         started = time.perf_counter()
-        deadline = started + (seconds or 0)
-        per = None if count is None else count // concurrency
         await asyncio.gather(*(
-            _connection(port, requests[k::concurrency] or requests, deadline, per, latencies, errors)
+            _connection(port, requests[k::concurrency] or requests, started + seconds, None, latencies, errors)
             for k in range(concurrency)
         ))  # fmt: skip
         return time.perf_counter() - started
@@ -163,6 +164,40 @@ def load(port: int, requests: list[bytes], *, concurrency: int, seconds: float |
     ms = np.asarray(latencies) * 1000
     return {"requests": len(ms), "rps": len(ms) / elapsed, "p50_ms": float(np.percentile(ms, 50)),
             "p99_ms": float(np.percentile(ms, 99))}
+
+
+WRK_SCRIPT = Path(__file__).with_name("wrk_post.lua")
+
+
+def load_wrk(port: int, path: str, bodies: list[Any], headers: dict[str, str], *, concurrency: int,
+             seconds: float, folder: Path) -> dict[str, float]:
+    """One wrk run (a single thread: it needs a fraction of a core even at concurrency 16)."""
+    lines = folder / f"bodies-{port}-{len(bodies)}-{len(json.dumps(bodies[0]))}.jsonl"
+    if not lines.exists():
+        lines.write_text("".join(json.dumps(b) + "\n" for b in bodies))
+    command = ["wrk", "-t1", f"-c{concurrency}", f"-d{max(1, round(seconds))}s", "--timeout", "30s",
+               "-s", str(WRK_SCRIPT), f"http://127.0.0.1:{port}", "--", path, str(lines),
+               headers.get("Authorization", "")]
+    finished = subprocess.run(command, capture_output=True, text=True)
+    if finished.returncode:
+        raise SystemExit(f"wrk failed ({finished.returncode}): {finished.stderr or finished.stdout}")
+    output = finished.stdout
+    line = next((x for x in output.splitlines() if x.startswith("WRK ")), None)
+    if line is None:
+        raise SystemExit(f"wrk printed no summary:\n{output}")
+    result = json.loads(line[4:])
+    if result["http_errors"] or result["socket_errors"]:
+        raise SystemExit(f"wrk: {result['http_errors']} HTTP errors, {result['socket_errors']} socket errors")
+    return {"requests": result["requests"], "rps": result["requests"] / (result["duration_us"] / 1e6),
+            "p50_ms": result["p50_us"] / 1000, "p99_ms": result["p99_us"] / 1000}
+
+
+def load(client: str, port: int, path: str, bodies: list[Any], headers: dict[str, str], *, concurrency: int,
+         seconds: float, folder: Path) -> dict[str, float]:
+    if client == "wrk":
+        return load_wrk(port, path, bodies, headers, concurrency=concurrency, seconds=seconds, folder=folder)
+    requests = [http_request(path, b, headers) for b in bodies]
+    return load_python(port, requests, concurrency=concurrency, seconds=seconds)
 
 
 # --- servers ----------------------------------------------------------------------------------------
@@ -200,14 +235,49 @@ def peak_rss_mb(pid: int) -> float:
     return 0.0
 
 
+def warm_up(port: int, path: str, bodies: list[Any], headers: dict[str, str]) -> None:
+    """Every body once, each on a new connection: the kernel spreads them over the workers, so
+    each worker builds every shooter's history (hundreds of ms a shooter on the MongoDB stand-in)
+    before anything is measured. A keep-alive connection would stay on one worker."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    import requests
+
+    def post(body: Any) -> int:
+        return requests.post(f"http://127.0.0.1:{port}{path}", json=body, timeout=60,
+                             headers={**headers, "Connection": "close"}).status_code
+
+    with ThreadPoolExecutor(8) as pool:
+        statuses = set(pool.map(post, bodies))
+    if statuses != {200}:
+        raise SystemExit(f"warm-up requests answered {sorted(statuses)}")
+
+
+def log_settled(client: Any, *, timeout: float = 30.0) -> None:
+    """Wait until the prediction log has written what the previous run buffered (so a run is not
+    measured while the workers still write the last one's backlog)."""
+    predictions = client["parivision_warehouse"]["predictions"]
+    deadline = time.monotonic() + timeout
+    last = -1
+    while time.monotonic() < deadline:
+        count = predictions.estimated_document_count()
+        if count == last:
+            return
+        last = count
+        time.sleep(1.5)  # longer than PREDICTION_LOG_FLUSH_SECONDS
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data-dir", type=Path,
                         default=Path(os.environ.get("PARIVISION_DATA_DIR") or ROOT.parent / "shared" / "data"))
     parser.add_argument("--tracking-uri", help="serve the champion of this MLflow store instead of training one")
     parser.add_argument("--model-name", default=MODEL_NAME)
-    parser.add_argument("--seconds", type=float, default=8.0, help="duration of the concurrency-16 runs")
+    parser.add_argument("--seconds", type=float, default=8.0, help="duration of each measured run")
+    parser.add_argument("--client", choices=("auto", "wrk", "python"), default="auto",
+                        help="load generator: wrk when installed (auto), or the Python one")
     args = parser.parse_args(argv)
+    generator = ("wrk" if shutil.which("wrk") else "python") if args.client == "auto" else args.client
 
     import django
 
@@ -217,7 +287,7 @@ def main(argv: list[str] | None = None) -> int:
     from tests import services
 
     folder = Path(tempfile.mkdtemp(prefix="parivision-bench-serve-"))
-    print(f"PariVision serving benchmark (work folder {folder})", flush=True)
+    print(f"PariVision serving benchmark (work folder {folder}, load generator: {generator})", flush=True)
     season = args.data_dir / "nba_shots" / SEASON
     started = time.perf_counter()
     frame = season_frame(season)
@@ -296,31 +366,42 @@ def main(argv: list[str] | None = None) -> int:
         wait_http(f"http://127.0.0.1:{mlflow_port}/invocations", timeout=180, log=mlflow_log, body=mlflow_body)
 
         auth = {"Authorization": f"Token {token}"}
-        ours = [http_request("/api/v1/predictions", b, auth) for b in bodies]
-        theirs = [http_request("/invocations", {"dataframe_records": [r]}, {}) for r in records]
-        our_batches = [http_request("/api/v1/predictions/batch", {"shots": bodies[i:i + 1000]}, auth)
-                       for i in (0, 1000)]
-        their_batches = [http_request("/invocations", {"dataframe_records": records[i:i + 1000]}, {})
-                         for i in (0, 1000)]
+        theirs = [{"dataframe_records": [r]} for r in records]
+        our_batches = [{"shots": bodies[i:i + 1000]} for i in (0, 1000)]
+        their_batches = [{"dataframe_records": records[i:i + 1000]} for i in (0, 1000)]
 
         results: dict[str, dict[str, dict[str, float]]] = {}
-        for name, port_, single, batch in (("parivision", port, ours, our_batches),
-                                           ("mlflow", mlflow_port, theirs, their_batches)):
-            load(port_, single, concurrency=4, count=800)  # warm-up: every worker, every shooter's history
-            c1 = load(port_, single, concurrency=1, count=2000)
-            c16 = load(port_, single, concurrency=16, seconds=args.seconds)
-            batches = load(port_, batch, concurrency=2, count=20)
+        # MLflow first: PariVision's workers go on writing the prediction log of its batch run for
+        # a while (the MongoDB stand-in ingests far fewer documents per second than that run makes).
+        for name, port_, single_path, batch_path, single, batch, headers in (
+            ("mlflow", mlflow_port, "/invocations", "/invocations", theirs, their_batches, {}),
+            ("parivision", port, "/api/v1/predictions", "/api/v1/predictions/batch", bodies, our_batches, auth),
+        ):
+            def run(path: str, shots: list[Any], concurrency: int, seconds: float, port_: int = port_,
+                    headers: dict[str, str] = headers) -> dict[str, float]:
+                return load(generator, port_, path, shots, headers, concurrency=concurrency, seconds=seconds,
+                            folder=folder)
+
+            warm_up(port_, single_path, single, headers)
+            run(single_path, single, 4, 2.0)
+            if name == "parivision":
+                log_settled(client)
+            c1 = run(single_path, single, 1, args.seconds)
+            c16 = run(single_path, single, 16, args.seconds)
+            run(batch_path, batch, 2, 2.0)
+            batches = run(batch_path, batch, 2, args.seconds)
             results[name] = {"c1": c1, "c16": c16, "batch": {**batches, "shots_per_s": batches["rps"] * 1000}}
             print(f"  measured {name}", flush=True)
 
         rss = {"parivision": [peak_rss_mb(p) for p in worker_pids(web.pid)],
                "mlflow": [peak_rss_mb(p) for p in worker_pids(mlflow_server.pid)]}
         logged = client["parivision_warehouse"]["predictions"]
-        time.sleep(2.5)  # one flush interval
+        log_settled(client)
         logged_count = logged.count_documents({})
         metrics_text = __import__("requests").get(f"http://127.0.0.1:{port}/metrics", timeout=10).text
         client.close()
 
+    results = {"parivision": results["parivision"], "mlflow": results["mlflow"]}
     ours_r, theirs_r = results["parivision"], results["mlflow"]
     print()
     print(f"{'server':<12}{'p50 c1 ms':>11}{'p99 c1 ms':>11}{'req/s c16':>11}{'p99 c16 ms':>12}"
@@ -329,7 +410,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"{name:<12}{r['c1']['p50_ms']:>11.2f}{r['c1']['p99_ms']:>11.2f}{r['c16']['rps']:>11.0f}"
               f"{r['c16']['p99_ms']:>12.2f}{r['batch']['shots_per_s']:>15.0f}"
               f"{max(rss[name] or [0]):>20.0f}")
-    served = sum(r["requests"] for r in (ours_r["c1"], ours_r["c16"])) + 800
+    served = sum(r["requests"] for r in (ours_r["c1"], ours_r["c16"]))
     print(f"prediction log: {logged_count:,} documents in MongoDB; metrics exposed: "
           f"{'parivision_prediction_latency_seconds_bucket' in metrics_text}; requests served ~{served:,}")
     summary = {
@@ -342,7 +423,7 @@ def main(argv: list[str] | None = None) -> int:
         "mlflow_batch_shots_per_s": round(theirs_r["batch"]["shots_per_s"]),
         "peak_rss_mb_per_worker": round(max(rss["parivision"] or [0]), 1),
         "mlflow_peak_rss_mb_per_worker": round(max(rss["mlflow"] or [0]), 1),
-        "prediction_log_documents": logged_count, "model_version": version,
+        "prediction_log_documents": logged_count, "model_version": version, "load_generator": generator,
     }  # fmt: skip
     print(json.dumps(summary))
     return 0

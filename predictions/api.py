@@ -22,6 +22,7 @@ from rest_framework.views import APIView
 from ingestion import shots as canonical
 from parivision.errors import ApplicationError
 from predictions import metrics, selectors, services, serving
+from predictions.validation import ShotValidator
 
 # --- shared pieces -----------------------------------------------------------------------------
 
@@ -209,9 +210,9 @@ class PredictionCreateApi(ApiView):
     def post(self, request: Request) -> Response:
         with metrics.prediction_timed(endpoint=metrics.SINGLE, started=self.started) as timer, \
                 refusals_counted(metrics.SINGLE):
-            serializer = self.InputSerializer(data=request.data)
-            serializer.is_valid(raise_exception=True)
-            batch = services.predictions_make(shots=[serializer.validated_data], timer=timer,
+            # The serializer's rules without building it for every request (predictions/validation.py).
+            shot = shot_validator().validate(request.data)
+            batch = services.predictions_make(shots=[shot], timer=timer,
                                               request_id=request.request_id, caller=request.user)
         # Built by hand: this is the hot path, and the OutputSerializer above documents the same shape.
         return Response({**_prediction_dict(batch.predictions[0]), "model": _model_dict(batch),
@@ -262,13 +263,23 @@ class PredictionBatchCreateApi(ApiView):
     def post(self, request: Request) -> Response:
         with metrics.prediction_timed(endpoint=metrics.BATCH, started=self.started) as timer, \
                 refusals_counted(metrics.BATCH):
-            serializer = self.InputSerializer(data=request.data)
-            serializer.is_valid(raise_exception=True)
-            batch = services.predictions_make(shots=serializer.validated_data["shots"], timer=timer,
+            shots = shot_validator().validate_batch(request.data)
+            batch = services.predictions_make(shots=shots, timer=timer,
                                               request_id=request.request_id, caller=request.user)
         return Response({"predictions": [_prediction_dict(p) for p in batch.predictions],
                          "count": len(batch.predictions), "model": _model_dict(batch),
                          "request_id": batch.request_id})
+
+
+_shot_validator: ShotValidator | None = None
+
+
+def shot_validator() -> ShotValidator:
+    """Built on first use from the serializers above (their fields are the rules)."""
+    global _shot_validator
+    if _shot_validator is None:
+        _shot_validator = ShotValidator(ShotInputSerializer, PredictionBatchCreateApi.InputSerializer)
+    return _shot_validator
 
 
 # --- models -------------------------------------------------------------------------------------

@@ -14,6 +14,7 @@ warehouse and passes it in; the copy stored at fit time is only the default.
 
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -117,6 +118,12 @@ def _to_int_ids(values: Any) -> np.ndarray:
     return ids
 
 
+@functools.lru_cache(maxsize=64)
+def _index(vocabulary: tuple[str, ...]) -> dict[str, int]:
+    """value -> position in a vocabulary; built once per vocabulary (serving encodes one shot at a time)."""
+    return {v: i for i, v in enumerate(vocabulary)}
+
+
 def shot_families(*, shot_type: Any, distance_ft: Any, close_range_ft: float = CLOSE_RANGE_FT) -> np.ndarray:
     """Index into FAMILIES[1:] (0 close 2, 1 mid 2, 2 three) for each shot."""
     is_three = np.asarray(shot_type, dtype=object) == "3PT"
@@ -158,7 +165,7 @@ def shot_groups(*, shot_type: Any, distance_ft: Any, zone_basic: Any, action_typ
                 close_range_ft: float = CLOSE_RANGE_FT) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Column in GROUPS of each shot's family, zone (-1 when unknown) and action class."""
     family = shot_families(shot_type=shot_type, distance_ft=distance_ft, close_range_ft=close_range_ft) + 1
-    zone_index = {z: i for i, z in enumerate(ZONE_BASIC)}
+    zone_index = _index(ZONE_BASIC)
     zones = np.fromiter((zone_index.get(z, -1) for z in zone_basic), dtype=np.int64, count=len(family))
     zones = np.where(zones >= 0, zones + _ZONE_OFFSET, -1)
     actions = np.fromiter((action_class(a) for a in action_type), dtype=np.int64, count=len(family))
@@ -344,7 +351,7 @@ class ShotFeaturePipeline:
         return self
 
     def _group_actions(self, values: Iterable[Any]) -> list[str]:
-        known = set(self.action_types)
+        known = _index(self.action_types)
         return [v if v in known else OTHER for v in values]
 
     def _names(self) -> list[str]:
@@ -495,7 +502,7 @@ class ShotFeaturePipeline:
 
     @staticmethod
     def _one_hot(out: np.ndarray, rows: np.ndarray, col: int, values: Iterable[Any], vocabulary: Sequence[str]) -> int:
-        lookup = {v: i for i, v in enumerate(vocabulary)}
+        lookup = _index(tuple(vocabulary))
         codes = np.fromiter((lookup.get(v, -1) for v in values), dtype=np.int64, count=len(rows))
         known = codes >= 0  # an unknown zone leaves its block all zero rather than guessing
         out[rows[known], col + codes[known]] = 1.0
