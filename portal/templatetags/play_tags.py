@@ -6,44 +6,36 @@ from typing import Any
 
 from django import template
 
+from portal.formatting import format_number
+
 register = template.Library()
 
 
 @register.filter
 def pct(value: Any, digits: int = 1) -> str:
     """0.4567 -> '45.7%' ('—' for nothing)."""
-    if value is None or value == "":
-        return "—"
-    return f"{float(value) * 100:.{int(digits)}f}%"
+    return format_number(value, "pct", digits=digits)
 
 
 @register.filter
 def signed_pct(value: Any) -> str:
     """An edge: 0.031 -> '+3.1%'."""
-    if value is None or value == "":
-        return "—"
-    return f"{float(value) * 100:+.1f}%"
+    return format_number(value, "signed_pct")
 
 
 @register.filter
 def odds(value: Any) -> str:
-    if value is None or value == "":
-        return "—"
-    return f"{float(value):.2f}"
+    return format_number(value, "odds")
 
 
 @register.filter
 def credits(value: Any) -> str:
-    if value is None or value == "":
-        return "—"
-    return f"{float(value):,.2f}"
+    return format_number(value, "money")
 
 
 @register.filter
 def signed_credits(value: Any) -> str:
-    if value is None or value == "":
-        return "—"
-    return f"{float(value):+,.2f}"
+    return format_number(value, "signed")
 
 
 @register.filter
