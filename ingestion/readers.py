@@ -17,8 +17,9 @@ import io
 import json
 import math
 import os
+import socket
 import tempfile
-import time
+import threading
 import zipfile
 import zlib
 from collections import OrderedDict
@@ -95,28 +96,58 @@ def open_location(location: str | os.PathLike[str], *, deadline_s: float | None 
             raise FileRefused(f"{path.name}: is not a file")
         yield path
         return
-    import requests
 
     if deadline_s is None:
         from django.conf import settings
 
         deadline_s = float(settings.INGEST_URL_DEADLINE_S)
     suffix = Path(urlparse(text).path).suffix or ".csv"
-    started = time.monotonic()
     with tempfile.TemporaryDirectory(prefix="parivision-download-") as tmp:
         target = Path(tmp) / f"download{suffix}"
-        read_timeout = max(1.0, min(120.0, deadline_s))
-        with requests.get(text, stream=True, timeout=(10, read_timeout)) as response:
+        _download(text, target, deadline_s)
+        yield target
+
+
+def _download(url: str, target: Path, deadline_s: float) -> None:
+    """Stream ``url`` into ``target``; a watchdog cuts the connection at the overall deadline
+    (a read timeout alone never fires on a server that sends a byte every few seconds)."""
+    import requests
+
+    expired = threading.Event()
+    received = 0
+    with requests.get(url, stream=True, timeout=(10, max(1.0, min(120.0, deadline_s)))) as response:
+
+        def cut() -> None:
+            expired.set()
+            sock = getattr(getattr(response.raw, "_connection", None), "sock", None)
+            if sock is None:  # urllib3 keeps the socket under http.client's buffered reader
+                buffered = getattr(getattr(response.raw, "_fp", None), "fp", None)
+                sock = getattr(getattr(buffered, "raw", None), "_sock", None)
+            if sock is not None:
+                with contextlib.suppress(OSError):
+                    sock.shutdown(socket.SHUT_RDWR)
+
+        watchdog = threading.Timer(deadline_s, cut)
+        watchdog.daemon = True
+        watchdog.start()
+        try:
             response.raise_for_status()
             with target.open("wb") as out:
                 for chunk in response.iter_content(chunk_size=1 << 16):
-                    if time.monotonic() - started > deadline_s:
-                        raise FileRefused(
-                            f"{text}: the download did not finish within {deadline_s:g} s "
-                            f"({out.tell()} bytes received); nothing was written"
-                        )
+                    if expired.is_set():
+                        break
                     out.write(chunk)
-        yield target
+                    received += len(chunk)
+        except (requests.RequestException, OSError):
+            if not expired.is_set():
+                raise
+        finally:
+            watchdog.cancel()
+    if expired.is_set():
+        raise FileRefused(
+            f"{url}: the download did not finish within {deadline_s:g} s ({received} bytes received); "
+            "nothing was written"
+        )
 
 
 def _csv_member(archive: zipfile.ZipFile, name: str) -> str:
