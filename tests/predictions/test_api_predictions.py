@@ -34,7 +34,7 @@ def test_a_shot_gets_a_probability_fair_odds_and_the_model_that_priced_it(api: A
     assert body["odds_made"] == pytest.approx(1 / p, rel=1e-3)
     assert body["odds_missed"] == pytest.approx(1 / (1 - p), rel=1e-3)
     assert body["model"] == {"name": "parivision-test-serving", "version": "1", "algorithm": "xgboost"}
-    assert body["shot_key"] == "0022300999:7"
+    assert body["shot_key"] == "0022300999:4:95:1003:-65:120"  # game:period:clock:player:x:y
     assert body["request_id"] == response["X-Request-ID"] == "req-1"
 
 
@@ -84,7 +84,7 @@ def test_every_served_prediction_is_logged_with_its_features_model_and_caller(ap
     first = logged[0]
     assert first["model_version"] == "1"
     assert first["caller"] == "bettor"
-    assert first["shot_key"] == "0022300999:7"
+    assert first["shot_key"] == "0022300999:4:95:1003:-65:120"
     assert first["features"]["zone_basic"] == "In The Paint (Non-RA)"
     assert first["features"]["shot_type"] == "2PT"
     assert first["latency_ms"] > 0
@@ -108,6 +108,11 @@ def test_every_served_prediction_is_logged_with_its_features_model_and_caller(ap
         ({"zone_basic": "Downtown"}, "zone_basic"),
         ({"seconds": 30}, "seconds"),
         ({"event_id": 3}, "game_id"),
+        ({"distance_ft": 3.0}, "distance_ft"),  # x/y say 13.7 ft: the importer's cross-field rule
+        ({"zone_basic": "Restricted Area"}, "zone_basic"),
+        ({"shot_type": "3PT"}, "shot_type"),
+        ({"shot_key": "0022300999:4:95:1003:-65:121"}, "shot_key"),  # not this shot's location
+        ({"shot_key": "0022300999:7"}, "shot_key"),  # the old game:event key format
     ],
 )
 @pytest.mark.usefixtures("champion")

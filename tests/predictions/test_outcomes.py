@@ -14,12 +14,22 @@ from tests.predictions.conftest import shot, warehouse_documents
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("mongo_db", "champion")]
 
 
+def located(doc: dict) -> dict:
+    return {"player_id": int(doc["player_id"]), "period": int(doc["period"]), "seconds_left": int(doc["seconds_left"]),
+            "x_ft": float(doc["x_ft"]), "y_ft": float(doc["y_ft"]), "action_type": doc["action_type"]}  # fmt: skip
+
+
+def identified(doc: dict) -> dict:
+    """A shot identified by its game: the key is game, period, clock, player and location."""
+    return shot(game_id=doc["game_id"], **located(doc))
+
+
 def test_predictions_are_settled_when_their_shots_reach_the_warehouse(api: APIClient, mlflow_store) -> None:
     frame = mlflow_store.frame.head(6)
     docs = warehouse_documents(frame)
     for doc in docs[:4]:  # four identified shots, one of them predicted twice
-        api.post("/api/v1/predictions", shot(game_id=doc["game_id"], event_id=doc["event_id"]), format="json")
-    api.post("/api/v1/predictions", shot(game_id=docs[0]["game_id"], event_id=docs[0]["event_id"]), format="json")
+        api.post("/api/v1/predictions", identified(doc), format="json")
+    api.post("/api/v1/predictions", shot(shot_key=docs[0]["_id"], **located(docs[0])), format="json")
     api.post("/api/v1/predictions", shot(), format="json")  # anonymous shot: never settled
     prediction_log.flush()
 
