@@ -173,7 +173,6 @@ INGEST_BATCH_SIZE = env_int("INGEST_BATCH_SIZE", 5_000, minimum=1, maximum=100_0
 INGEST_RUN_LEASE_S = env_int("INGEST_RUN_LEASE_S", 120, minimum=5)
 INGEST_HEARTBEAT_S = env_int("INGEST_HEARTBEAT_S", 5, minimum=1)
 INGEST_MAX_ATTEMPTS = env_int("INGEST_MAX_ATTEMPTS", 3, minimum=1, maximum=20)
-INGEST_SWEEP_S = env_int("INGEST_SWEEP_S", 60, minimum=5)
 INGEST_URL_DEADLINE_S = env_int("INGEST_URL_DEADLINE_S", 900, minimum=1)
 # The replay feed: what it serves (a shot file path or "warehouse") and how much of it.
 FEED_DATASET = env_str("FEED_DATASET", "warehouse")
