@@ -166,6 +166,7 @@ def _owner_is_dead(owner: str) -> bool:
 
 
 QUEUED_FOR_RESUME = "queued for resume by the sweeper"
+OTHER_RUNS_PRESUMED_DEAD_S = 900  # > the hard time limits of pull_feed (150 s) and transform_lake (660 s)
 NO_SUCH_RUN = "no such run"
 
 
@@ -209,10 +210,17 @@ def runs_sweep(*, now: dt.datetime | None = None, enqueue: Callable[[int], None]
     attempts left (``enqueue(run_id)``), mark the rest failed. Returns the run ids by outcome."""
     now = now or timezone.now()
     cutoff = now - dt.timedelta(seconds=settings.INGEST_RUN_LEASE_S)
+    # Feed pulls and transforms renew no lease while they wait on the network: they are only
+    # presumed dead past the longest hard time limit of their tasks.
+    other_cutoff = now - dt.timedelta(seconds=max(settings.INGEST_RUN_LEASE_S, OTHER_RUNS_PRESUMED_DEAD_S))
     outcome: dict[str, list[int]] = {"resumed": [], "failed": []}
+    file_kinds = (IngestionRun.Kind.FILE, IngestionRun.Kind.GENERATOR)
     stale = IngestionRun.objects.filter(status=IngestionRun.Status.RUNNING).filter(
-        models.Q(heartbeat_at__lt=cutoff) | models.Q(heartbeat_at__isnull=True, started_at__lt=cutoff)
-    )
+        (models.Q(kind__in=file_kinds) & (models.Q(heartbeat_at__lt=cutoff)
+                                          | models.Q(heartbeat_at__isnull=True, started_at__lt=cutoff)))
+        | (~models.Q(kind__in=file_kinds) & (models.Q(heartbeat_at__lt=other_cutoff)
+                                             | models.Q(heartbeat_at__isnull=True, started_at__lt=other_cutoff)))
+    )  # fmt: skip
     for run in stale:
         since = run.heartbeat_at or run.started_at
         resumable = run.kind == IngestionRun.Kind.FILE and run.attempts < settings.INGEST_MAX_ATTEMPTS
@@ -581,6 +589,7 @@ def lake_transform_pending(
 
 def _feed_order(raw: dict[str, Any]) -> tuple[str, int, str]:
     """Game, then the source's event id: the order a repeat number follows."""
-    record = raw.get("record") if isinstance(raw.get("record"), dict) else {}
+    found = raw.get("record")
+    record: dict[str, Any] = found if isinstance(found, dict) else {}
     event = str(record.get("Game Event ID", ""))
     return str(record.get("Game ID", "")), int(event) if event.isdigit() else 0, str(raw["_id"])

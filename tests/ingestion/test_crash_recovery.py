@@ -153,7 +153,9 @@ def test_the_sweeper_marks_a_run_without_attempts_left_failed(settings):
     settings.INGEST_MAX_ATTEMPTS = 2
     old = timezone.now() - timezone.timedelta(minutes=5)
     exhausted = IngestionRun.objects.create(kind="file", source="/x.csv", heartbeat_at=old, attempts=2)
-    transform = IngestionRun.objects.create(kind="transform", source="lake", heartbeat_at=old)
+    transform = IngestionRun.objects.create(kind="transform", source="lake",
+                                            heartbeat_at=timezone.now() - timezone.timedelta(minutes=20))
+    slow_pull = IngestionRun.objects.create(kind="feed", source="http://feed", heartbeat_at=old)  # may still wait
     alive = IngestionRun.objects.create(kind="file", source="/y.csv", heartbeat_at=timezone.now())
     queued: list[int] = []
 
@@ -164,4 +166,5 @@ def test_the_sweeper_marks_a_run_without_attempts_left_failed(settings):
     assert exhausted.status == IngestionRun.Status.FAILED
     assert "worker lost" in exhausted.error
     assert IngestionRun.objects.get(pk=alive.pk).status == IngestionRun.Status.RUNNING
+    assert IngestionRun.objects.get(pk=slow_pull.pk).status == IngestionRun.Status.RUNNING
     assert queued == []
