@@ -143,9 +143,10 @@ class Shot:
 
 
 # The fields of a shot that are facts about it (what a correction can change). Not the
-# source, the ingestion time, the derived event id or what only one format carries.
+# source, the ingestion time, the derived event id, what only one format carries, nor names
+# (the formats spell some differently: "OG Anunoby" / "O.G. Anunoby"; ids are compared).
 CONTENT_FIELDS = (
-    "player_name", "team_id", "team_name", "home_team", "away_team", "game_date", "season_type",
+    "team_id", "home_team", "away_team", "game_date", "season_type",
     "action_type", "shot_type", "zone_basic", "zone_area", "zone_range", "distance_ft", "made",
 )  # fmt: skip
 
