@@ -27,6 +27,7 @@ QUARANTINE = "quarantine"
 # The replay feed's materialised dataset and its cursor.
 FEED_RECORDS = "feed_records"
 FEED_STATE = "feed_state"
+FEED_PULLS = "feed_pulls"
 # Warehouse collections: clean canonical shots, and served predictions.
 SHOTS = "shots"
 PREDICTIONS = "predictions"
