@@ -81,11 +81,11 @@ def test_a_prediction_of_a_shot_already_known_is_a_backfill_kept_out_of_live_sco
 def test_live_accuracy_log_loss_and_brier_are_known_per_model_version(api: APIClient) -> None:
     predictions = mongo.warehouse_collection(mongo.PREDICTIONS)
     predictions.insert_many([
-        {"version": "1", "p": 0.8, "t": 1.0, "settled": True, "made": True, "live": True},
-        {"version": "1", "p": 0.4, "t": 2.0, "settled": True, "made": True, "live": True},
-        {"version": "1", "p": 0.1, "t": 3.0, "settled": True, "made": True, "live": False},  # a backfill
-        {"version": "2", "p": 0.3, "t": 4.0, "settled": True, "made": False, "live": True},
-        {"version": "2", "p": 0.9, "t": 5.0, "settled": False},
+        {"_id": "a1", "version": "1", "p": 0.8, "settled": True, "made": True, "live": True},
+        {"_id": "a2", "version": "1", "p": 0.4, "settled": True, "made": True, "live": True},
+        {"_id": "a3", "version": "1", "p": 0.1, "settled": True, "made": True, "live": False},  # a backfill
+        {"_id": "a4", "version": "2", "p": 0.3, "settled": True, "made": False, "live": True},
+        {"_id": "a5", "version": "2", "p": 0.9, "settled": False},
     ])  # fmt: skip
     scores = {s.model_version: s for s in live_scores()}
     assert scores["1"].settled == 2
