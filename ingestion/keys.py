@@ -102,11 +102,11 @@ def shot_keys_migrate(*, progress: Callable[[KeyMigrationReport], None] | None =
 def _repoint_consumers(report: KeyMigrationReport) -> None:
     if not report.mapping:
         return
-    predictions = mongo.warehouse_collection(mongo.PREDICTIONS)
-    for old in predictions.distinct("shot_key"):
+    predictions = mongo.warehouse_collection(mongo.PREDICTIONS)  # the log names a shot by "key"
+    for old in predictions.distinct("key"):
         new = report.mapping.get(str(old)) if old is not None else None
         if new is not None:
-            report.predictions_repointed += predictions.update_many({"shot_key": old}, {"$set": {"shot_key": new}}).modified_count
+            report.predictions_repointed += predictions.update_many({"key": old}, {"$set": {"key": new}}).modified_count
     from betting.models import LiveShot
 
     for live in LiveShot.objects.filter(shot_key__in=list(report.mapping)).only("pk", "shot_key"):

@@ -106,6 +106,8 @@ def worker_env(
         "DJANGO_SETTINGS_MODULE": "parivision.settings.test",
         "DATABASE_URL": database_url,
         "PARIVISION_VAR_DIR": str(tmp_path_factory.mktemp("worker-var")),
+        # Pulls the stream enqueues by itself go nowhere (tests name the feed's URL when they pull).
+        "FEED_URL": "http://127.0.0.1:9",
     }
 
 

@@ -201,7 +201,7 @@ def test_old_event_id_keys_are_migrated_idempotently(tmp_path):
     old.append({**old[3], "_id": f"{docs[0]['game_id']}:{len(docs) + 1}", "event_id": len(docs) + 1})  # a repeated row
     shots = mongo.warehouse_collection(mongo.SHOTS)
     shots.insert_many(old)
-    mongo.warehouse_collection(mongo.PREDICTIONS).insert_one({"shot_key": old[7]["_id"], "settled": False})
+    mongo.warehouse_collection(mongo.PREDICTIONS).insert_one({"key": old[7]["_id"], "settled": False})
 
     report = shot_keys_migrate()
     again = shot_keys_migrate()
@@ -210,7 +210,7 @@ def test_old_event_id_keys_are_migrated_idempotently(tmp_path):
     assert (again.rekeyed, again.merged, again.unchanged) == (0, 0, len(docs))
     assert {d["_id"] for d in shots.find()} == {d["_id"] for d in docs}
     logged = mongo.warehouse_collection(mongo.PREDICTIONS).find_one()
-    assert logged["shot_key"] == docs[7]["_id"]
+    assert logged["key"] == docs[7]["_id"]
 
 
 # --- files fail cleanly -----------------------------------------------------------------------
