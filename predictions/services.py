@@ -13,7 +13,7 @@ from typing import Any
 
 from bson import ObjectId
 from django.db import transaction
-from rest_framework.authtoken.models import Token
+from knox.models import AuthToken
 
 from ingestion.generator import classify_location, shot_distance
 from ingestion.shots import normalise_game_id, season_for, shot_key
@@ -212,16 +212,37 @@ def predictions_join_outcomes(*, chunk: int = 1_000) -> JoinReport:
 # --- API tokens -----------------------------------------------------------------------------
 
 
-def token_create(*, user: Any) -> Token:
-    """A new API token for ``user``; any previous one stops working (one token per user)."""
+@dataclass(frozen=True)
+class IssuedToken:
+    """A token just created: ``key`` is the only copy of the secret (the database keeps its digest)."""
+
+    key: str
+    token: AuthToken
+
+    @property
+    def expiry(self) -> dt.datetime | None:
+        return self.token.expiry
+
+
+def token_create(*, user: Any) -> IssuedToken:
+    """A new API token for ``user`` (expires after API_TOKEN_TTL_DAYS); any previous one stops working."""
     with transaction.atomic():
-        Token.objects.filter(user=user).delete()
-        return Token.objects.create(user=user)
+        AuthToken.objects.filter(user=user).delete()
+        token, key = AuthToken.objects.create(user=user)
+    return IssuedToken(key=key, token=token)
+
+
+def token_of(*, user: Any) -> AuthToken | None:
+    """``user``'s current, unexpired API token (its digest and first characters only), or None."""
+    from django.utils import timezone
+
+    return (AuthToken.objects.filter(user=user).exclude(expiry__lt=timezone.now())
+            .order_by("-created").first())
 
 
 def token_revoke(*, user: Any) -> bool:
     """Revoke ``user``'s API token; True when there was one."""
-    deleted, _ = Token.objects.filter(user=user).delete()
+    deleted, _ = AuthToken.objects.filter(user=user).delete()
     return deleted > 0
 
 

@@ -132,7 +132,8 @@ def _check_for(field: drf.Field) -> Check:
     never: Check = lambda value: _DEFER  # noqa: E731
     if field.allow_null or field.source != field.field_name or field.read_only:
         return never
-    kind = type(field)
+    # Strict subclasses (parivision/fields.py) only refuse types this path defers anyway.
+    kind = getattr(field, "fast_kind", type(field))
     if kind is drf.IntegerField or kind is drf.FloatField:
         if any(not isinstance(v, _KNOWN_VALIDATORS["number"]) for v in field.validators):
             return never
