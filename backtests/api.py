@@ -19,6 +19,7 @@ from backtests import selectors, services
 from backtests.engine import STRATEGIES
 from backtests.models import Backtest
 from parivision.errors import ApplicationError
+from parivision.fields import MAX_ID, StrictIntegerField
 from predictions.api import VALIDATION_ERROR_EXAMPLE, ApiView, _errors
 
 
@@ -67,7 +68,8 @@ class BacktestListCreateApi(ApiView):
             ref_name = "BacktestCreateInput"
 
         model_versions = serializers.ListField(
-            child=serializers.IntegerField(min_value=1), min_length=1, max_length=settings.BACKTEST_MAX_VERSIONS,
+            child=StrictIntegerField(min_value=1, max_value=MAX_ID), min_length=1,
+            max_length=settings.BACKTEST_MAX_VERSIONS,
             help_text="One version, or two compared on the same shots.")
         date_from = serializers.DateField()
         date_to = serializers.DateField()

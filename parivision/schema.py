@@ -4,7 +4,9 @@
 server enforces in code rather than in field declarations, so the schema states every one:
 
 * the batch's ``shots`` holds 1 to ``SERVING_BATCH_MAX`` items;
-* a shot is located by ``x_ft`` and ``y_ft`` together, or by a ``zone_basic`` without either;
+* a shot is located by ``x_ft`` and ``y_ft`` together, or by a ``zone_basic`` without either,
+  and carries ``game_id`` and ``event_id`` together or neither;
+* an optional query parameter given empty (``?zone=``) is read as absent (``allowEmptyValue``);
 * every operation may answer the API's error shape for the statuses any request can get
   (a malformed body, a bad token, a refused media type, a body too large, throttling, a store
   that is down, and a server error), besides the ones its view declares.
@@ -34,11 +36,17 @@ COMMON_ERRORS = {
 BODY_ONLY = {"413", "415"}
 
 
-def _location_rule() -> dict[str, Any]:
+def _both_or_neither(first: str, second: str) -> dict[str, Any]:
+    return {"anyOf": [{"required": [first, second]},
+                      {"not": {"anyOf": [{"required": [first]}, {"required": [second]}]}}]}
+
+
+def _shot_rules() -> list[dict[str, Any]]:
+    """The cross-field rules of services.shot_canonical, as JSON Schema."""
     by_xy = {"required": ["x_ft", "y_ft"]}
     by_zone = {"allOf": [{"required": ["zone_basic"]},
                          {"not": {"anyOf": [{"required": ["x_ft"]}, {"required": ["y_ft"]}]}}]}
-    return {"oneOf": [by_xy, by_zone]}
+    return [{"oneOf": [by_xy, by_zone]}, _both_or_neither("game_id", "event_id")]
 
 
 def constraints_postprocess(result: dict[str, Any], generator: Any, request: Any, public: bool) -> dict[str, Any]:
@@ -49,7 +57,7 @@ def constraints_postprocess(result: dict[str, Any], generator: Any, request: Any
         batch["maxItems"] = settings.SERVING_BATCH_MAX
     shot = schemas.get("ShotInputRequest")
     if shot is not None:
-        shot.update(_location_rule())
+        shot["allOf"] = _shot_rules()
         shot["additionalProperties"] = False  # unknown fields are refused
     for path, operations in result.get("paths", {}).items():
         if not path.startswith("/api/"):
@@ -57,6 +65,10 @@ def constraints_postprocess(result: dict[str, Any], generator: Any, request: Any
         for method, operation in operations.items():
             if method not in ("get", "post", "put", "patch", "delete"):
                 continue
+            for parameter in operation.get("parameters", []):
+                # DRF reads an empty optional query parameter (`?zone=`) as an absent one.
+                if parameter.get("in") == "query" and not parameter.get("required"):
+                    parameter["allowEmptyValue"] = True
             responses = operation.setdefault("responses", {})
             for status, description in COMMON_ERRORS.items():
                 if status in BODY_ONLY and "requestBody" not in operation:

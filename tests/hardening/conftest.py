@@ -45,3 +45,26 @@ def assert_error_shape(body: Any, *, code: str | None = None) -> None:
     assert all(set(e) == {"field", "message"} for e in body["errors"])
     if code is not None:
         assert body["code"] == code, body
+
+
+# --- schemathesis figures (test_schemathesis.py), printed at the end of the session ------------------
+
+_schemathesis: dict[str, dict[str, int]] = {}
+
+
+def schemathesis_case(operation: str) -> None:
+    _schemathesis.setdefault(operation, {"cases": 0, "failures": 0})["cases"] += 1
+
+
+def schemathesis_failure(operation: str) -> None:
+    _schemathesis.setdefault(operation, {"cases": 0, "failures": 0})["failures"] += 1
+
+
+def pytest_terminal_summary(terminalreporter: Any) -> None:
+    if not _schemathesis:
+        return
+    cases = sum(f["cases"] for f in _schemathesis.values())
+    failing = sorted(name for name, f in _schemathesis.items() if f["failures"])
+    terminalreporter.write_sep("-", "schemathesis")
+    terminalreporter.write_line(f"schemathesis: {len(_schemathesis)} operations, {cases} cases, "
+                                f"{len(failing)} failing operations{': ' + ', '.join(failing) if failing else ''}")
