@@ -46,7 +46,7 @@ class BacktestSerializer(serializers.Serializer):
         return f"/api/v1/backtests/{obj.pk}"
 
 
-BACKTEST_EXAMPLE = {
+BACKTEST_EXAMPLE: dict[str, Any] = {
     "id": 12, "owner": "analyst", "model_versions": [5, 7], "date_from": "2024-03-01", "date_to": "2024-04-14",
     "strategy": "kelly", "params": {"strategy": "kelly", "threshold": 0.02, "stake": 10.0, "kelly_fraction": 0.25,
                                     "margin": 0.05, "bankroll": 1000.0, "min_stake": 0.01},

@@ -185,24 +185,24 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
     if not isinstance(exc, exceptions.APIException):
         # A store that is down is a 503; anything else is a bug, logged with its traceback and
         # answered 500, in the same shape (never an HTML page under /api/).
-        status_code, code, message = _classify(exc)
-        headers = {}
+        status_code, code, text = _classify(exc)
+        retry = {}
         if status_code == 503:
-            headers["Retry-After"] = str(DEPENDENCY_RETRY_AFTER_SECONDS)
+            retry["Retry-After"] = str(DEPENDENCY_RETRY_AFTER_SECONDS)
             logger.warning("dependency unavailable: %s: %s", type(exc).__name__, exc)
         elif status_code == 500:
             logger.error("unhandled error in an API view", exc_info=exc)
         set_rollback()
-        body = error_body(code=code, message=message, errors=[{"field": None, "message": message}],
+        body = error_body(code=code, message=text, errors=[{"field": None, "message": text}],
                           request_id=request_id)
-        return Response(body, status=status_code, headers=headers)
+        return Response(body, status=status_code, headers=retry)
 
     code = next((name for cls, name in _CODES if isinstance(exc, cls)), "error")
     headers: dict[str, str] = {}
     extra: dict[str, Any] = {}
     if isinstance(exc, exceptions.ValidationError):
         errors = list(flatten_errors(exc.detail))
-        first = errors[0] if errors else {"field": None, "message": "Invalid input."}
+        first: dict[str, Any] = errors[0] if errors else {"field": None, "message": "Invalid input."}
         message = f"{first['field']}: {first['message']}" if first["field"] else first["message"]
         if len(errors) > 1:
             message += f" (and {len(errors) - 1} more)"
@@ -210,7 +210,8 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
         message = str(exc.detail) if not isinstance(exc.detail, (dict, list)) else "Request refused."
         errors = [{"field": None, "message": message}]
     if isinstance(exc, exceptions.Throttled):
-        wait = math.ceil(exc.wait) if exc.wait is not None else None
+        waited = getattr(exc, "wait", None)
+        wait = math.ceil(waited) if waited is not None else None
         if wait is not None:
             headers["Retry-After"] = str(wait)
         extra["retry_after"] = wait

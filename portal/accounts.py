@@ -59,7 +59,7 @@ def _refused(response: HttpResponse, seconds: float) -> HttpResponse:
 class SignUpForm(UserCreationForm):
     email = forms.EmailField(required=True, help_text="For password resets only.")
 
-    class Meta(UserCreationForm.Meta):
+    class Meta(UserCreationForm.Meta):  # type: ignore[name-defined]  # django-stubs does not declare it
         model = get_user_model()
         fields = ("username", "email")
 
@@ -94,6 +94,7 @@ def signup(request: HttpRequest) -> HttpResponse:
         user = account_create(form=form)
         login(request, user, backend="django.contrib.auth.backends.ModelBackend")
         bankroll = betting_selectors.bankroll_of(user=user)
+        assert bankroll is not None  # account_create opened it
         messages.success(request, f"Welcome, {user.get_username()}! You start with {bankroll.balance:,.0f} credits.")
         return redirect("portal:play")
     return render(request, "registration/signup.html", {"form": form})

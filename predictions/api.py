@@ -36,7 +36,7 @@ class ErrorSerializer(serializers.Serializer):
 
     code = serializers.CharField(help_text="validation_error, not_authenticated, throttled, no_model, ...")
     message = serializers.CharField()
-    errors = FieldError(many=True)
+    errors = FieldError(many=True)  # type: ignore[assignment]  # a field named like Serializer.errors
     request_id = serializers.CharField(allow_null=True)
 
 
@@ -68,7 +68,8 @@ class ApiView(APIView):
     """Every API view: a request id (``X-Request-ID`` in or a new one, echoed back) and a start time."""
 
     def initial(self, request: Request, *args: Any, **kwargs: Any) -> None:
-        request.request_id = (request.headers.get("X-Request-ID") or "")[:64] or services.request_id_new()
+        request.request_id = (  # type: ignore[attr-defined]  # set here for every API view
+            (request.headers.get("X-Request-ID") or "")[:64] or services.request_id_new())
         super().initial(request, *args, **kwargs)
 
     def dispatch(self, request: Any, *args: Any, **kwargs: Any) -> Any:
@@ -218,7 +219,8 @@ class PredictionCreateApi(ApiView):
             # The serializer's rules without building it for every request (predictions/validation.py).
             shot = shot_validator().validate(request.data)
             batch = services.predictions_make(shots=[shot], timer=timer,
-                                              request_id=request.request_id, caller=request.user)
+                                              request_id=request.request_id,  # type: ignore[attr-defined]
+                                              caller=request.user)
         # Built by hand: this is the hot path, and the OutputSerializer above documents the same shape.
         return Response({**_prediction_dict(batch.predictions[0]), "model": _model_dict(batch),
                          "request_id": batch.request_id})
@@ -231,7 +233,8 @@ class PredictionBatchCreateApi(ApiView):
         class Meta:
             ref_name = "PredictionBatchCreateInput"
 
-        shots = ShotInputSerializer(many=True, min_length=1, max_length=settings.SERVING_BATCH_MAX)
+        shots = ShotInputSerializer(many=True, min_length=1,  # type: ignore[call-arg]  # ListSerializer's kwargs
+                                    max_length=settings.SERVING_BATCH_MAX)
 
     class OutputSerializer(serializers.Serializer):
         class Meta:
@@ -270,7 +273,8 @@ class PredictionBatchCreateApi(ApiView):
                 refusals_counted(metrics.BATCH):
             shots = shot_validator().validate_batch(request.data)
             batch = services.predictions_make(shots=shots, timer=timer,
-                                              request_id=request.request_id, caller=request.user)
+                                              request_id=request.request_id,  # type: ignore[attr-defined]
+                                              caller=request.user)
         return Response({"predictions": [_prediction_dict(p) for p in batch.predictions],
                          "count": len(batch.predictions), "model": _model_dict(batch),
                          "request_id": batch.request_id})
@@ -468,7 +472,7 @@ class ShotListApi(ApiView):
             x_ft = serializers.FloatField()
             y_ft = serializers.FloatField()
             made = serializers.BooleanField()
-            source = serializers.CharField()
+            source = serializers.CharField()  # type: ignore[assignment]  # a field named like Field.source
 
         shots = ShotSerializer(many=True)
         next_cursor = serializers.CharField(allow_null=True, help_text="Pass as `cursor` for the next page.")

@@ -52,6 +52,7 @@ def shot_canonical(data: Mapping[str, Any]) -> dict[str, Any]:
     shot_type, distance = data.get("shot_type"), data.get("distance_ft")
     if x is not None:
         # NBA.com's LOC_X/LOC_Y: x mirrored, y from the baseline (see ingestion.mappers).
+        assert y is not None  # both or neither, checked above
         zone = classify_location(-x, y + 5.25)
         zone_basic = zone_basic or zone.basic
         zone_area = zone_area or zone.name

@@ -8,6 +8,7 @@ Redis on localhost, an MLflow store under ``var/``) except production secrets, w
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import dj_database_url
 
@@ -202,7 +203,7 @@ ML_PIPELINE_TIME_LIMIT = env_int("ML_PIPELINE_TIME_LIMIT", 3_900, minimum=60)
 ML_PIPELINE_CRON = env_str("ML_PIPELINE_CRON", "30 3")
 
 # --- REST API ------------------------------------------------------------------------------
-REST_FRAMEWORK = {
+REST_FRAMEWORK: dict[str, Any] = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
         # DRF's TokenAuthentication with a few seconds of in-process memory (predictions/authentication.py).
         "predictions.authentication.CachedTokenAuthentication",
@@ -243,7 +244,7 @@ SPECTACULAR_SETTINGS = {
 PROMETHEUS_EXPORT_MIGRATIONS = False
 
 LOG_LEVEL = env_str("LOG_LEVEL", "INFO")
-LOGGING = {
+LOGGING: dict[str, Any] = {
     "version": 1,
     "disable_existing_loggers": False,
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}},
