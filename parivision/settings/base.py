@@ -374,9 +374,10 @@ API_JSON_MAX_DEPTH = env_int("API_JSON_MAX_DEPTH", 32, minimum=4, maximum=500)
 # gunicorn.conf.py lowers it for web processes (800 ms) so an outage answers within a second.
 MONGODB_SERVER_SELECTION_TIMEOUT_MS = env_int("MONGODB_SERVER_SELECTION_TIMEOUT_MS", 10_000, minimum=100)
 MIDDLEWARE = [
+    MIDDLEWARE[0],  # django-prometheus first: refused requests (413...) are counted too
     "parivision.middleware.ClientAddressMiddleware",
     "parivision.middleware.RequestBodyMiddleware",
-    *MIDDLEWARE,
+    *MIDDLEWARE[1:],
     "axes.middleware.AxesMiddleware",
     "parivision.middleware.ApiErrorMiddleware",
 ]
