@@ -14,6 +14,9 @@ if _weakness:
 DEBUG = env_bool("DEBUG", False)
 if DEBUG:
     raise ImproperlyConfigured("DEBUG must be off in production.")
+FEED_TOKEN = env_str("FEED_TOKEN")  # the replay feed's token: no default in production
+if len(FEED_TOKEN) < 32:
+    raise ImproperlyConfigured("FEED_TOKEN must be a long random value (32+ characters).")
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", [])
 if not ALLOWED_HOSTS:
     raise ImproperlyConfigured("ALLOWED_HOSTS must name the hosts this site answers for.")
