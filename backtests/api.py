@@ -19,6 +19,7 @@ from backtests import selectors, services
 from backtests.engine import STRATEGIES
 from backtests.models import Backtest
 from parivision.errors import ApplicationError
+from parivision.fields import MAX_ID, StrictIntegerField
 from predictions.api import VALIDATION_ERROR_EXAMPLE, ApiView, _errors
 
 
@@ -45,7 +46,7 @@ class BacktestSerializer(serializers.Serializer):
         return f"/api/v1/backtests/{obj.pk}"
 
 
-BACKTEST_EXAMPLE = {
+BACKTEST_EXAMPLE: dict[str, Any] = {
     "id": 12, "owner": "analyst", "model_versions": [5, 7], "date_from": "2024-03-01", "date_to": "2024-04-14",
     "strategy": "kelly", "params": {"strategy": "kelly", "threshold": 0.02, "stake": 10.0, "kelly_fraction": 0.25,
                                     "margin": 0.05, "bankroll": 1000.0, "min_stake": 0.01},
@@ -67,7 +68,8 @@ class BacktestListCreateApi(ApiView):
             ref_name = "BacktestCreateInput"
 
         model_versions = serializers.ListField(
-            child=serializers.IntegerField(min_value=1), min_length=1, max_length=settings.BACKTEST_MAX_VERSIONS,
+            child=StrictIntegerField(min_value=1, max_value=MAX_ID), min_length=1,
+            max_length=settings.BACKTEST_MAX_VERSIONS,
             help_text="One version, or two compared on the same shots.")
         date_from = serializers.DateField()
         date_to = serializers.DateField()

@@ -218,7 +218,7 @@ def simulate(
         drawdown = peak - bankroll
         result.max_drawdown_credits = max(result.max_drawdown_credits, drawdown)
         result.max_drawdown = max(result.max_drawdown, drawdown / peak)
-        points.append((result.bets, bankroll, dates[i] if dates is not None else None))
+        points.append((result.bets, bankroll, dates[int(i)] if dates is not None else None))
     result.final_bankroll = bankroll
     if result.bets:
         result.average_edge = edges / result.bets

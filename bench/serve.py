@@ -80,6 +80,7 @@ def train_and_register(frame: pd.DataFrame, tracking_uri: str, artifacts: str) -
     records = [{**r, "game_date": r["game_date"].to_pydatetime()} for r in split.test.head(3).to_dict("records")]
     run = registry.run_log(model=model, metrics={}, input_records=records,
                            dataset=dataset_describe(source=SEASON, slices={"train": split.train}))
+    assert run.version is not None
     registry.alias_set(version=run.version, alias=CHAMPION)
     return str(run.version)
 

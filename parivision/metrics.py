@@ -165,6 +165,14 @@ def web_registry() -> CollectorRegistry:
 
 @require_GET
 def metrics_view(request: HttpRequest) -> HttpResponse:
+    """Operators only: a bearer METRICS_TOKEN or an address in METRICS_ALLOWED_NETWORKS (parivision/health.py)."""
+    from parivision.health import operator_allowed
+
+    if not operator_allowed(request):
+        response = HttpResponse("Metrics need a bearer token (METRICS_TOKEN) or an allowed address.\n", status=401,
+                                content_type="text/plain; charset=utf-8")
+        response["WWW-Authenticate"] = 'Bearer realm="metrics"'
+        return response
     return HttpResponse(generate_latest(web_registry()), content_type=CONTENT_TYPE_LATEST)
 
 

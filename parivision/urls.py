@@ -4,6 +4,10 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, Spec
 
 from parivision import health, metrics
 
+# Under /api/ a missing page or a crash answers in the API's JSON error shape (parivision/errors.py).
+handler404 = "parivision.errors.handler404"
+handler500 = "parivision.errors.handler500"
+
 urlpatterns = [
     path("admin/", admin.site.urls),
     path("healthz", health.healthz, name="healthz"),

@@ -1,39 +1,74 @@
 """Account pages: sign up (with a fresh bankroll) and the profile with API token management.
 
-Log in/out and password change/reset are Django's own views (portal/urls_play.py) with
-templates under templates/registration/.
+Log in/out and password change are Django's own views (portal/urls_play.py) with templates
+under templates/registration/; the password reset is Django's view with a rate limit.
+
+Abuse limits: logins (here and in the admin) go through django-axes (settings:
+``LOGIN_FAILURE_LIMIT``, ``LOGIN_LOCKOUT_MINUTES``); password-reset emails are limited per
+address asked for and per client address; sign-ups (each opens a bankroll of fresh credits)
+per client address and site-wide, and an email address counts once whatever ``+tag`` it carries.
 """
 
 from __future__ import annotations
 
+import hashlib
+import math
 from typing import Any
 
 from django import forms
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import get_user_model, login
+from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
 from django.contrib.auth.forms import UserCreationForm
 from django.db import transaction
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
-from rest_framework.authtoken.models import Token
+from knox.crypto import hash_token
 
 from betting import selectors as betting_selectors
 from betting.services import bankroll_open
-from predictions.services import token_create, token_revoke
+from parivision.middleware import client_ip
+from predictions.services import token_create, token_of, token_revoke
+from predictions.throttling import rate_limit_take
+
+
+def email_canonical(email: str) -> str:
+    """``Name+tag@Example.com`` -> ``name@example.com``: one mailbox, one account."""
+    local, _, domain = email.strip().lower().rpartition("@")
+    return f"{local.split('+', 1)[0]}@{domain}"
+
+
+def _digest(value: str) -> str:
+    return hashlib.sha256(value.encode()).hexdigest()[:32]  # no addresses in Redis keys
+
+
+def _wait_message(what: str, seconds: float) -> str:
+    minutes = max(1, math.ceil(seconds / 60))
+    return f"Too many {what} from here: try again in {minutes} minute{'s' if minutes > 1 else ''}."
+
+
+def _refused(response: HttpResponse, seconds: float) -> HttpResponse:
+    response.status_code = 429
+    response["Retry-After"] = str(math.ceil(seconds))
+    return response
 
 
 class SignUpForm(UserCreationForm):
     email = forms.EmailField(required=True, help_text="For password resets only.")
 
-    class Meta(UserCreationForm.Meta):
+    class Meta(UserCreationForm.Meta):  # type: ignore[name-defined]  # django-stubs does not declare it
         model = get_user_model()
         fields = ("username", "email")
 
     def clean_email(self) -> str:
         email = self.cleaned_data["email"].strip().lower()
-        if get_user_model().objects.filter(email__iexact=email).exists():
+        canonical = email_canonical(email)
+        local, _, domain = canonical.rpartition("@")
+        candidates = get_user_model().objects.filter(email__istartswith=local, email__iendswith=f"@{domain}")
+        if any(email_canonical(other) == canonical for other in candidates.values_list("email", flat=True)):
             raise forms.ValidationError("An account already uses this email address.")
         return email
 
@@ -51,9 +86,15 @@ def signup(request: HttpRequest) -> HttpResponse:
         return redirect("portal:play")
     form = SignUpForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
+        wait = (rate_limit_take(scope="signup-ip", ident=client_ip(request), rate=settings.SIGNUP_RATE_PER_IP)
+                or rate_limit_take(scope="signup", ident="all", rate=settings.SIGNUP_RATE_GLOBAL))
+        if wait is not None:
+            form.add_error(None, _wait_message("sign-ups", wait))
+            return _refused(render(request, "registration/signup.html", {"form": form}), wait)
         user = account_create(form=form)
         login(request, user, backend="django.contrib.auth.backends.ModelBackend")
         bankroll = betting_selectors.bankroll_of(user=user)
+        assert bankroll is not None  # account_create opened it
         messages.success(request, f"Welcome, {user.get_username()}! You start with {bankroll.balance:,.0f} credits.")
         return redirect("portal:play")
     return render(request, "registration/signup.html", {"form": form})
@@ -62,14 +103,16 @@ def signup(request: HttpRequest) -> HttpResponse:
 @login_required
 def profile(request: HttpRequest) -> HttpResponse:
     bankroll_open(user=request.user)
-    token = Token.objects.filter(user=request.user).first()
-    # The full key is shown once, right after it is created; afterwards only its start.
+    token = token_of(user=request.user)
+    # The full key is shown once, right after it is created (the database only has its digest);
+    # afterwards only its first characters.
     new_key = request.session.pop("new_api_token", None)
     context = {
         "summary": betting_selectors.bettor_summary(user=request.user),
         "token": token,
-        "new_key": new_key if token is not None and new_key == token.key else None,
-        "masked_key": f"{token.key[:6]}…{token.key[-4:]}" if token else None,
+        "new_key": new_key if token is not None and new_key and hash_token(new_key) == token.digest else None,
+        "masked_key": f"{token.token_key[:8]}…" if token else None,
+        "token_ttl_days": settings.API_TOKEN_TTL_DAYS,
     }
     return render(request, "registration/profile.html", context)
 
@@ -90,3 +133,21 @@ def token_manage(request: HttpRequest) -> HttpResponse:
     else:
         messages.error(request, "Unknown token action.")
     return redirect("portal:profile")
+
+
+class PasswordResetView(auth_views.PasswordResetView):
+    """Django's reset form; at most PASSWORD_RESET_RATE_PER_EMAIL emails per address, _PER_IP per client.
+
+    The limit applies whether or not an account has the address, so a refusal reveals nothing.
+    """
+
+    def form_valid(self, form: Any) -> HttpResponse:
+        email = email_canonical(form.cleaned_data["email"])
+        wait = (rate_limit_take(scope="reset-ip", ident=client_ip(self.request),
+                                rate=settings.PASSWORD_RESET_RATE_PER_IP)
+                or rate_limit_take(scope="reset-email", ident=_digest(email),
+                                   rate=settings.PASSWORD_RESET_RATE_PER_EMAIL))
+        if wait is not None:
+            form.add_error(None, _wait_message("password-reset requests", wait))
+            return _refused(self.form_invalid(form), wait)
+        return super().form_valid(form)

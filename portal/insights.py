@@ -170,10 +170,10 @@ def live_quality(row: ModelVersion) -> dict[str, Any] | None:
 def ingestion_daily(*, days: int = 60) -> dict[str, Any]:
     """Ingestion runs per day (count, shots inserted, records rejected) over the last ``days``."""
     since = timezone.now() - dt.timedelta(days=days)
-    rows = (IngestionRun.objects.filter(started_at__gte=since).annotate(day=TruncDate("started_at"))
+    days_query = (IngestionRun.objects.filter(started_at__gte=since).annotate(day=TruncDate("started_at"))
             .values("day").order_by("day")
             .annotate(runs=Count("id"), inserted=Sum("inserted"), rejected=Sum("rejected")))  # fmt: skip
-    rows = list(rows)
+    rows = list(days_query)
     return {
         "labels": [str(r["day"]) for r in rows],
         "runs": [r["runs"] for r in rows],

@@ -19,7 +19,7 @@ auth_urls = [
     path("accounts/password_change/done/", auth_views.PasswordChangeDoneView.as_view(),
          name="password_change_done"),
     path("accounts/password_reset/",
-         auth_views.PasswordResetView.as_view(success_url=reverse_lazy("portal:password_reset_done")),
+         accounts.PasswordResetView.as_view(success_url=reverse_lazy("portal:password_reset_done")),
          name="password_reset"),
     path("accounts/password_reset/done/", auth_views.PasswordResetDoneView.as_view(), name="password_reset_done"),
     path("accounts/reset/<uidb64>/<token>/",

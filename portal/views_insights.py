@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any
+from typing import Any, cast
 
 from django import forms
 from django.conf import settings
@@ -48,7 +48,7 @@ class BacktestForm(forms.Form):
 
     def __init__(self, *args: Any, versions: list[ModelVersion], **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["model_versions"].choices = [
+        cast(forms.ChoiceField, self.fields["model_versions"]).choices = [
             (v.version, f"v{v.version} · {v.algorithm}{' · champion' if v.is_champion else ''}") for v in versions
         ]
 

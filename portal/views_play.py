@@ -31,7 +31,7 @@ class BetForm(forms.Form):
 def _first_error(form: forms.Form) -> str:
     names = {"shot": "Shot", "side": "Side", "stake": "Stake", "idempotency_key": "Form"}
     for field, errors in form.errors.items():
-        return f"{names[field]}: {errors[0]}" if field in names else errors[0]
+        return f"{names[field]}: {errors[0]}" if field in names else str(errors[0])
     return "The bet was refused."
 
 
