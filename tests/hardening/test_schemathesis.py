@@ -73,6 +73,10 @@ schema = _load_schema()
 # version that does not exist (400 naming it) and a shots cursor the API never issued (400). Every
 # other check still runs on these operations.
 STATE_DEPENDENT = {"POST /api/v1/backtests", "GET /api/v1/shots"}
+# Shots refused by value rules JSON Schema cannot state: court geometry (a location 4 ft from the hoop
+# with distance_ft 25) and a shot_key that must describe the shot's own fields. For these operations a
+# refused schema-valid request must be explained by one of those rules (_check_value_rules).
+VALUE_DEPENDENT = {"POST /api/v1/predictions", "POST /api/v1/predictions/batch"}
 
 
 @schema.parametrize()
@@ -83,9 +87,36 @@ def test_the_api_matches_its_schema(case: Any, schemathesis_token: str) -> None:
 
     label = case.operation.label
     figures.schemathesis_case(label)
-    excluded = [positive_data_acceptance] if label in STATE_DEPENDENT else []
+    excluded = [positive_data_acceptance] if label in STATE_DEPENDENT | VALUE_DEPENDENT else []
     try:
-        case.call_and_validate(headers={"Authorization": f"Token {schemathesis_token}"}, excluded_checks=excluded)
+        response = case.call_and_validate(headers={"Authorization": f"Token {schemathesis_token}"},
+                                          excluded_checks=excluded)
+        if label in VALUE_DEPENDENT:
+            _check_value_rules(case, response)
     except BaseException:
         figures.schemathesis_failure(label)
         raise
+
+
+def _check_value_rules(case: Any, response: Any) -> None:
+    """A schema-valid shot may be refused only by a value rule: its fields contradict each other
+    (court geometry) or its shot_key does not describe it. Anything else refused is a failure."""
+    from schemathesis.generation.modes import GenerationMode
+
+    from ingestion import court
+
+    meta = case.meta
+    if meta is None or meta.generation.mode != GenerationMode.POSITIVE or response.status_code != 400:
+        return
+    body = case.body if isinstance(case.body, dict) else {}
+    shots = body.get("shots", [body]) if "shots" in body else [body]
+    explained = any(
+        isinstance(shot, dict) and (
+            shot.get("shot_key") is not None
+            or court.contradictions(x_ft=shot.get("x_ft"), y_ft=shot.get("y_ft"), distance_ft=shot.get("distance_ft"),
+                                    zone_basic=shot.get("zone_basic"), zone_area=shot.get("zone_area"),
+                                    zone_range=shot.get("zone_range"), shot_type=shot.get("shot_type"))
+        )
+        for shot in (shots if isinstance(shots, list) else [])
+    )
+    assert explained, f"a schema-valid request without contradictions was refused: {response.text[:500]}"
