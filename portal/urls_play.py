@@ -33,6 +33,7 @@ urlpatterns = [
     path("accounts/signup/", accounts.signup, name="signup"),
     path("accounts/profile/", accounts.profile, name="profile"),
     path("accounts/profile/token/", accounts.token_manage, name="token-manage"),
+    path("accounts/profile/limits/", accounts.limits_update, name="limits-update"),
     path("play/", views_play.dashboard, name="play"),
     path("play/stream.json", views_play.stream_json, name="play-stream"),
     path("play/bets/", views_play.bet_list, name="bets"),

@@ -44,6 +44,7 @@ def dashboard(request: HttpRequest) -> HttpResponse:
         "idempotency_key": services.idempotency_key_new(),
         "poll_seconds": settings.DASHBOARD_POLL_SECONDS,
         "quick_stakes": (10, 25, 50, 100),
+        "limits": selectors.bettor_limits(user=request.user),
     }
     return render(request, "portal/play/dashboard.html", context)
 

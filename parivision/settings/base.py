@@ -321,6 +321,9 @@ DASHBOARD_POLL_SECONDS = env_float("DASHBOARD_POLL_SECONDS", 3.0, minimum=0.5, m
 BETSAPI_ODDS_CACHE_SECONDS = env_int("BETSAPI_ODDS_CACHE_SECONDS", 120, minimum=0)
 BETSAPI_TIMEOUT_S = env_float("BETSAPI_TIMEOUT_S", 5.0, minimum=0.1, maximum=60.0)
 LEADERBOARD_SIZE = env_int("LEADERBOARD_SIZE", 25, minimum=1, maximum=500)
+# --- Bettor safeguards (issue 14) ---
+# The longest cool-down a bettor can set on their profile (hours; 720 = 30 days).
+BETTOR_COOLDOWN_MAX_HOURS = env_int("BETTOR_COOLDOWN_MAX_HOURS", 720, minimum=1, maximum=24 * 366)
 
 # --- Backtests and insight pages ---
 # The backtest market maker prices shots from the league's make rates over this many days before the window.
