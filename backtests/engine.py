@@ -112,6 +112,8 @@ class BacktestResult:
     average_odds: float = 0.0
     busted: bool = False
     curve: list[dict[str, Any]] = field(default_factory=list)  # {"n", "bankroll", "date"}
+    # One (shot index, stake, pnl, bankroll before) per bet, for backtests.metrics; not stored.
+    ledger: list[tuple[int, float, float, float]] = field(default_factory=list, repr=False)
 
     @property
     def hit_rate(self) -> float | None:
@@ -129,6 +131,7 @@ class BacktestResult:
 
     def as_dict(self) -> dict[str, Any]:
         data = asdict(self)
+        data.pop("ledger")
         data.update(hit_rate=self.hit_rate, roi=self.roi, growth=self.growth)
         for key, value in data.items():
             if isinstance(value, float):
@@ -179,6 +182,7 @@ def simulate(
             continue
         won = bool(outcome[i]) == side_made
         pnl = stake * (odds - 1.0) if won else -stake
+        result.ledger.append((int(i), stake, pnl, bankroll))
         bankroll += pnl
         result.bets += 1
         result.wins += int(won)

@@ -117,6 +117,8 @@ def backtest_detail(request: HttpRequest, backtest_id: int) -> HttpResponse:
         ("Bankroll growth", "growth", "signed_pct"), ("Max drawdown", "max_drawdown", "pct"),
         ("Total staked", "staked", "money"), ("Average edge", "average_edge", "pct"),
         ("Average odds", "average_odds", "odds"), ("Bets on “made”", "bets_made_side", "int"),
+        ("Sharpe ratio (per bet)", "sharpe", "num"), ("Profit factor", "profit_factor", "odds"),
+        ("Risk of ruin", "risk_of_ruin", "pct"),
     ]  # fmt: skip
     table = [{"label": label, "kind": kind, "values": [v.get(key) for v in versions]} for label, key, kind in metrics]
     curves = [{"label": f"v{v['version']} ({v.get('algorithm') or 'model'})", "points": v.get("curve", [])}

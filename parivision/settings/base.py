@@ -331,6 +331,8 @@ BACKTEST_MARKET_LOOKBACK_DAYS = env_int("BACKTEST_MARKET_LOOKBACK_DAYS", 365, mi
 BACKTEST_MAX_VERSIONS = env_int("BACKTEST_MAX_VERSIONS", 2, minimum=1, maximum=4)
 BACKTEST_SOFT_TIME_LIMIT = env_int("BACKTEST_SOFT_TIME_LIMIT", 1_200, minimum=10)
 BACKTEST_TIME_LIMIT = env_int("BACKTEST_TIME_LIMIT", 1_260, minimum=10)
+# Backtest risk figures (issue 14): "ruin" is losing this share of the starting bankroll.
+BACKTEST_RUIN_FRACTION = env_float("BACKTEST_RUIN_FRACTION", 0.5, minimum=0.01, maximum=1.0)
 # Model, data and match pages: computed figures (calibration, shot charts, match curves) are cached this long.
 INSIGHTS_CACHE_SECONDS = env_int("INSIGHTS_CACHE_SECONDS", 900, minimum=0)
 # The shot chart predicts and bins at most this many of the most recent matching shots.
