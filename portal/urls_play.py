@@ -37,6 +37,7 @@ urlpatterns = [
     path("play/", views_play.dashboard, name="play"),
     path("play/stream.json", views_play.stream_json, name="play-stream"),
     path("play/bets/", views_play.bet_list, name="bets"),
+    path("play/bets/export.csv", views_play.bet_export, name="bets-export"),
     path("play/bets/place/", views_play.bet_create, name="bet-place"),
     path("play/bets/<int:bet_id>/", views_play.bet_detail, name="bet-detail"),
     path("play/leaderboard/", views_play.leaderboard, name="leaderboard"),
