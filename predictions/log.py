@@ -9,6 +9,17 @@ away, documents stay buffered (up to ``PREDICTION_LOG_MAX_BUFFER``) and are retr
 
 Documents carry their own ``_id`` so a write retried after a timeout cannot log the same
 prediction twice (the duplicate is refused by the unique ``_id``).
+
+A document is compact: only what the outcome join and the live scores read (about 100 bytes
+of BSON; ``bench/prediction_log.py`` measures the stored bytes per prediction)::
+
+    {_id: ObjectId, version: "7", p: 0.4312, t: 1764620000.123,   # model version, P(made), made at (epoch s)
+     key: "<shot key>", settled: false}                           # identified shots only
+    + once joined: {settled: true, made: true, live: true}        # live: made before the outcome was known
+
+Anything else (callers, latency, request ids) lives in the access log and the metrics, not
+here. Old documents are rolled up into per-version daily aggregates and purged
+(``predictions.retention``, ``PREDICTION_LOG_RETENTION_DAYS``).
 """
 
 from __future__ import annotations
@@ -17,9 +28,12 @@ import atexit
 import logging
 import os
 import threading
+import time
 from collections import deque
+from collections.abc import Iterable
 from typing import Any
 
+from bson import ObjectId
 from django.conf import settings
 from pymongo.errors import BulkWriteError, PyMongoError
 
@@ -118,3 +132,25 @@ def _insert(batch: list[dict[str, Any]]) -> int:
 
 prediction_log = PredictionLog()
 atexit.register(prediction_log.shutdown)
+
+
+# --- the public way in: build documents and append them -------------------------------------
+
+
+def log_document(*, version: str, probability: float, shot_key: str | None = None, made_at: float | None = None,
+                 **extra: Any) -> dict[str, Any]:
+    """One compact prediction-log document (``extra``: further small fields, e.g. a shadow role)."""
+    document: dict[str, Any] = {"_id": ObjectId(), "version": str(version), "p": float(probability),
+                                "t": time.time() if made_at is None else float(made_at)}
+    if shot_key is not None:
+        document["key"] = shot_key
+        document["settled"] = False  # only predictions of identified shots wait for an outcome
+    document.update(extra)
+    return document
+
+
+def prediction_log_append(documents: Iterable[dict[str, Any]], *, flush: bool = False) -> None:
+    """Append documents (from ``log_document``) to the log; ``flush`` writes them before returning."""
+    prediction_log.append(list(documents))
+    if flush:
+        prediction_log.flush()
