@@ -7,7 +7,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('betting', '0001_initial'),
+        ('betting', '0002_live_shots_from_the_feed'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
