@@ -49,6 +49,12 @@ DEFAULT_SCHEDULES: tuple[DefaultSchedule, ...] = (
         description="Settle logged predictions whose shots reached the warehouse (live accuracy, log loss, Brier).",
     ),
     DefaultSchedule(
+        name="Review the shadow challenger",
+        task="predictions.shadow_review",
+        every_seconds=60,
+        description="Champion vs shadow on the same settled shots, with intervals; promotes when the gate says so.",
+    ),
+    DefaultSchedule(
         name="Advance the live shot stream",
         task="betting.advance_stream",
         every_seconds=5,

@@ -21,6 +21,7 @@ from ingestion import selectors as ingestion_selectors
 from parivision.errors import ApplicationError
 from portal import insights
 from predictions import selectors as prediction_selectors
+from predictions.shadow import shadow_summary
 from training.models import DriftReport, ModelVersion
 from training.services.drift import drift_artifact_text
 
@@ -138,6 +139,7 @@ def model_page(request: HttpRequest) -> HttpResponse:
                                "drift": prediction_selectors.latest_drift_report()}  # fmt: skip
     row = insights.champion_row()
     context["champion"] = row
+    context["shadow"] = shadow_summary()
     if row is not None:
         scores = row.holdout_scores or {}
         context["scores"] = [

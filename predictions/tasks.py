@@ -13,3 +13,11 @@ from predictions.services import predictions_join_outcomes
 def join_outcomes() -> dict[str, Any]:
     """Settle logged predictions whose shots have reached the warehouse (idempotent)."""
     return predictions_join_outcomes().as_dict()
+
+
+@shared_task(name="predictions.shadow_review", acks_late=True, soft_time_limit=300, time_limit=360)
+def shadow_review() -> dict[str, Any]:
+    """Compare the shadow with the champion on the same settled shots; promote when the gate allows."""
+    from predictions.shadow import shadow_review as review
+
+    return review().as_dict()

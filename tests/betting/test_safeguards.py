@@ -12,6 +12,7 @@ from betting import selectors, services
 from betting.models import Bankroll, Bet
 from parivision.errors import ApplicationError
 from tests.betting.fixtures import *  # noqa: F403  (fixtures)
+from tests.betting.fixtures import feed_outcome, ingest_released
 
 pytestmark = [pytest.mark.django_db, pytest.mark.integration]
 
@@ -109,8 +110,9 @@ def test_winnings_of_the_day_give_room_back_under_the_daily_loss_limit(bettor, o
     made = place(bettor, open_shot, stake="50", key="made").bet
     missed = place(bettor, open_shot, stake="50", key="missed", side="missed").bet
     services.stream_advance(force=True)
+    ingest_released()
     services.bets_settle(shot_id=open_shot.pk)
-    winner = Bet.objects.get(pk=made.pk if open_shot.hidden_made else missed.pk)
+    winner = Bet.objects.get(pk=made.pk if feed_outcome(open_shot) else missed.pk)
     lost_today = Decimal("100") - winner.payout
     limits = selectors.bettor_limits(user=bettor)
     assert limits.lost_today == max(lost_today, Decimal("0"))
