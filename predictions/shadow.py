@@ -392,10 +392,11 @@ def shadow_review() -> ReviewReport:
     if current is None:
         return ReviewReport(None, 0, False, False, "no shadow is running")
     champion = champion_version()
-    if champion is None or champion == current.version:
-        shadow_stop(triggered_by="shadow review", reason="its version is the champion now",
-                    status=ShadowDeployment.Status.PROMOTED if champion == current.version else
-                    ShadowDeployment.Status.STOPPED)
+    if champion is None:
+        return ReviewReport(current.version, 0, False, False, "no champion to compare the shadow with yet")
+    if champion == current.version:  # promoted by another way (by hand, a pipeline): nothing left to shadow
+        shadow_stop(triggered_by="shadow review", reason="its version became the champion",
+                    status=ShadowDeployment.Status.PROMOTED)
         return ReviewReport(current.version, 0, False, False, "the shadow's version is the champion now")
     made, p_champion, p_shadow = paired_predictions(champion_version=str(champion), shadow_version=str(current.version),
                                                     limit=settings.LIVE_SCORES_WINDOW)

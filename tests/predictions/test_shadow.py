@@ -273,3 +273,15 @@ def test_the_admin_starts_and_stops_a_shadow(client, staff, champion):
     client.post(changelist, {"action": "stop_shadow", "_selected_action": [row.pk]}, follow=True)
     assert ShadowDeployment.objects.get().status == "stopped"
     assert champion.alias_version(alias="shadow") is None
+
+
+def test_a_shadow_whose_version_became_champion_is_closed_by_the_review(champion):
+    shadow.shadow_start(version=2, triggered_by="test")
+    champion.alias_set(version=2)
+    try:
+        report = shadow.shadow_review()
+        assert report.reason == "the shadow's version is the champion now"
+        assert ShadowDeployment.objects.get().status == "promoted"
+        assert champion.alias_version(alias="shadow") is None
+    finally:
+        champion.alias_set(version=1)
