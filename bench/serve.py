@@ -311,6 +311,8 @@ def main(argv: list[str] | None = None) -> int:
                         help="load generator: wrk when installed (auto), or the Python one")
     parser.add_argument("--shadow", action="store_true",
                         help="also measure PariVision with a second model serving in shadow, then without it again")
+    parser.add_argument("--shadow-version", help="with --shadow and --tracking-uri: this registered version is the "
+                                                 "shadow (else one is trained)")
     args = parser.parse_args(argv)
     generator = ("wrk" if shutil.which("wrk") else "python") if args.client == "auto" else args.client
 
@@ -346,7 +348,9 @@ def main(argv: list[str] | None = None) -> int:
             version = train_and_register(frame, tracking_uri, artifacts)
             print(f"  trained and registered version {version} in {time.perf_counter() - started:.1f} s", flush=True)
         shadow_version = None
-        if args.shadow:
+        if args.shadow and args.shadow_version:
+            shadow_version = args.shadow_version
+        elif args.shadow:
             started = time.perf_counter()
             # Registered now, put in shadow (the "shadow" alias) only after the usual runs.
             shadow_version = train_and_register(frame, tracking_uri, artifacts, alias="bench-shadow-candidate",
@@ -359,6 +363,7 @@ def main(argv: list[str] | None = None) -> int:
             **os.environ, "DJANGO_SETTINGS_MODULE": "parivision.settings.production",
             "SECRET_KEY": secrets.token_urlsafe(64), "ALLOWED_HOSTS": "127.0.0.1,localhost",
             "SECURE_SSL_REDIRECT": "false", "DATABASE_URL": f"sqlite:///{folder / 'db.sqlite3'}",
+            "FEED_TOKEN": os.environ.get("FEED_TOKEN") or secrets.token_urlsafe(32),  # production requires one
             "PARIVISION_VAR_DIR": str(folder / "var"), "MONGODB_URI": mongo_uri, "REDIS_URL": redis_url,
             "MLFLOW_TRACKING_URI": tracking_uri, "MLFLOW_REGISTRY_URI": tracking_uri, "MLFLOW_ARTIFACT_ROOT": artifacts, "MLFLOW_MODEL_NAME": model_name,
             "API_THROTTLE_USER_RATE": "10000000/minute", "PREDICTION_LOG_ENABLED": "true",
