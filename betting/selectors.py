@@ -286,3 +286,20 @@ def stream_snapshot(*, user: Any) -> dict[str, Any]:
             "pnl": pnl_series(user=user),
         }  # fmt: skip
     return snapshot
+
+
+def shot_trace(*, shot: LiveShot) -> dict[str, Any]:
+    """Where a stream shot stands in the loop (operators and ``manage.py live_loop`` only: it names
+    the shot's key, so it must never reach a page while the shot is open)."""
+    warehouse = mongo.warehouse_collection(mongo.SHOTS).find_one(
+        {"_id": shot.shot_key}, {"source": 1, "ingested_at": 1, "made": 1})
+    logged = list(mongo.warehouse_collection(mongo.PREDICTIONS).find({"key": shot.shot_key}))
+    return {
+        "shot": shot.pk, "key": shot.shot_key, "status": shot.status, "feed_position": shot.feed_position,
+        "opened_at": shot.opened_at, "taken_at": shot.taken_at, "settled_at": shot.settled_at,
+        "warehouse": None if warehouse is None else {
+            "source": warehouse.get("source"), "ingested_at": warehouse.get("ingested_at"),
+            "made": bool(warehouse.get("made"))},
+        "predictions": [{"version": doc.get("version"), "p": doc.get("p"), "settled": bool(doc.get("settled")),
+                         "live": None if doc.get("live") is None else bool(doc["live"])} for doc in logged],
+    }  # fmt: skip

@@ -19,7 +19,7 @@ from ingestion.shots import normalise_game_id, season_for, shot_key
 from parivision import mongo
 from parivision.errors import ApplicationError
 from predictions import history, serving, shadow
-from predictions.log import log_document, prediction_log_append
+from predictions.log import log_document, made_at_of, prediction_log_append
 from predictions.metrics import PredictionTimer
 from predictions.selectors import distinct_values
 
@@ -201,10 +201,10 @@ def predictions_join_outcomes(*, chunk: int = 1_000) -> JoinReport:
         if not outcomes:
             continue
         buckets: dict[tuple[bool, bool], list[Any]] = {}
-        waiting = predictions.find({"key": {"$in": list(outcomes)}, "settled": False}, {"key": 1, "t": 1})
+        waiting = predictions.find({"key": {"$in": list(outcomes)}, "settled": False}, {"key": 1})
         for doc in waiting:
             made, known_at = outcomes[doc["key"]]
-            live = known_at is not None and float(doc.get("t") or 0.0) < known_at
+            live = known_at is not None and made_at_of(doc) < known_at
             buckets.setdefault((made, live), []).append(doc["_id"])
         for (made, live), ids in buckets.items():
             result = predictions.update_many({"_id": {"$in": ids}, "settled": False},

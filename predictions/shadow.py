@@ -346,18 +346,20 @@ def paired_predictions(*, champion_version: str, shadow_version: str,
 
     A shot predicted more than once counts once (each model's latest prediction of it).
     """
+    from predictions.log import made_at_of
+
     collection = mongo.warehouse_collection(mongo.PREDICTIONS)
     query = {"settled": True, "live": True, "version": {"$in": [champion_version, shadow_version]}}
     champion: dict[str, tuple[float, float, bool]] = {}
     shadow: dict[str, tuple[float, float, bool]] = {}
-    for doc in collection.find(query, {"version": 1, "p": 1, "t": 1, "key": 1, "made": 1, "role": 1}):
+    for doc in collection.find(query, {"version": 1, "p": 1, "key": 1, "made": 1, "role": 1}):
         is_shadow = doc.get("role") == ROLE
         if is_shadow and doc["version"] != shadow_version:
             continue
         if not is_shadow and doc["version"] != champion_version:
             continue
         target = shadow if is_shadow else champion
-        entry = (float(doc.get("t") or 0.0), float(doc["p"]), bool(doc["made"]))
+        entry = (made_at_of(doc), float(doc["p"]), bool(doc["made"]))
         previous = target.get(doc["key"])
         if previous is None or entry[0] >= previous[0]:
             target[doc["key"]] = entry

@@ -266,7 +266,7 @@ def test_the_open_shots_prediction_is_logged_and_joined_live_once_its_record_is_
 
     logged = mongo.warehouse_collection(mongo.PREDICTIONS).find_one({"key": open_shot.shot_key})
     assert logged["version"] == "1"
-    assert logged["p"] == pytest.approx(open_shot.probability_made)
+    assert logged["p"] == pytest.approx(open_shot.probability_made, abs=1e-6)
     assert logged["settled"] is False
     assert predictions_join_outcomes().settled_predictions == 0  # not in the warehouse yet
     services.stream_advance(force=True)

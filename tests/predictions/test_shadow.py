@@ -8,14 +8,13 @@ from typing import Any
 
 import numpy as np
 import pytest
-from bson import ObjectId
 from django.urls import reverse
 from rest_framework.test import APIClient
 
 from parivision import mongo
 from parivision.errors import ApplicationError
 from predictions import shadow
-from predictions.log import prediction_log
+from predictions.log import log_document, made_at_of, prediction_log
 from predictions.models import ShadowDeployment
 from predictions.services import predictions_join_outcomes
 from tests.predictions.conftest import shot, warehouse_documents
@@ -73,7 +72,7 @@ def test_a_shadow_scores_each_identified_shot_with_its_own_version_and_the_champ
     assert set(shadows) == set(champion) == {f"{d['game_id']}:{d['event_id']}" for d in docs}
     for key, doc in shadows.items():
         assert doc["version"] == "2"
-        assert doc["t"] == champion[key]["t"]
+        assert made_at_of(doc) == made_at_of(champion[key])  # the same moment: joined alike
         assert doc["settled"] is False
         assert 0 < doc["p"] < 1
         assert doc["p"] != champion[key]["p"]  # another model (depth 3 against depth 2)
@@ -169,12 +168,14 @@ def settled_pairs(n: int, *, shadow_better: bool, seed: int = 5) -> None:
     truth = rng.uniform(0.1, 0.9, n)
     made = rng.uniform(size=n) < truth
     docs = []
+    joined = {"settled": True, "live": True}
     for i in range(n):
-        base = {"t": 1_000.0 + i, "key": f"00{i:08d}:1", "settled": True, "made": bool(made[i]), "live": True}
+        key, at, outcome = f"00{i:08d}:1", 1_700_000_000.0 + i, bool(made[i])
         sharp, blunt = float(truth[i]), float(made.mean())
-        docs.append({"_id": ObjectId(), "version": "1", "p": blunt if shadow_better else sharp, **base})
-        docs.append({"_id": ObjectId(), "version": "2", "p": sharp if shadow_better else blunt, "role": "shadow",
-                     **base})
+        docs.append({**log_document(version="1", probability=blunt if shadow_better else sharp, shot_key=key,
+                                    made_at=at), **joined, "made": outcome})
+        docs.append({**log_document(version="2", probability=sharp if shadow_better else blunt, shot_key=key,
+                                    made_at=at, role="shadow"), **joined, "made": outcome})
     mongo.warehouse_collection(mongo.PREDICTIONS).insert_many(docs)
 
 
