@@ -343,7 +343,7 @@ SHADOW_MIN_SETTLED = env_int("SHADOW_MIN_SETTLED", 300, minimum=2)
 SHADOW_CONFIDENCE = env_float("SHADOW_CONFIDENCE", 0.95, minimum=0.5, maximum=0.999)
 # Per web process: requests waiting for the shadow (the oldest fall out when full), shots per batch.
 SHADOW_QUEUE_MAX = env_int("SHADOW_QUEUE_MAX", 5_000, minimum=10)
-SHADOW_BATCH_SIZE = env_int("SHADOW_BATCH_SIZE", 64, minimum=1, maximum=5_000)
+SHADOW_BATCH_SIZE = env_int("SHADOW_BATCH_SIZE", 16, minimum=1, maximum=5_000)
 SHADOW_FLUSH_SECONDS = env_float("SHADOW_FLUSH_SECONDS", 0.5, minimum=0.01, maximum=60.0)
 
 # --- Bettor safeguards (issue 14) ---
