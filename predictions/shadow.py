@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import logging
 import os
+import random
 import threading
 import time
 from collections import deque
@@ -89,6 +90,9 @@ class ShadowScorer:
         """Queue a request's identified shots for the shadow (nothing when no shadow is loaded)."""
         self._ensure_thread()
         if self.version is None:
+            return
+        rate = settings.SHADOW_SAMPLE_RATE
+        if rate < 1.0 and random.random() >= rate:  # a share of the requests bounds the shadow's CPU
             return
         keys = [shot["shot_key"] for shot in shots if shot["shot_key"] is not None]
         if not keys:

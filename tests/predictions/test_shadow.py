@@ -87,6 +87,18 @@ def test_a_batch_request_is_scored_in_shadow_too(api, mlflow_store):
     assert shadow.scorer().drain() == 5
 
 
+def test_the_sample_rate_chooses_the_share_of_requests_the_shadow_scores(api, mlflow_store, settings):
+    shadow.shadow_start(version=2, triggered_by="test")
+    shadow.scorer().refresh()
+    docs = warehouse_documents(mlflow_store.frame.head(4))
+    settings.SHADOW_SAMPLE_RATE = 0.0
+    post_identified(api, docs)
+    assert shadow.scorer().pending() == 0
+    settings.SHADOW_SAMPLE_RATE = 1.0
+    post_identified(api, docs)
+    assert shadow.scorer().pending() == 4
+
+
 def test_a_full_queue_drops_the_oldest_requests_and_counts_them(api, mlflow_store, settings):
     settings.SHADOW_QUEUE_MAX = 10
     shadow.reset()
