@@ -25,6 +25,8 @@ Starting, stopping, reviewing
 
 from __future__ import annotations
 
+import datetime as dt
+import json
 import logging
 import os
 import random
@@ -70,8 +72,27 @@ class _Work:
     made_at: float
 
 
+QUEUE_KEY = "parivision:shadow:queue"
+
+
+def _encode(work: _Work) -> bytes:
+    records = [{**r, "game_date": r["game_date"].isoformat()} for r in work.records]
+    return json.dumps({"r": records, "k": work.keys, "t": work.made_at}, separators=(",", ":")).encode()
+
+
+def _decode(raw: bytes) -> _Work:
+    data = json.loads(raw)
+    records = [{**r, "game_date": dt.datetime.fromisoformat(r["game_date"])} for r in data["r"]]
+    return _Work(records=records, keys=list(data["k"]), made_at=float(data["t"]))
+
+
 class ShadowScorer:
-    def __init__(self) -> None:
+    """``load_model``: score here (the thread mode, and the worker side of the worker mode); else
+    (a web process in ``SHADOW_SCORER=worker`` mode) only hand the queued shots to Redis."""
+
+    def __init__(self, *, load_model: bool = True, background: bool = True) -> None:
+        self.load_model = load_model
+        self.background = background
         # Bounded: when full, the oldest request's shots fall out (deque appends are atomic).
         self._queue: deque[_Work] = deque(maxlen=settings.SHADOW_QUEUE_MAX)
         self._wake = threading.Event()
@@ -122,7 +143,7 @@ class ShadowScorer:
                 self._queue = deque(maxlen=settings.SHADOW_QUEUE_MAX)
                 self.version, self._model = None, None
             self._pid = pid
-            if settings.SHADOW_ENABLED:
+            if settings.SHADOW_ENABLED and self.background:
                 self._thread = threading.Thread(target=self._run, name="shadow-scorer", daemon=True)
                 self._thread.start()
 
@@ -160,6 +181,9 @@ class ShadowScorer:
                 return None
             if version == self.version:
                 return version
+            if not self.load_model:  # the worker mode's web side: only the version, no model
+                self.version = version
+                return version
             try:
                 from predictions.serving import single_threaded
 
@@ -178,6 +202,8 @@ class ShadowScorer:
         from predictions import history
         from predictions.log import log_document, prediction_log_append
 
+        if not self.load_model:
+            return self._push()
         written = 0
         with self._lock:
             model, version = self._model, self.version
@@ -209,6 +235,34 @@ class ShadowScorer:
         self.scored += written
         return written
 
+    def _push(self) -> int:
+        """The worker mode's web side: hand the queued requests to Redis in one round trip."""
+        from predictions.redis_client import redis_client
+
+        works = []
+        while True:
+            try:
+                works.append(self._queue.popleft())
+            except IndexError:
+                break
+        if not works:
+            return 0
+        try:
+            pipe = redis_client().pipeline(transaction=False)
+            pipe.rpush(QUEUE_KEY, *[_encode(work) for work in works])
+            pipe.ltrim(QUEUE_KEY, -settings.SHADOW_QUEUE_MAX, -1)  # the oldest fall out
+            pipe.execute()
+        except Exception as error:  # Redis away: the shadow misses these, the requests never notice
+            self.dropped += len(works)
+            SHADOW_DROPPED.inc(len(works))
+            logger.warning("shadow: %d request(s) not handed to the worker: %s", len(works), error)
+            return 0
+        return sum(len(work.keys) for work in works)
+
+    def take(self, works: Sequence[_Work]) -> None:
+        """Queue requests read from Redis (the worker side)."""
+        self._queue.extend(works)
+
     def stop(self) -> None:
         self._stopping = True
         self._wake.set()
@@ -222,13 +276,55 @@ _scorer_lock = threading.Lock()
 _scorer: ShadowScorer | None = None
 
 
+_consumer: ShadowScorer | None = None
+
+
 def scorer() -> ShadowScorer:
+    """This process's request-side scorer (scores itself, or hands over to the worker)."""
     global _scorer
     if _scorer is None:
         with _scorer_lock:
             if _scorer is None:
-                _scorer = ShadowScorer()
+                _scorer = ShadowScorer(load_model=settings.SHADOW_SCORER == "thread")
     return _scorer
+
+
+def shadow_consume(*, seconds: float = 4.0, idle_stop: bool = True) -> int:
+    """The worker mode's other half: score what web processes handed over (Celery, or a loop).
+
+    Runs for about ``seconds``; with ``idle_stop`` it returns as soon as the queue is empty.
+    Requests read while no shadow is loaded are dropped (and counted).
+    """
+    global _consumer
+    from predictions.log import prediction_log
+    from predictions.redis_client import redis_client
+
+    with _scorer_lock:
+        if _consumer is None or _consumer._pid not in (None, os.getpid()):
+            _consumer = ShadowScorer(load_model=True, background=False)
+            _consumer._pid = os.getpid()
+    consumer = _consumer
+    consumer.refresh()
+    client = redis_client()
+    deadline = time.monotonic() + seconds
+    scored = 0
+    while time.monotonic() < deadline:
+        raw = client.lpop(QUEUE_KEY, settings.SHADOW_BATCH_SIZE * 8)
+        if not raw:
+            if idle_stop:
+                break
+            time.sleep(0.2)
+            continue
+        works = [_decode(item) for item in raw]
+        if consumer.version is None:
+            consumer.dropped += len(works)
+            SHADOW_DROPPED.inc(len(works))
+            consumer.refresh()
+            continue
+        consumer.take(works)
+        scored += consumer.drain()
+        prediction_log.flush()
+    return scored
 
 
 def shadow_submit(*, shots: Sequence[Mapping[str, Any]], made_at: float) -> None:
@@ -238,12 +334,13 @@ def shadow_submit(*, shots: Sequence[Mapping[str, Any]], made_at: float) -> None
 
 
 def reset() -> None:
-    """Forget the scorer (tests)."""
-    global _scorer
+    """Forget the scorers (tests)."""
+    global _scorer, _consumer
     with _scorer_lock:
         if _scorer is not None:
             _scorer.stop()
         _scorer = None
+        _consumer = None
 
 
 # --- starting and stopping ----------------------------------------------------------------------

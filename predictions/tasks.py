@@ -29,3 +29,15 @@ def roll_up_log() -> dict[str, Any]:
     from predictions.retention import prediction_log_roll_up
 
     return prediction_log_roll_up().as_dict()
+
+
+@shared_task(name="predictions.shadow_score", soft_time_limit=30, time_limit=40)
+def shadow_score() -> dict[str, Any]:
+    """SHADOW_SCORER=worker: score the shots web processes handed over (runs a few seconds)."""
+    from django.conf import settings
+
+    from predictions.shadow import shadow_consume
+
+    if settings.SHADOW_SCORER != "worker":
+        return {"scored": 0, "mode": settings.SHADOW_SCORER}
+    return {"scored": shadow_consume(seconds=4.0, idle_stop=False), "mode": "worker"}

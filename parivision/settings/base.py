@@ -345,6 +345,10 @@ SHADOW_CONFIDENCE = env_float("SHADOW_CONFIDENCE", 0.95, minimum=0.5, maximum=0.
 SHADOW_QUEUE_MAX = env_int("SHADOW_QUEUE_MAX", 5_000, minimum=10)
 SHADOW_BATCH_SIZE = env_int("SHADOW_BATCH_SIZE", 16, minimum=1, maximum=5_000)
 SHADOW_FLUSH_SECONDS = env_float("SHADOW_FLUSH_SECONDS", 0.5, minimum=0.01, maximum=60.0)
+# Where the shadow scores: "thread" (a background thread in each web process) or "worker" (web
+# processes only hand the shots to Redis; the Celery task predictions.shadow_score, or
+# `manage.py shadow_score --loop`, scores them in another process: the web hosts do no model work).
+SHADOW_SCORER = env_choice("SHADOW_SCORER", "thread", ("thread", "worker"))
 # The share of requests the shadow scores: below 1 bounds its CPU on a saturated host (fewer pairs, same shots).
 SHADOW_SAMPLE_RATE = env_float("SHADOW_SAMPLE_RATE", 1.0, minimum=0.0, maximum=1.0)
 

@@ -298,3 +298,49 @@ def test_a_shadow_whose_version_became_champion_is_closed_by_the_review(champion
         assert champion.alias_version(alias="shadow") is None
     finally:
         champion.alias_set(version=1)
+
+
+# --- the worker mode ----------------------------------------------------------------------------
+
+
+def test_in_worker_mode_web_processes_hand_shots_to_redis_and_the_worker_scores_them(api, mlflow_store, settings):
+    from django.core.management import call_command
+
+    from predictions.redis_client import redis_client
+
+    settings.SHADOW_SCORER = "worker"
+    shadow.reset()
+    redis_client().delete(shadow.QUEUE_KEY)
+    shadow.shadow_start(version=2, triggered_by="test")
+    web = shadow.scorer()
+    assert web.refresh() == "2"
+    assert web._model is None  # the web side loads no model in worker mode
+    docs = warehouse_documents(mlflow_store.frame.head(3))
+    post_identified(api, docs)
+    assert web.drain() == 3  # handed over, not scored
+    assert redis_client().llen(shadow.QUEUE_KEY) == 3
+    assert not [d for d in logged() if d.get("role") == "shadow"]
+
+    out = __import__("io").StringIO()
+    call_command("shadow_score", "--seconds", "5", stdout=out)
+    assert out.getvalue().strip() == "scored 3 shot(s) in shadow"
+    assert redis_client().llen(shadow.QUEUE_KEY) == 0
+    entries = logged()
+    champion = {d["key"]: d for d in entries if "role" not in d and "key" in d}
+    shadows = {d["key"]: d for d in entries if d.get("role") == "shadow"}
+    assert set(shadows) == set(champion)
+    assert all(made_at_of(doc) == made_at_of(champion[key]) for key, doc in shadows.items())
+    assert {d["version"] for d in shadows.values()} == {"2"}
+
+
+def test_the_worker_drops_what_arrives_while_no_shadow_is_running(settings):
+    from predictions.redis_client import redis_client
+
+    settings.SHADOW_SCORER = "worker"
+    redis_client().delete(shadow.QUEUE_KEY)
+    work = shadow._Work(records=[{"player_id": 1, "game_date": dt.datetime(2024, 1, 2)}], keys=["0022300001:1"],
+                        made_at=1_700_000_000.0)
+    redis_client().rpush(shadow.QUEUE_KEY, shadow._encode(work))
+    assert shadow._decode(shadow._encode(work)) == work
+    assert shadow.shadow_consume(seconds=2) == 0
+    assert redis_client().llen(shadow.QUEUE_KEY) == 0
