@@ -311,6 +311,9 @@ def main(argv: list[str] | None = None) -> int:
                         help="load generator: wrk when installed (auto), or the Python one")
     parser.add_argument("--shadow", action="store_true",
                         help="also measure PariVision with a second model serving in shadow, then without it again")
+    parser.add_argument("--shadow-scorer", choices=("thread", "worker"), default="worker",
+                        help="with --shadow: score in each web process (thread) or in a separate, niced "
+                             "`manage.py shadow_score --loop` process (worker, the default)")
     parser.add_argument("--shadow-version", help="with --shadow and --tracking-uri: this registered version is the "
                                                  "shadow (else one is trained)")
     args = parser.parse_args(argv)
@@ -369,7 +372,7 @@ def main(argv: list[str] | None = None) -> int:
             "API_THROTTLE_USER_RATE": "10000000/minute", "PREDICTION_LOG_ENABLED": "true",
             "GUNICORN_WORKERS": "2", "GUNICORN_ACCESS_LOG": str(folder / "access.log"), "LOG_LEVEL": "WARNING",
             # --shadow: the workers notice the shadow alias within a second.
-            **({"SERVING_ALIAS_POLL_SECONDS": "1"} if args.shadow else {}),
+            **({"SERVING_ALIAS_POLL_SECONDS": "1", "SHADOW_SCORER": args.shadow_scorer} if args.shadow else {}),
         }  # fmt: skip
         python = sys.executable
         subprocess.run([python, "manage.py", "migrate", "--noinput", "-v0"], cwd=ROOT, env=env, check=True)
@@ -444,6 +447,11 @@ def main(argv: list[str] | None = None) -> int:
             print(f"  measured {name}", flush=True)
 
         if shadow_version is not None:
+            if args.shadow_scorer == "worker":  # the shadow's model work, at the lowest CPU priority
+                scorer_log = folder / "shadow-score.log"
+                scorer = subprocess.Popen(["nice", "-n", "19", python, "manage.py", "shadow_score", "--loop"],
+                                          cwd=ROOT, env=env, stdout=scorer_log.open("wb"), stderr=subprocess.STDOUT)
+                stack.callback(services.stop, scorer)
             results.update(shadow_runs(client, tracking_uri, model_name, shadow_version, port, bodies, auth,
                                        generator=generator, seconds=args.seconds, folder=folder))
 
