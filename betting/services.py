@@ -32,6 +32,7 @@ logger = logging.getLogger(__name__)
 
 CENT = Decimal("0.01")
 LOAD_AHEAD = 50  # feed records the stream reads ahead at a time
+LOAD_ROUNDS = 20  # at most this many reads per call (a long run of known records goes on next call)
 
 
 # --- bankrolls ------------------------------------------------------------------------------
@@ -309,6 +310,23 @@ def _live_shot_from(position: int, record: dict[str, Any], *, load_id: str) -> L
     )  # fmt: skip
 
 
+def _next_position(load_id: str) -> int:
+    """The first feed position the stream has not looked at yet."""
+    last = LiveShot.objects.filter(feed_load_id=load_id).order_by("-feed_position").first()
+    start = feed.feed_released()
+    if not settings.FEED_PACED_BY_STREAM:
+        start = max(start, feed.feed_status()["position"])  # never a shot somebody has already pulled
+    if last is not None and last.feed_position is not None:
+        start = max(start, last.feed_position + 1)
+    return start
+
+
+def _feed_exhausted() -> bool:
+    """Nothing after what the stream has looked at: the feed's dataset is played out."""
+    load_id = feed.feed_load_id()
+    return load_id is None or not feed.feed_peek(start=_next_position(load_id), n=1)
+
+
 def stream_load(*, ahead: int = LOAD_AHEAD) -> int:
     """Queue the next shots of the replay feed (its records not served yet); 0 when none is left.
 
@@ -319,15 +337,14 @@ def stream_load(*, ahead: int = LOAD_AHEAD) -> int:
     load_id = feed.feed_load_id()
     if load_id is None:
         return 0
-    last = LiveShot.objects.filter(feed_load_id=load_id).order_by("-feed_position").first()
-    start = feed.feed_released()
-    if not settings.FEED_PACED_BY_STREAM:
-        start = max(start, feed.feed_status()["position"])  # never a shot somebody has already pulled
-    if last is not None and last.feed_position is not None:
-        start = max(start, last.feed_position + 1)
+    start = _next_position(load_id)
     state = stream_state_get()
+    # Records nobody can bet on (known or unreadable) may be played out at once, but only while no
+    # shot of this load waits before them: releasing a position releases everything before it.
+    nothing_waiting = not LiveShot.objects.filter(
+        feed_load_id=load_id, status__in=(LiveShot.Status.QUEUED, LiveShot.Status.OPEN)).exists()
     created = 0
-    while created == 0:
+    for _ in range(LOAD_ROUNDS):
         peeked = feed.feed_peek(start=start, n=ahead)
         if not peeked:
             return 0
@@ -337,12 +354,15 @@ def stream_load(*, ahead: int = LOAD_AHEAD) -> int:
         known = selectors.warehouse_outcomes(keys=[shot.shot_key for shot in candidates])
         rows = [shot for shot in candidates if shot.shot_key not in known]
         if not rows:
+            if nothing_waiting:
+                feed.feed_release(through=peeked[-1][0])
             continue
         sequence = (LiveShot.objects.aggregate(top=Max("sequence"))["top"] or 0) + 1
         for offset, shot in enumerate(rows):
             shot.sequence, shot.replay_round = sequence + offset, state.replay_round
         LiveShot.objects.bulk_create(rows, ignore_conflicts=True)
         created = len(rows)
+        break
     return created
 
 
@@ -495,9 +515,11 @@ def stream_advance(*, force: bool = False, now: dt.datetime | None = None) -> Ad
                 status=LiveShot.Status.OPEN, opened_at=now)
     # Released only after the take is committed, so an open shot's record never leaves the feed
     # (a crash in between is repaired by the next call's ``_release_taken``).
-    if taken is not None or upcoming is None:
-        _taken_released(taken.feed_position if taken is not None else None, to_the_end=upcoming is None)
-    return AdvanceReport(advanced=True, reason="" if upcoming else "the feed has no more shots",
+    at_the_end = upcoming is None and _feed_exhausted()
+    if taken is not None or at_the_end:
+        _taken_released(taken.feed_position if taken is not None else None, to_the_end=at_the_end)
+    reason = "" if upcoming else "the feed has no more shots" if at_the_end else "no shot ready yet"
+    return AdvanceReport(advanced=True, reason=reason,
                          taken_shot_id=taken.pk if taken else None,
                          opened_shot_id=upcoming.pk if upcoming is not None and opened else None)
 

@@ -10,6 +10,7 @@ clients) reports the cursor and says how to reset.
 from __future__ import annotations
 
 import hmac
+from typing import Any
 
 from django.conf import settings
 from django.http import HttpRequest, JsonResponse
@@ -59,7 +60,7 @@ def getdata(request: HttpRequest, n: str) -> JsonResponse:
     return JsonResponse(records, safe=False)
 
 
-def _public(status: dict) -> dict:
+def _public(status: dict[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in status.items() if k not in ("loaded_at", "dataset")}
 
 

@@ -152,6 +152,9 @@ def test_no_url_reveals_the_open_shots_outcome_or_key(world):
     flip_the_open_shots_outcome(shot)
     flipped = crawl(world)
 
+    routes_crawled = {url.split("?")[0] for _visitor, url in real}
+    print(f"leak crawler: {len(real)} answers per world, {len(routes_crawled)} URLs, "
+          f"{len(every_route)} patterns ({len(unfilled)} admin patterns only reachable by staff)")
     assert len(real) > 150
     assert differences(real, flipped) == []
     leaking_key = [key for key, (_status, body) in {**real, **flipped}.items() if shot.shot_key in body]

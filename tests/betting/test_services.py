@@ -99,6 +99,16 @@ def test_the_stream_skips_records_the_warehouse_already_has(mongo_db, db, tmp_pa
     assert selectors.open_shot().feed_position == 2
 
 
+def test_a_feed_replaying_the_warehouse_opens_nothing_and_plays_its_known_records_out(mongo_db, db, tmp_path,
+                                                                                      no_champion):
+    games_load(tmp_path, past=2, upcoming=0)
+    total = feed.feed_load(dataset="warehouse")
+    report = services.stream_advance(force=True)
+    assert report.opened_shot_id is None  # every outcome is known: nothing to bet on
+    assert LiveShot.objects.count() == 0
+    assert feed.feed_status()["available"] == total  # known records need no pacing
+
+
 def test_without_a_champion_shots_are_still_priced_by_the_market(warehouse_games, no_champion):
     services.stream_advance(force=True)
     shot = selectors.open_shot()
