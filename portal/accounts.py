@@ -25,11 +25,14 @@ from django.contrib.auth.forms import UserCreationForm
 from django.db import transaction
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils import timezone
 from django.views.decorators.http import require_POST
 from knox.crypto import hash_token
 
 from betting import selectors as betting_selectors
-from betting.services import bankroll_open
+from betting.services import bankroll_open, bettor_limits_set
+from parivision.errors import ApplicationError
 from parivision.middleware import client_ip
 from predictions.services import token_create, token_of, token_revoke
 from predictions.throttling import rate_limit_take
@@ -113,6 +116,7 @@ def profile(request: HttpRequest) -> HttpResponse:
         "new_key": new_key if token is not None and new_key and hash_token(new_key) == token.digest else None,
         "masked_key": f"{token.token_key[:8]}…" if token else None,
         "token_ttl_days": settings.API_TOKEN_TTL_DAYS,
+        **_limits_context(request),
     }
     return render(request, "registration/profile.html", context)
 
@@ -151,3 +155,49 @@ class PasswordResetView(auth_views.PasswordResetView):
             form.add_error(None, _wait_message("password-reset requests", wait))
             return _refused(self.form_invalid(form), wait)
         return super().form_valid(form)
+
+
+# --- bettor safeguards (the profile's "Limits" section) ---------------------------------------
+
+COOLDOWN_CHOICES = (("", "No new cool-down"), ("1", "1 hour"), ("24", "24 hours"), ("72", "3 days"),
+                    ("168", "7 days"), ("720", "30 days"))
+
+
+class LimitsForm(forms.Form):
+    """The form only shapes the input; ``bettor_limits_set`` validates it and names what it refuses."""
+
+    stake_limit = forms.CharField(required=False, max_length=20, label="Stake limit (credits per bet)")
+    daily_loss_limit = forms.CharField(required=False, max_length=20, label="Daily loss limit (credits)")
+    cooldown_hours = forms.ChoiceField(required=False, choices=COOLDOWN_CHOICES, label="Take a break")
+
+
+def _limits_context(request: HttpRequest) -> dict[str, Any]:
+    limits = betting_selectors.bettor_limits(user=request.user)
+    initial = {"stake_limit": limits.stake_limit if limits else None,
+               "daily_loss_limit": limits.daily_loss_limit if limits else None}
+    return {"limits": limits, "limits_form": LimitsForm(initial=initial),
+            "cooldown_max_hours": settings.BETTOR_COOLDOWN_MAX_HOURS}
+
+
+@login_required
+@require_POST
+def limits_update(request: HttpRequest) -> HttpResponse:
+    form = LimitsForm(request.POST)
+    if not form.is_valid():
+        field, errors = next(iter(form.errors.items()))
+        messages.error(request, f"Limits not saved. {form.fields[field].label}: {errors[0]}")
+        return redirect(f"{reverse('portal:profile')}#limits")
+    data = form.cleaned_data
+    hours = int(data["cooldown_hours"]) if data["cooldown_hours"] else None
+    try:
+        bankroll = bettor_limits_set(user=request.user, stake_limit=data["stake_limit"],
+                                     daily_loss_limit=data["daily_loss_limit"], cooldown_hours=hours)
+    except ApplicationError as error:
+        messages.error(request, f"Limits not saved. {error.message}")
+        return redirect(f"{reverse('portal:profile')}#limits")
+    note = "Limits saved."
+    if hours and bankroll.cooldown_until:
+        until = timezone.localtime(bankroll.cooldown_until).strftime("%Y-%m-%d %H:%M %Z")
+        note += f" Cool-down: no bets until {until}."
+    messages.success(request, note)
+    return redirect(f"{reverse('portal:profile')}#limits")

@@ -21,6 +21,7 @@ from ingestion import selectors as ingestion_selectors
 from parivision.errors import ApplicationError
 from portal import insights
 from predictions import selectors as prediction_selectors
+from predictions.shadow import shadow_summary
 from training.models import DriftReport, ModelVersion
 from training.services.drift import drift_artifact_text
 
@@ -117,6 +118,8 @@ def backtest_detail(request: HttpRequest, backtest_id: int) -> HttpResponse:
         ("Bankroll growth", "growth", "signed_pct"), ("Max drawdown", "max_drawdown", "pct"),
         ("Total staked", "staked", "money"), ("Average edge", "average_edge", "pct"),
         ("Average odds", "average_odds", "odds"), ("Bets on “made”", "bets_made_side", "int"),
+        ("Sharpe ratio (per bet)", "sharpe", "num"), ("Profit factor", "profit_factor", "odds"),
+        ("Risk of ruin", "risk_of_ruin", "pct"),
     ]  # fmt: skip
     table = [{"label": label, "kind": kind, "values": [v.get(key) for v in versions]} for label, key, kind in metrics]
     curves = [{"label": f"v{v['version']} ({v.get('algorithm') or 'model'})", "points": v.get("curve", [])}
@@ -136,6 +139,7 @@ def model_page(request: HttpRequest) -> HttpResponse:
                                "drift": prediction_selectors.latest_drift_report()}  # fmt: skip
     row = insights.champion_row()
     context["champion"] = row
+    context["shadow"] = shadow_summary()
     if row is not None:
         scores = row.holdout_scores or {}
         context["scores"] = [

@@ -18,7 +18,7 @@ from ingestion import court
 from ingestion.shots import normalise_game_id, parse_shot_key, season_for, shot_key
 from parivision import mongo
 from parivision.errors import ApplicationError
-from predictions import history, serving
+from predictions import history, serving, shadow
 from predictions.log import log_document, made_at_of, prediction_log_append
 from predictions.metrics import PredictionTimer
 from predictions.selectors import distinct_values
@@ -178,6 +178,7 @@ def predictions_make(
 def _log(shots: Sequence[Mapping[str, Any]], predictions: list[Prediction], *, served: serving.ServedModel,
          timer: PredictionTimer, request_id: str, caller: Any) -> None:
     made_at = time.time()
+    shadow.shadow_submit(shots=shots, made_at=made_at)  # a queue append: scored off the request path
     prediction_log_append(
         log_document(version=served.version, probability=prediction.probability_made, shot_key=shot["shot_key"],
                      made_at=made_at)

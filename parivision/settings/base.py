@@ -338,6 +338,31 @@ DASHBOARD_POLL_SECONDS = env_float("DASHBOARD_POLL_SECONDS", 3.0, minimum=0.5, m
 BETSAPI_ODDS_CACHE_SECONDS = env_int("BETSAPI_ODDS_CACHE_SECONDS", 120, minimum=0)
 BETSAPI_TIMEOUT_S = env_float("BETSAPI_TIMEOUT_S", 5.0, minimum=0.1, maximum=60.0)
 LEADERBOARD_SIZE = env_int("LEADERBOARD_SIZE", 25, minimum=1, maximum=500)
+# --- Shadow challengers (issue 14) ---
+# A second model scores every identified live prediction off the request path (predictions/shadow.py).
+SHADOW_ENABLED = env_bool("SHADOW_ENABLED", True)
+# After a pipeline run, its best challenger that did not become champion starts serving in shadow.
+SHADOW_AUTO_START = env_bool("SHADOW_AUTO_START", True)
+# Promotion over a champion needs a shadow period with a significant live gain first.
+SHADOW_REQUIRED_FOR_PROMOTION = env_bool("SHADOW_REQUIRED_FOR_PROMOTION", False)
+# The live loss the gate compares (lower is better) and how many settled shots both must have scored.
+SHADOW_METRIC = env_choice("SHADOW_METRIC", "log_loss", ("log_loss", "brier"))
+SHADOW_MIN_SETTLED = env_int("SHADOW_MIN_SETTLED", 300, minimum=2)
+SHADOW_CONFIDENCE = env_float("SHADOW_CONFIDENCE", 0.95, minimum=0.5, maximum=0.999)
+# Per web process: requests waiting for the shadow (the oldest fall out when full), shots per batch.
+SHADOW_QUEUE_MAX = env_int("SHADOW_QUEUE_MAX", 5_000, minimum=10)
+SHADOW_BATCH_SIZE = env_int("SHADOW_BATCH_SIZE", 16, minimum=1, maximum=5_000)
+SHADOW_FLUSH_SECONDS = env_float("SHADOW_FLUSH_SECONDS", 0.5, minimum=0.01, maximum=60.0)
+# Where the shadow scores: "thread" (a background thread in each web process) or "worker" (web
+# processes only hand the shots to Redis; the Celery task predictions.shadow_score, or
+# `manage.py shadow_score --loop`, scores them in another process: the web hosts do no model work).
+SHADOW_SCORER = env_choice("SHADOW_SCORER", "thread", ("thread", "worker"))
+# The share of requests the shadow scores: below 1 bounds its CPU on a saturated host (fewer pairs, same shots).
+SHADOW_SAMPLE_RATE = env_float("SHADOW_SAMPLE_RATE", 1.0, minimum=0.0, maximum=1.0)
+
+# --- Bettor safeguards (issue 14) ---
+# The longest cool-down a bettor can set on their profile (hours; 720 = 30 days).
+BETTOR_COOLDOWN_MAX_HOURS = env_int("BETTOR_COOLDOWN_MAX_HOURS", 720, minimum=1, maximum=24 * 366)
 
 # --- Backtests and insight pages ---
 # The backtest market maker prices shots from the league's make rates over this many days before the window.
@@ -345,6 +370,8 @@ BACKTEST_MARKET_LOOKBACK_DAYS = env_int("BACKTEST_MARKET_LOOKBACK_DAYS", 365, mi
 BACKTEST_MAX_VERSIONS = env_int("BACKTEST_MAX_VERSIONS", 2, minimum=1, maximum=4)
 BACKTEST_SOFT_TIME_LIMIT = env_int("BACKTEST_SOFT_TIME_LIMIT", 1_200, minimum=10)
 BACKTEST_TIME_LIMIT = env_int("BACKTEST_TIME_LIMIT", 1_260, minimum=10)
+# Backtest risk figures (issue 14): "ruin" is losing this share of the starting bankroll.
+BACKTEST_RUIN_FRACTION = env_float("BACKTEST_RUIN_FRACTION", 0.5, minimum=0.01, maximum=1.0)
 # Model, data and match pages: computed figures (calibration, shot charts, match curves) are cached this long.
 INSIGHTS_CACHE_SECONDS = env_int("INSIGHTS_CACHE_SECONDS", 900, minimum=0)
 # The shot chart predicts and bins at most this many of the most recent matching shots.
