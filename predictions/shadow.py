@@ -80,7 +80,8 @@ def _encode(work: _Work) -> bytes:
     return json.dumps({"r": records, "k": work.keys, "t": work.made_at}, separators=(",", ":")).encode()
 
 
-def _decode(raw: bytes) -> _Work:
+def _decode(raw: bytes | str | int) -> _Work:
+    assert not isinstance(raw, int)  # queue items are JSON documents
     data = json.loads(raw)
     records = [{**r, "game_date": dt.datetime.fromisoformat(r["game_date"])} for r in data["r"]]
     return _Work(records=records, keys=list(data["k"]), made_at=float(data["t"]))
