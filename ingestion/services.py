@@ -23,6 +23,7 @@ from django.conf import settings
 from django.utils import timezone
 
 from ingestion import lake, metrics
+from ingestion.figures import figures_after_new_shots
 from ingestion.mappers import NBA_COM, UnknownFormatError, detect_format, map_nba_com, map_shot_locations
 from ingestion.models import IngestionRun
 from ingestion.readers import MappedRecord, default_source, iter_mapped
@@ -140,6 +141,8 @@ def _write_shots(batch: PreparedBatch) -> IngestReport:
     """Write a prepared batch's shots and quarantine entries; fills in inserted/duplicates."""
     batch.report.inserted, batch.report.duplicates = lake.insert_shots(batch.shot_docs)
     lake.insert_quarantine(batch.refused)
+    if batch.report.inserted:
+        figures_after_new_shots(seasons={doc.get("season") for doc in batch.shot_docs})
     return batch.report
 
 

@@ -39,3 +39,12 @@ def import_file(self: Any, location: str) -> dict[str, Any]:
     """Import a CSV or zip (path or URL) of either format (idempotent: safe to redeliver)."""
     run, report = shots_import_file(location=location, task_id=self.request.id or "")
     return {"run_id": run.pk, **report.as_dict()}
+
+
+@shared_task(name="ingestion.refresh_figures", soft_time_limit=120, time_limit=150)
+def refresh_figures() -> dict[str, Any]:
+    """The data page's ingestion figures (runs per day, store counts, quarantine reasons), stored."""
+    from ingestion.figures import ingestion_figures_refresh
+
+    value = ingestion_figures_refresh()
+    return {"days": len(value["daily"]["labels"]), **value["counts"]}

@@ -30,6 +30,8 @@ FEED_STATE = "feed_state"
 # Warehouse collections: clean canonical shots, and served predictions.
 SHOTS = "shots"
 PREDICTIONS = "predictions"
+# Figures the pages read by key, computed by Celery (parivision/figures.py).
+FIGURES = "figures"
 
 _lock = threading.Lock()
 _client: MongoClient[dict[str, Any]] | None = None
@@ -118,6 +120,7 @@ def ensure_indexes() -> None:
     predictions = warehouse_collection(PREDICTIONS)
     predictions.create_index([("shot_key", ASCENDING)])
     predictions.create_index([("created_at", DESCENDING)])
+    warehouse_collection(FIGURES).create_index([("scope", ASCENDING)])
 
 
 def ensure_indexes_once() -> None:

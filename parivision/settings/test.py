@@ -22,3 +22,5 @@ STORAGES = {
     "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
 }
 STATIC_ROOT = VAR_DIR / "staticfiles-test"
+# Figures are recomputed by the tests that exercise it, not behind every promotion and import.
+FIGURES_AUTO_REFRESH = False
