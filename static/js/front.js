@@ -28,6 +28,8 @@
         set("probability", pct(shot.model_probability));
         set("odds-made", odds(shot.market_odds_made));
         set("odds-missed", odds(shot.market_odds_missed));
+        set("fair-made", odds(shot.fair_odds_made));
+        set("fair-missed", odds(shot.fair_odds_missed));
         ["shot-path", "shot-pulse", "shot-marker"].forEach((id) => {
           const el = document.getElementById(id);
           if (!el) return;
