@@ -144,6 +144,20 @@ class ShotMakingPlayerApi(ApiView):
         description="The season's summary row, actual vs expected by zone and by location, and game by game.",
         parameters=[OpenApiParameter("season", OpenApiTypes.STR, description="Default: the player's latest season.")],
         responses={200: OutputSerializer, **_errors(400, 404, 429)},
+        examples=[
+            OpenApiExample("A player's season", response_only=True, status_codes=["200"], value={
+                "player_id": 201939, "player_name": "Stephen Curry", "team": "GSW", "season": "2023-24",
+                "seasons": ["2023-24", "2022-23"], "status": "ready", "version": 7, "summary": ROW_EXAMPLE,
+                "zones": [{"zone": "Above the Break 3", "n": 781, "made": 319, "fg_pct": 0.4085, "xfg_pct": 0.3762}],
+                "trend": {"dates": ["2023-10-24", "2023-10-27"], "n": [21, 19], "made": [9, 10], "p_sum": [8.9, 8.4]},
+                "chart": {"shots": 1381, "bin_ft": 2.5, "version": 7, "make_rate": 0.454, "mean_probability": 0.4312,
+                          "bins": [{"x": -1.25, "y": 0.0, "n": 143, "rate": 0.6713, "p": 0.6402}],
+                          "first_date": "2023-10-24", "last_date": "2024-04-14"}}),
+            OpenApiExample("Unknown player", response_only=True, status_codes=["404"], value={
+                "code": "not_found", "message": "player_id: has no shots in the stored figures",
+                "errors": [{"field": "player_id", "message": "has no shots in the stored figures"}],
+                "request_id": "5f0c3a7e9b2d4e8f8a6b1c2d3e4f5a6b"}),
+        ],
         tags=["analytics"],
     )  # fmt: skip
     def get(self, request: Request, player_id: int) -> Response:
