@@ -217,13 +217,17 @@ def _stale_seasons(seasons: list[str], version: int | None) -> list[str]:
     return stale
 
 
-def figures_refresh(*, seasons: list[str] | None = None) -> dict[str, Any]:
+def figures_refresh(*, seasons: list[str] | None = None, max_seasons: int | None = None) -> dict[str, Any]:
     """Recompute ``seasons`` (all when None, plus any stale one), then the all-seasons figures.
 
-    Returns ``{"deferred": True}`` without doing anything when another refresh holds the lock.
+    With ``max_seasons``, at most that many seasons are recomputed (the all-seasons figures
+    still are); the others are returned as ``remaining`` for a next run, so one task never
+    holds a worker for the whole warehouse. Returns ``{"deferred": True}`` without doing
+    anything when another refresh holds the lock.
     """
     from training.services.data import seasons_available
 
+    remaining: list[str] = []
     token = uuid.uuid4().hex
     if not cache.add(LOCK_KEY, token, timeout=settings.FIGURES_TIME_LIMIT):
         return {"deferred": True}
@@ -234,7 +238,9 @@ def figures_refresh(*, seasons: list[str] | None = None) -> dict[str, Any]:
         version, model = champion_model()
         available = seasons_available()
         todo = available if seasons is None else [s for s in available if s in seasons]
-        todo = sorted(set(todo) | set(_stale_seasons(available, version)))
+        todo = sorted(set(todo) | set(_stale_seasons(available, version)), reverse=True)  # the latest first
+        remaining = todo[max_seasons:] if max_seasons else []
+        todo = todo[:max_seasons] if max_seasons else todo
         for season in todo:
             figures.status_set(name=STATUS, state=figures.RUNNING, message=f"season {season}")
             season_refresh(season=season, version=version, model=model)
@@ -245,8 +251,10 @@ def figures_refresh(*, seasons: list[str] | None = None) -> dict[str, Any]:
     finally:
         if cache.get(LOCK_KEY) == token:
             cache.delete(LOCK_KEY)
-    figures.status_set(name=STATUS, state=figures.DONE)
-    return {"deferred": False, "version": version, "seasons": todo, "all_seasons": options["seasons"]}
+    figures.status_set(name=STATUS, state=figures.QUEUED if remaining else figures.DONE,
+                       message=f"{len(remaining)} season(s) to go" if remaining else "")
+    return {"deferred": False, "version": version, "seasons": todo, "remaining": remaining,
+            "all_seasons": options["seasons"]}
 
 
 def figures_refresh_enqueue(*, seasons: list[str] | None = None, countdown: int = 0) -> None:

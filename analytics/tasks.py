@@ -16,12 +16,18 @@ from django.conf import settings
     time_limit=settings.FIGURES_TIME_LIMIT,
 )
 def refresh_figures(self: Any, seasons: list[str] | None = None) -> dict[str, Any]:
-    """Shot charts, match views and shot-making over expected of ``seasons`` (all when None), stored."""
+    """Shot charts, match views and shot-making over expected of ``seasons`` (all when None), stored.
+
+    One season per run (the latest first), then the task queues itself for the rest: a refresh
+    of seven seasons is seven tasks within the time limit, not one beyond it.
+    """
     from analytics.services import figures_refresh
 
-    result = figures_refresh(seasons=seasons)
+    result = figures_refresh(seasons=seasons, max_seasons=1)
     if result["deferred"]:  # another refresh holds the lock: come back after it
         self.apply_async(kwargs={"seasons": seasons}, countdown=max(settings.FIGURES_REFRESH_DELAY_SECONDS, 60))
+    elif result["remaining"]:  # one season per task: the next one goes on at once
+        self.apply_async(kwargs={"seasons": result["remaining"]})
     return result
 
 

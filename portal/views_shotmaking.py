@@ -7,14 +7,17 @@ page, never a 500.
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import urlencode
 
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
+from django.urls import reverse
 from django.views.decorators.http import require_GET
 
 from analytics import selectors
 from parivision.errors import ApplicationError
 
+PAGE_ROWS = 100  # the rest behind "show all": a page of 400 rows renders slowly on a phone too
 COLUMNS = [
     ("player_name", "Player", ""), ("team", "Team", "hide-phone"), ("attempts", "FGA", "num"),
     ("fg_pct", "FG%", "num"), ("xfg_pct", "xFG%", "num hide-phone"), ("diff", "Over expected", "num"),
@@ -47,9 +50,13 @@ def leaderboard(request: HttpRequest) -> HttpResponse:
     columns = [{"key": key, "label": label, "css": css,
                 "order": "asc" if key == board_sort(params) and params["order"] == "desc" else "desc",
                 "active": key == board_sort(params)} for key, label, css in COLUMNS]  # fmt: skip
+    shown = board["results"] if request.GET.get("all") == "1" else board["results"][:PAGE_ROWS]
+    base = reverse("portal:shot-making-player", args=[0]).rsplit("0/", 1)[0]
+    season = urlencode({"season": board["season"] or ""})
+    rows = [{**row, "url": f"{base}{row['player_id']}/?{season}"} for row in shown]
     return render(request, "portal/shotmaking/leaderboard.html", {
         "board": board, "params": params, "error": error, "columns": columns, "teams": options["teams"],
-        "rows": board["results"][:500],
+        "rows": rows, "more": len(board["results"]) - len(rows),
     })  # fmt: skip
 
 

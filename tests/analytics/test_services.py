@@ -37,7 +37,8 @@ def champion_probabilities(world):
 def test_a_refresh_prices_every_shot_with_the_champion_and_stores_shot_making(world):
     result = services.figures_refresh()
 
-    assert result == {"deferred": False, "version": world.versions[1], "seasons": [SEASON], "all_seasons": [SEASON]}
+    assert result == {"deferred": False, "version": world.versions[1], "seasons": [SEASON], "remaining": [],
+                      "all_seasons": [SEASON]}
     board = selectors.smoe_board(min_attempts=1)
     assert board["status"] == "ready"
     assert board["version"] == world.versions[1]
@@ -209,3 +210,26 @@ def test_model_figures_are_stored_per_version(world):
     assert training_selectors.model_figures_of(version=world.versions[1]) == value
     assert sum(b["count"] for b in value["calibration"]) == value["holdout_rows"] > 0
     assert np.isclose(sum(f["importance"] for f in value["importance"]), 1.0, atol=0.2)
+
+
+def test_one_task_refreshes_one_season_and_queues_the_rest(world, monkeypatch):
+    from analytics import tasks
+    from tests.backtests.conftest import warehouse_documents
+
+    earlier = world.frame.assign(season="2022-23", game_id=world.frame["game_id"].str.replace("00223", "00222"),
+                                 game_date=world.frame["game_date"] - dt.timedelta(days=365))  # fmt: skip
+    mongo.warehouse_collection(mongo.SHOTS).insert_many(warehouse_documents(earlier))
+    queued = []
+    monkeypatch.setattr(tasks.refresh_figures, "apply_async", lambda **kw: queued.append(kw))
+
+    first = tasks.refresh_figures.apply().get()
+
+    assert (first["seasons"], first["remaining"]) == ([SEASON], ["2022-23"])
+    assert queued == [{"kwargs": {"seasons": ["2022-23"]}}]
+    assert selectors.status().computing  # the rest is still to come
+    assert selectors.filter_options()["seasons"] == [SEASON]
+    second = tasks.refresh_figures.apply(kwargs=queued[0]["kwargs"]).get()
+    assert (second["seasons"], second["remaining"]) == (["2022-23"], [])
+    assert selectors.filter_options()["seasons"] == [SEASON, "2022-23"]
+    assert selectors.shot_chart(query=selectors.ChartQuery())["shots"] == 2 * len(world.frame)
+    assert selectors.status().state == figures.DONE

@@ -114,3 +114,14 @@ def test_the_openapi_schema_documents_both_endpoints(client):
     assert schema["paths"]["/api/v1/shot-making"]["get"]["operationId"] == "shot_making_list"
     assert "/api/v1/shot-making/players/{player_id}" in schema["paths"]
     assert "ShotMakingLeaderboard" in schema["components"]["schemas"]
+
+
+def test_a_long_leaderboard_shows_its_first_rows_and_links_to_all(client, computed, monkeypatch):
+    monkeypatch.setattr("portal.views_shotmaking.PAGE_ROWS", 5)
+    players = computed.frame["player_id"].nunique()
+
+    page = client.get(reverse("portal:shot-making")).content.decode()
+    assert len(table_players(page)) == 5
+    assert f"Show all {players} players" in page
+    everyone = client.get(reverse("portal:shot-making"), {"all": "1"}).content.decode()
+    assert len(table_players(everyone)) == players
