@@ -87,7 +87,9 @@ def main() -> int:
 
     session = requests.Session()
     login(session, base, args.username, args.password)
-    targets = urls(requests.Session(), base)  # discovery on its own session: the timed one starts cold
+    discovery = requests.Session()  # its own session: the timed one starts cold
+    login(discovery, base, args.username, args.password)
+    targets = urls(discovery, base)
     rows = []
     for url in targets:
         cold = [timed(session, base + url) for _ in range(args.cold_hits)]
