@@ -64,8 +64,10 @@ def shot_chart(*, query: ChartQuery) -> dict[str, Any]:
         chart = (figures.generation_get(scope=scope, key=f"chart:{ALL}:{player_id}")
                  if player.get("team") == query.team.upper() else None)  # fmt: skip
     else:
-        key = f"chart:{query.team.upper() or ALL}:{player_id if player_id is not None else ALL}"
-        chart = figures.generation_get(scope=scope, key=key)
+        player_key = player_id if player_id is not None else ALL
+        chart = figures.generation_get(scope=scope, key=f"chart:{query.team or ALL}:{player_key}")
+        if chart is None and query.team and query.team != query.team.upper():  # "bos" for BOS
+            chart = figures.generation_get(scope=scope, key=f"chart:{query.team.upper()}:{player_key}")
     page = charts.chart_for_page(chart, version=computed_version())
     page["status"] = "ready" if chart is not None else _missing_state()
     return page
