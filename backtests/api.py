@@ -77,7 +77,8 @@ class BacktestListCreateApi(ApiView):
         stake = serializers.FloatField(default=10.0, min_value=0.01, max_value=1e9, help_text="flat: credits per bet.")
         kelly_fraction = serializers.FloatField(default=0.25, min_value=0.01, max_value=1.0,
                                                 help_text="kelly: share of the full Kelly stake.")
-        margin = serializers.FloatField(default=0.05, min_value=0.0, max_value=0.5, help_text="The market's overround.")
+        margin = serializers.FloatField(required=False, min_value=0.0, max_value=0.5,
+                                        help_text="The market's overround (default: the live market's MARKET_MARGIN).")
         bankroll = serializers.FloatField(default=1000.0, min_value=1.0, max_value=1e12)
 
         def to_internal_value(self, data: Any) -> Any:
@@ -113,6 +114,7 @@ class BacktestListCreateApi(ApiView):
         for row in data["backtests"]:
             for version in (row["results"] or {}).get("versions", []):
                 version.pop("curve", None)
+                version.pop("bet_details", None)
         return Response(data)
 
     @extend_schema(

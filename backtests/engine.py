@@ -4,12 +4,20 @@ No Django here: the service loads the shots and the model probabilities, this mo
 them into bets. Everything is a function of arrays, so a hand-checked case is a unit test.
 
 The market
-    The book prices every shot from the league's make rate for its zone and action type,
-    computed on shots *before* the backtest window (the lookup baseline of
-    ``training.ml.evaluate``, shrunk to the zone rate and then the league rate), and adds a
-    margin: the implied probabilities of "made" and "missed" sum to ``1 + margin``, so the
-    decimal odds are ``1 / (p * (1 + margin))`` and ``1 / ((1 - p) * (1 + margin))``.
-    Using only earlier shots means the market never knows the outcomes it is priced on.
+    The live dashboard's market maker (``betting.market``), not a copy of it: every shot is
+    priced from the league's make rate for its zone and action type, computed on shots
+    *before* the backtest window (a cell shrunk toward its zone's rate by
+    ``MARKET_PRIOR_ATTEMPTS`` pseudo-shots, kept in 1%..99%), and the margin is added with the
+    same rule: the implied probabilities of "made" and "missed" sum to ``1 + margin``, odds of
+    at least 1.01 to three decimals. Using only earlier shots means the market never knows the
+    outcomes it is priced on.
+
+What a bet is worth against the market
+    Besides the edge at the odds taken (``q * odds - 1``), each bet records the market's
+    de-margined probability of its side (``fair``), its edge against that fair price
+    (``q / fair - 1``) and its closing-line value ``q - fair`` (the model's probability minus
+    the market's fair probability; the market's price is fixed, so the price taken is the
+    closing one). Results carry their averages and the first bets in detail.
 
 The bettor
     For each shot, in game order, the side (made or missed) with the larger expected value
@@ -28,11 +36,12 @@ from typing import Any, Literal
 import numpy as np
 import pandas as pd
 
-from training.ml.evaluate import LookupBaseline
+from betting import market as one_market
 
 Strategy = Literal["flat", "kelly"]
 STRATEGIES: tuple[str, ...] = ("flat", "kelly")
 CURVE_POINTS = 400  # the stored bankroll curve is thinned to about this many points
+BET_DETAILS = 500  # bets kept one by one in a result (the averages cover them all)
 
 
 @dataclass(frozen=True)
@@ -60,14 +69,16 @@ class BacktestParams:
 
 @dataclass(frozen=True)
 class Market:
-    """Fair make probabilities by zone x action type, and the margin the book adds."""
+    """The platform's market maker, fitted on the shots before the window."""
 
-    baseline: LookupBaseline
+    rates: one_market.MakeRates
     margin: float
+    prior_attempts: int
     shots: int  # how many earlier shots the rates come from
 
     def fair_probability(self, frame: pd.DataFrame) -> np.ndarray:
-        return np.clip(self.baseline.predict_proba_frame(frame), 0.01, 0.99)
+        return one_market.fair_probabilities(self.rates, zones=frame["zone_basic"], actions=frame["action_type"],
+                                             prior_attempts=self.prior_attempts)
 
     def odds(self, frame: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
         """Decimal odds (made, missed) of each shot, margin included."""
@@ -75,15 +86,16 @@ class Market:
 
 
 def odds_with_margin(fair: Any, *, margin: float) -> tuple[np.ndarray, np.ndarray]:
-    p = np.asarray(fair, dtype=np.float64)
-    return 1.0 / (p * (1.0 + margin)), 1.0 / ((1.0 - p) * (1.0 + margin))
+    """The live market's margin rule (``betting.market.odds_with_margin_many``)."""
+    return one_market.odds_with_margin_many(fair, margin=margin)
 
 
-def market_make(*, history: pd.DataFrame, margin: float, smoothing: float = 20.0) -> Market:
+def market_make(*, history: pd.DataFrame, margin: float, prior_attempts: int = 50) -> Market:
     """The book, from shots before the window (zone_basic, action_type, made)."""
     if history.empty:
         raise ValueError("the market needs shots before the backtest window to set its prices")
-    return Market(baseline=LookupBaseline(smoothing=smoothing).fit(history), margin=margin, shots=len(history))
+    rates = one_market.make_rates_from_columns(history["zone_basic"], history["action_type"], history["made"])
+    return Market(rates=rates, margin=margin, prior_attempts=prior_attempts, shots=len(history))
 
 
 # --- the bettor --------------------------------------------------------------------------------
@@ -110,8 +122,12 @@ class BacktestResult:
     bets_made_side: int = 0
     average_edge: float = 0.0
     average_odds: float = 0.0
+    average_fair_edge: float = 0.0  # q / fair - 1 against the market's de-margined probability
+    average_clv: float = 0.0  # closing-line value: q - fair
     busted: bool = False
     curve: list[dict[str, Any]] = field(default_factory=list)  # {"n", "bankroll", "date"}
+    # The first BET_DETAILS bets: {"shot", "side", "odds", "q", "fair", "edge", "fair_edge", "clv", "won"}
+    bet_details: list[dict[str, Any]] = field(default_factory=list)
 
     @property
     def hit_rate(self) -> float | None:
@@ -158,11 +174,12 @@ def simulate(
     edge_missed = (1.0 - q_made) * o_missed - 1.0
     on_made = edge_made >= edge_missed
     edge = np.where(on_made, edge_made, edge_missed)
+    fair_made = one_market.fair_from_odds(o_made, o_missed) if len(outcome) else np.zeros(0)
 
     result = BacktestResult(start_bankroll=params.bankroll, shots=len(outcome))
     bankroll = peak = params.bankroll
     points: list[tuple[int, float, str | None]] = [(0, bankroll, dates[0] if dates is not None and len(dates) else None)]
-    edges = odds_taken = 0.0
+    edges = odds_taken = fair_edges = clvs = 0.0
     for i in np.flatnonzero(edge > params.threshold):
         side_made = bool(on_made[i])
         odds = float(o_made[i] if side_made else o_missed[i])
@@ -178,6 +195,16 @@ def simulate(
                 break
             continue
         won = bool(outcome[i]) == side_made
+        q_side = float(q_made[i] if side_made else 1.0 - q_made[i])
+        fair_side = float(fair_made[i] if side_made else 1.0 - fair_made[i])
+        fair_edges += q_side / fair_side - 1.0
+        clvs += q_side - fair_side
+        if len(result.bet_details) < BET_DETAILS:
+            result.bet_details.append({
+                "shot": int(i), "side": "made" if side_made else "missed", "odds": round(odds, 3),
+                "q": round(q_side, 6), "fair": round(fair_side, 6), "edge": round(float(edge[i]), 6),
+                "fair_edge": round(q_side / fair_side - 1.0, 6), "clv": round(q_side - fair_side, 6), "won": won,
+            })  # fmt: skip
         pnl = stake * (odds - 1.0) if won else -stake
         bankroll += pnl
         result.bets += 1
@@ -196,6 +223,8 @@ def simulate(
     if result.bets:
         result.average_edge = edges / result.bets
         result.average_odds = odds_taken / result.bets
+        result.average_fair_edge = fair_edges / result.bets
+        result.average_clv = clvs / result.bets
     result.curve = [{"n": n, "bankroll": round(b, 2), "date": d} for n, b, d in curve_thin(points, curve_points)]
     return result
 

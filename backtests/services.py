@@ -44,7 +44,7 @@ def backtest_create(
     threshold: float = 0.02,
     stake: float = 10.0,
     kelly_fraction: float = 0.25,
-    margin: float = 0.05,
+    margin: float | None = None,
     bankroll: float = 1000.0,
 ) -> Backtest:
     """Validate, store a queued backtest and send it to a worker once the transaction commits."""
@@ -62,7 +62,8 @@ def backtest_create(
         raise ApplicationError("must not be after date_to", field="date_from", value=str(date_from))
     try:
         params = engine.BacktestParams(strategy=strategy, threshold=threshold, stake=stake,  # type: ignore[arg-type]
-                                       kelly_fraction=kelly_fraction, margin=margin, bankroll=bankroll)
+                                       kelly_fraction=kelly_fraction, bankroll=bankroll,
+                                       margin=settings.MARKET_MARGIN if margin is None else margin)
     except ValueError as error:
         raise ApplicationError(str(error), field="params") from None
     shots = mongo.warehouse_collection(mongo.SHOTS)
@@ -147,7 +148,8 @@ def backtest_compute(*, backtest: Backtest, progress: Progress | None = None) ->
     step("pricing the market from earlier shots", 15)
     lookback = settings.BACKTEST_MARKET_LOOKBACK_DAYS
     market = engine.market_make(
-        history=selectors.market_history(before=backtest.date_from, lookback_days=lookback), margin=params.margin
+        history=selectors.market_history(before=backtest.date_from, lookback_days=lookback), margin=params.margin,
+        prior_attempts=settings.MARKET_PRIOR_ATTEMPTS,
     )
     step("building shooter histories", 25)
     history = selectors.player_history(shots)
@@ -177,6 +179,7 @@ def backtest_compute(*, backtest: Backtest, progress: Progress | None = None) ->
         "games": int(shots["game_id"].nunique()),
         "make_rate": round(float(shots["made"].mean()), 4),
         "market": {"shots": market.shots, "lookback_days": lookback, "margin": params.margin,
+                   "prior_attempts": market.prior_attempts, "rule": "betting.market (the live market maker)",
                    "mean_fair_probability": round(float(fair.mean()), 4)},
         "params": params.as_dict(),
         "versions": [

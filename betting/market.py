@@ -1,6 +1,9 @@
 """The market side of a shot: league make rates, the platform's market maker, BetsAPI odds.
 
 Plain Python (no Django): the services read settings and the warehouse and hand them in.
+This is the one market: the live dashboard prices a shot with ``quote_market_maker`` and the
+backtests (``backtests.engine.Market``) price a whole window with ``fair_probabilities`` and
+``odds_with_margin_many``: the same rates, the same smoothing, the same margin rule and rounding.
 
 The market maker prices a shot from the league's make rate for its zone and action type
 (a sparse cell is shrunk toward its zone's rate, an unseen zone falls back to the league
@@ -21,6 +24,8 @@ import logging
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
+
+import numpy as np
 
 from ingestion.betsapi import MARKET_MONEY_LINE, BetsApiClient, BetsApiError, BetsApiEvent
 from ingestion.shots import TEAM_ABBREVIATIONS, normalise_team_code
@@ -89,6 +94,29 @@ def make_rates_count(shots: Iterable[Mapping[str, Any]]) -> MakeRates:
     return rates
 
 
+def make_rates_from_columns(zones: Iterable[Any], actions: Iterable[Any], made: Iterable[Any]) -> MakeRates:
+    """The same count from three columns (a DataFrame's ``zone_basic``, ``action_type``, ``made``)."""
+    rates = MakeRates()
+    for zone, action, outcome in zip(zones, actions, made, strict=True):
+        rates.add(zone=str(zone), action=str(action), made=bool(outcome))
+    return rates
+
+
+def fair_probability(rates: MakeRates, *, zone: str, action: str, prior_attempts: int) -> float:
+    """The market's fair (margin-free) P(made) of one shot: its cell's smoothed rate, kept in 1%..99%."""
+    return min(0.99, max(0.01, rates.rate(zone=zone, action=action, prior_attempts=prior_attempts)))
+
+
+def fair_probabilities(rates: MakeRates, *, zones: Iterable[Any], actions: Iterable[Any],
+                       prior_attempts: int) -> np.ndarray:
+    """``fair_probability`` of many shots (a backtest window)."""
+    return np.fromiter(
+        (fair_probability(rates, zone=str(z), action=str(a), prior_attempts=prior_attempts)
+         for z, a in zip(zones, actions, strict=True)),
+        dtype=np.float64,
+    )
+
+
 # --- prices ---------------------------------------------------------------------------------
 
 
@@ -111,16 +139,33 @@ def fair_odds(probability: float) -> float:
     return 1.0 / probability
 
 
-def odds_with_margin(*, probability_made: float, margin: float) -> tuple[float, float]:
-    """(odds on made, odds on missed) whose implied probabilities sum to ``1 + margin``."""
-    if not 0.0 < probability_made < 1.0:
-        raise ValueError(f"probability {probability_made!r} must be strictly between 0 and 1")
+def odds_with_margin_many(probability_made: Any, *, margin: float) -> tuple[np.ndarray, np.ndarray]:
+    """The margin rule: decimal odds (made, missed) whose implied probabilities sum to ``1 + margin``
+    (the margin spread in proportion to each side's probability), at least ``MIN_ODDS``, to 3 decimals."""
+    p = np.asarray(probability_made, dtype=np.float64)
+    if p.size and not bool(np.all((p > 0.0) & (p < 1.0))):
+        raise ValueError("every probability must be strictly between 0 and 1")
     if margin < 0:
         raise ValueError(f"margin {margin!r} must be >= 0")
     overround = 1.0 + margin
-    made = max(MIN_ODDS, 1.0 / (probability_made * overround))
-    missed = max(MIN_ODDS, 1.0 / ((1.0 - probability_made) * overround))
-    return round(made, 3), round(missed, 3)
+    made = np.round(np.maximum(MIN_ODDS, 1.0 / (p * overround)), 3)
+    missed = np.round(np.maximum(MIN_ODDS, 1.0 / ((1.0 - p) * overround)), 3)
+    return made, missed
+
+
+def odds_with_margin(*, probability_made: float, margin: float) -> tuple[float, float]:
+    """(odds on made, odds on missed) of one shot: ``odds_with_margin_many``'s rule."""
+    if not 0.0 < probability_made < 1.0:
+        raise ValueError(f"probability {probability_made!r} must be strictly between 0 and 1")
+    made, missed = odds_with_margin_many([probability_made], margin=margin)
+    return float(made[0]), float(missed[0])
+
+
+def fair_from_odds(odds_made: Any, odds_missed: Any) -> np.ndarray:
+    """The market's de-margined P(made) from its two prices (the margin removed proportionally)."""
+    implied_made = 1.0 / np.asarray(odds_made, dtype=np.float64)
+    implied_missed = 1.0 / np.asarray(odds_missed, dtype=np.float64)
+    return implied_made / (implied_made + implied_missed)
 
 
 def edge(*, probability: float, odds: float) -> float:
@@ -130,7 +175,7 @@ def edge(*, probability: float, odds: float) -> float:
 
 def quote_market_maker(*, rates: MakeRates, zone: str, action: str, margin: float, prior_attempts: int,
                        reason: str = "") -> Quote:
-    probability = min(0.99, max(0.01, rates.rate(zone=zone, action=action, prior_attempts=prior_attempts)))
+    probability = fair_probability(rates, zone=zone, action=action, prior_attempts=prior_attempts)
     made, missed = odds_with_margin(probability_made=probability, margin=margin)
     detail = f"League rate {probability:.1%} ({zone} · {action}), margin {margin:.1%}"
     if reason:
@@ -182,7 +227,7 @@ def betsapi_margin(*, client: BetsApiClient, home_team: str, away_team: str,
 def quote_from_betsapi(*, rates: MakeRates, zone: str, action: str, prior_attempts: int, margin: float,
                        detail: str) -> Quote:
     """League rate priced with the bookmaker's margin for the matched game."""
-    probability = min(0.99, max(0.01, rates.rate(zone=zone, action=action, prior_attempts=prior_attempts)))
+    probability = fair_probability(rates, zone=zone, action=action, prior_attempts=prior_attempts)
     made, missed = odds_with_margin(probability_made=probability, margin=margin)
     return Quote(probability_made=probability, margin=margin, odds_made=made, odds_missed=missed,
                  source=BETSAPI, detail=detail[:200])

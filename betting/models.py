@@ -32,7 +32,7 @@ class StreamState(models.Model):
     pace_seconds = models.PositiveIntegerField(help_text="Seconds between two shots.")
     paused = models.BooleanField(default=False)
     last_advanced_at = models.DateTimeField(null=True, blank=True)
-    replay_round = models.PositiveIntegerField(default=1, help_text="Incremented when the warehouse's games run out and the stream starts over.")
+    replay_round = models.PositiveIntegerField(default=1, help_text="Kept for older shots (the stream no longer starts over).")
     shots_played = models.PositiveIntegerField(default=0)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -45,7 +45,13 @@ class StreamState(models.Model):
 
 
 class LiveShot(models.Model):
-    """One warehouse shot replayed by the stream: queued → open (bets taken) → taken → settled."""
+    """One upcoming shot of the replay feed: queued → open (bets taken) → taken → settled.
+
+    The stream reads the shot from the feed's dataset *before* the feed serves it: the platform
+    has not ingested it, and nothing here holds its outcome. Taking the shot releases its record
+    to the feed; the record reaches the lake and the warehouse through the ordinary pull →
+    transform, and settlement reads the outcome from the warehouse (``made``, ``outcome_at``).
+    """
 
     class Status(models.TextChoices):
         QUEUED = "queued", "Queued"
@@ -55,7 +61,9 @@ class LiveShot(models.Model):
 
     sequence = models.PositiveBigIntegerField(unique=True, help_text="Stream order.")
     replay_round = models.PositiveIntegerField(default=1)
-    shot_key = models.CharField(max_length=40, help_text="game_id:event_id in the warehouse.")
+    shot_key = models.CharField(max_length=120, help_text="The canonical shot's key (its warehouse _id): server side only.")
+    feed_position = models.PositiveBigIntegerField(null=True, blank=True, help_text="Its record's place in the feed.")
+    feed_load_id = models.CharField(max_length=32, blank=True, help_text="Which loading of the feed's dataset.")
     game_id = models.CharField(max_length=10)
     event_id = models.PositiveIntegerField()
     game_date = models.DateField()
@@ -78,10 +86,9 @@ class LiveShot(models.Model):
     distance_ft = models.FloatField()
     x_ft = models.FloatField()
     y_ft = models.FloatField()
-    # The outcome is copied from the warehouse when the shot is queued but only revealed (``made``)
-    # when the stream takes the shot; nothing shows ``hidden_made``.
-    hidden_made = models.BooleanField()
+    # Unknown until the shot's record has reached the warehouse (then copied from there).
     made = models.BooleanField(null=True, blank=True)
+    outcome_at = models.DateTimeField(null=True, blank=True, help_text="When its outcome entered the warehouse.")
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.QUEUED)
     # Prices, fixed before the shot opens.
     priced_at = models.DateTimeField(null=True, blank=True)

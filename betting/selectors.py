@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
@@ -39,8 +40,35 @@ def open_shot() -> LiveShot | None:
     return LiveShot.objects.filter(status=LiveShot.Status.OPEN).order_by("-sequence").first()
 
 
-def next_queued_shot() -> LiveShot | None:
-    return LiveShot.objects.filter(status=LiveShot.Status.QUEUED).order_by("sequence").first()
+def next_queued_shot(*, load_id: str | None) -> LiveShot | None:
+    """The next queued shot of the feed's current dataset (queued shots of an older load are skipped)."""
+    if load_id is None:
+        return None
+    return LiveShot.objects.filter(status=LiveShot.Status.QUEUED, feed_load_id=load_id).order_by("sequence").first()
+
+
+@dataclass(frozen=True)
+class Outcome:
+    made: bool
+    at: dt.datetime | None  # when it entered the warehouse
+
+
+def warehouse_outcomes(*, keys: list[str]) -> dict[str, Outcome]:
+    """The outcomes of the shots among ``keys`` that the warehouse has (one read by ``_id``)."""
+    if not keys:
+        return {}
+    found = mongo.warehouse_collection(mongo.SHOTS).find({"_id": {"$in": list(keys)}},
+                                                         {"made": 1, "ingested_at": 1})
+    return {
+        str(doc["_id"]): Outcome(made=bool(doc["made"]), at=_aware(doc.get("ingested_at")))
+        for doc in found
+    }
+
+
+def _aware(value: Any) -> dt.datetime | None:
+    if not isinstance(value, dt.datetime):
+        return None
+    return value if value.tzinfo is not None else value.replace(tzinfo=dt.UTC)
 
 
 def recent_taken_shots(*, limit: int = RECENT_SHOTS) -> list[LiveShot]:
@@ -132,9 +160,12 @@ def _odds(value: Decimal | None) -> float | None:
 
 
 def shot_payload(shot: LiveShot, *, reveal: bool) -> dict[str, Any]:
-    """A shot as the dashboard shows it; the outcome only when ``reveal`` (the shot was taken)."""
+    """A shot as the dashboard shows it; the outcome only when ``reveal`` and the warehouse has it.
+
+    Never its key, game id or event id: nothing that finds the shot elsewhere.
+    """
     payload: dict[str, Any] = {
-        "id": shot.pk, "sequence": shot.sequence, "status": shot.status, "shot_key": shot.shot_key,
+        "id": shot.pk, "sequence": shot.sequence, "status": shot.status,
         "player": shot.player_name, "position": shot.position, "team": shot.team_name, "team_code": shot.team_code,
         "opponent": shot.opponent_code, "home": shot.is_home, "period": shot.period, "period_label": shot.period_label,
         "clock": shot.clock, "action_type": shot.action_type, "shot_type": shot.shot_type,
@@ -143,7 +174,8 @@ def shot_payload(shot: LiveShot, *, reveal: bool) -> dict[str, Any]:
         "season": shot.season,
     }  # fmt: skip
     if reveal:
-        payload["made"] = shot.made
+        payload["made"] = shot.made  # None while its record is on its way to the warehouse
+        payload["ingested"] = shot.made is not None
         return payload
     probability = shot.probability_made
     odds_made, odds_missed = _odds(shot.market_odds_made), _odds(shot.market_odds_missed)
@@ -220,4 +252,21 @@ def bettors_today(*, top: int = 3) -> dict[str, Any]:
         "staked": float(totals["staked"]), "net": float(totals["paid"] - totals["staked"]),
         "hit_rate": totals["won"] / totals["bets"] if totals["bets"] else None,
         "best": [{"username": b["user__username"], "net": float(b["net"] or 0), "bets": b["bets"]} for b in best],
+    }  # fmt: skip
+
+
+def shot_trace(*, shot: LiveShot) -> dict[str, Any]:
+    """Where a stream shot stands in the loop (operators and ``manage.py live_loop`` only: it names
+    the shot's key, so it must never reach a page while the shot is open)."""
+    warehouse = mongo.warehouse_collection(mongo.SHOTS).find_one(
+        {"_id": shot.shot_key}, {"source": 1, "ingested_at": 1, "made": 1})
+    logged = list(mongo.warehouse_collection(mongo.PREDICTIONS).find({"key": shot.shot_key}))
+    return {
+        "shot": shot.pk, "key": shot.shot_key, "status": shot.status, "feed_position": shot.feed_position,
+        "opened_at": shot.opened_at, "taken_at": shot.taken_at, "settled_at": shot.settled_at,
+        "warehouse": None if warehouse is None else {
+            "source": warehouse.get("source"), "ingested_at": warehouse.get("ingested_at"),
+            "made": bool(warehouse.get("made"))},
+        "predictions": [{"version": doc.get("version"), "p": doc.get("p"), "settled": bool(doc.get("settled")),
+                         "live": None if doc.get("live") is None else bool(doc["live"])} for doc in logged],
     }  # fmt: skip

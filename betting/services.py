@@ -23,12 +23,16 @@ from django.utils import timezone
 
 from betting import market, selectors
 from betting.models import Bankroll, Bet, LiveShot, StreamState
-from ingestion import lake
+from ingestion import feed, lake
+from ingestion.services import map_raw_document
+from ingestion.shots import ShotValidationError
 from parivision.errors import ApplicationError
 
 logger = logging.getLogger(__name__)
 
 CENT = Decimal("0.01")
+LOAD_AHEAD = 50  # feed records the stream reads ahead at a time
+LOAD_ROUNDS = 20  # at most this many reads per call (a long run of known records goes on next call)
 
 
 # --- bankrolls ------------------------------------------------------------------------------
@@ -125,14 +129,25 @@ class SettlementReport:
 
 
 def bets_settle(*, shot_id: int) -> SettlementReport:
-    """Settle every open bet on a taken shot (idempotent: each bet is claimed once)."""
+    """Settle every open bet on a taken shot whose record has reached the warehouse.
+
+    The outcome is read from the warehouse (the shot's canonical key), never from anything the
+    stream held: until the feed's record has been pulled and transformed, nothing is settled
+    (``settled == 0``). Idempotent: each bet is claimed once.
+    """
     shot = LiveShot.objects.filter(pk=shot_id).first()
     if shot is None:
         raise ApplicationError("That shot does not exist.", field="shot", value=shot_id, code="unknown_shot",
                                status=404)
-    if shot.status not in (LiveShot.Status.TAKEN, LiveShot.Status.SETTLED) or shot.made is None:
+    if shot.status not in (LiveShot.Status.TAKEN, LiveShot.Status.SETTLED):
         raise ApplicationError("The shot has not been taken yet.", field="shot", value=shot_id, code="shot_open",
                                status=409)
+    if shot.made is None:
+        outcome = selectors.warehouse_outcomes(keys=[shot.shot_key]).get(shot.shot_key)
+        if outcome is None:
+            return SettlementReport(shot_id=shot_id, settled=0, won=0, paid=Decimal("0"))
+        LiveShot.objects.filter(pk=shot_id, made__isnull=True).update(made=outcome.made, outcome_at=outcome.at)
+        shot.refresh_from_db()
     winner = Bet.Side.MADE if shot.made else Bet.Side.MISSED
     now = timezone.now()
     settled = won = 0
@@ -160,9 +175,13 @@ def bets_settle(*, shot_id: int) -> SettlementReport:
 
 
 def bets_settle_pending() -> list[SettlementReport]:
-    """Catch-up: settle every taken shot still waiting (a lost settlement task, a worker restart)."""
-    waiting = LiveShot.objects.filter(status=LiveShot.Status.TAKEN).order_by("sequence").values_list("pk", flat=True)
-    return [bets_settle(shot_id=shot_id) for shot_id in waiting]
+    """Settle every taken shot whose record has reached the warehouse (one keyed read for all)."""
+    waiting = list(LiveShot.objects.filter(status=LiveShot.Status.TAKEN).order_by("sequence")
+                   .values_list("pk", "shot_key"))
+    if not waiting:
+        return []
+    arrived = selectors.warehouse_outcomes(keys=[key for _pk, key in waiting])
+    return [bets_settle(shot_id=pk) for pk, key in waiting if key in arrived]
 
 
 # --- the live stream ------------------------------------------------------------------------
@@ -194,45 +213,81 @@ def _day(value: dt.date) -> dt.datetime:
     return dt.datetime(value.year, value.month, value.day)
 
 
-def stream_load() -> int:
-    """Queue the next game of the warehouse (in game order), shot by shot; 0 when none is left.
+def _live_shot_from(position: int, record: dict[str, Any], *, load_id: str) -> LiveShot | None:
+    """A feed record as a stream shot (no outcome kept), or None when the record cannot be mapped."""
+    try:
+        # The mapping the transform applies to this record: the key is the one the warehouse will use.
+        shot = map_raw_document({"record": record, "source": "feed", "format": None}, ingested_at=lake.utcnow())
+    except ShotValidationError:
+        return None  # a bad record: nothing to bet on (it still reaches the lake's quarantine)
+    doc = shot.to_document()
+    return LiveShot(
+        feed_position=position, feed_load_id=load_id, shot_key=str(doc["_id"]),
+        game_id=doc["game_id"], event_id=doc["event_id"], game_date=doc["game_date"].date(),
+        season=doc.get("season") or "", season_type=doc.get("season_type") or "Regular Season",
+        player_id=doc["player_id"], player_name=doc.get("player_name") or f"Player {doc['player_id']}",
+        position=doc.get("position") or "", team_name=doc.get("team_name") or "",
+        home_team=doc.get("home_team") or "", away_team=doc.get("away_team") or "", is_home=doc.get("is_home"),
+        period=doc["period"], seconds_left=doc["seconds_left"], action_type=doc["action_type"],
+        shot_type=doc["shot_type"], zone_basic=doc["zone_basic"], zone_area=doc["zone_area"],
+        zone_range=doc["zone_range"], distance_ft=doc["distance_ft"], x_ft=doc["x_ft"], y_ft=doc["y_ft"],
+    )  # fmt: skip
 
-    After the last game the stream starts over from the first one in a new replay round.
+
+def _next_position(load_id: str) -> int:
+    """The first feed position the stream has not looked at yet."""
+    last = LiveShot.objects.filter(feed_load_id=load_id).order_by("-feed_position").first()
+    start = feed.feed_released()
+    if not settings.FEED_PACED_BY_STREAM:
+        start = max(start, feed.feed_status()["position"])  # never a shot somebody has already pulled
+    if last is not None and last.feed_position is not None:
+        start = max(start, last.feed_position + 1)
+    return start
+
+
+def _feed_exhausted() -> bool:
+    """Nothing after what the stream has looked at: the feed's dataset is played out."""
+    load_id = feed.feed_load_id()
+    return load_id is None or not feed.feed_peek(start=_next_position(load_id), n=1)
+
+
+def stream_load(*, ahead: int = LOAD_AHEAD) -> int:
+    """Queue the next shots of the replay feed (its records not served yet); 0 when none is left.
+
+    The records are read ahead of the feed without serving them. A shot the warehouse already
+    has is skipped (its outcome is known: it is not the future), and so is a record that cannot
+    be mapped. The feed never wraps around: at its end the stream stops.
     """
-    state = stream_state_get()
-    last = LiveShot.objects.filter(replay_round=state.replay_round).order_by("-sequence").first()
-    replay_round = state.replay_round
-    query: dict[str, Any] = {}
-    if last is not None:
-        day = _day(last.game_date)
-        query = {"$or": [{"game_date": {"$gt": day}}, {"game_date": day, "game_id": {"$gt": last.game_id}}]}
-    first = next(iter(lake.iter_shots(query, limit=1, projection={"game_id": 1})), None)
-    if first is None and last is not None:
-        replay_round += 1
-        first = next(iter(lake.iter_shots({}, limit=1, projection={"game_id": 1})), None)
-    if first is None:
+    load_id = feed.feed_load_id()
+    if load_id is None:
         return 0
-    shots = list(lake.iter_shots({"game_id": first["game_id"]}, sort=(("event_id", 1),)))
-    sequence = (LiveShot.objects.aggregate(top=Max("sequence"))["top"] or 0) + 1
-    rows = []
-    for offset, doc in enumerate(shots):
-        rows.append(LiveShot(
-            sequence=sequence + offset, replay_round=replay_round, shot_key=str(doc["_id"]),
-            game_id=doc["game_id"], event_id=doc["event_id"], game_date=doc["game_date"].date(),
-            season=doc.get("season") or "", season_type=doc.get("season_type") or "Regular Season",
-            player_id=doc["player_id"], player_name=doc.get("player_name") or f"Player {doc['player_id']}",
-            position=doc.get("position") or "", team_name=doc.get("team_name") or "",
-            home_team=doc.get("home_team") or "", away_team=doc.get("away_team") or "", is_home=doc.get("is_home"),
-            period=doc["period"], seconds_left=doc["seconds_left"], action_type=doc["action_type"],
-            shot_type=doc["shot_type"], zone_basic=doc["zone_basic"], zone_area=doc["zone_area"],
-            zone_range=doc["zone_range"], distance_ft=doc["distance_ft"], x_ft=doc["x_ft"], y_ft=doc["y_ft"],
-            hidden_made=bool(doc["made"]),
-        ))  # fmt: skip
-    with transaction.atomic():
+    start = _next_position(load_id)
+    state = stream_state_get()
+    # Records nobody can bet on (known or unreadable) may be played out at once, but only while no
+    # shot of this load waits before them: releasing a position releases everything before it.
+    nothing_waiting = not LiveShot.objects.filter(
+        feed_load_id=load_id, status__in=(LiveShot.Status.QUEUED, LiveShot.Status.OPEN)).exists()
+    created = 0
+    for _ in range(LOAD_ROUNDS):
+        peeked = feed.feed_peek(start=start, n=ahead)
+        if not peeked:
+            return 0
+        start = peeked[-1][0] + 1
+        candidates = [shot for position, record in peeked
+                      if (shot := _live_shot_from(position, record, load_id=load_id)) is not None]
+        known = selectors.warehouse_outcomes(keys=[shot.shot_key for shot in candidates])
+        rows = [shot for shot in candidates if shot.shot_key not in known]
+        if not rows:
+            if nothing_waiting:
+                feed.feed_release(through=peeked[-1][0])
+            continue
+        sequence = (LiveShot.objects.aggregate(top=Max("sequence"))["top"] or 0) + 1
+        for offset, shot in enumerate(rows):
+            shot.sequence, shot.replay_round = sequence + offset, state.replay_round
         LiveShot.objects.bulk_create(rows, ignore_conflicts=True)
-        if replay_round != state.replay_round:
-            StreamState.objects.filter(pk=state.pk).update(replay_round=replay_round)
-    return len(rows)
+        created = len(rows)
+        break
+    return created
 
 
 def _model_probability(shot: LiveShot) -> tuple[float | None, str]:
@@ -254,6 +309,11 @@ def _model_probability(shot: LiveShot) -> tuple[float | None, str]:
     model = served.model
     histories = history.cache().histories([shot.player_id], close_range_ft=model.pipeline.close_range_ft)
     probability = float(model.predict_proba_records([record], history=histories)[0])
+    # Logged like any served prediction: the join scores it once the shot's record is ingested.
+    from predictions.log import log_document, prediction_log_append
+
+    prediction_log_append([log_document(version=served.version, probability=probability, shot_key=shot.shot_key,
+                                        source="stream")], flush=True)
     return probability, served.version
 
 
@@ -307,14 +367,49 @@ class AdvanceReport:
                 "opened_shot_id": self.opened_shot_id}
 
 
-def stream_advance(*, force: bool = False, now: dt.datetime | None = None) -> AdvanceReport:
-    """Take the open shot (bets close, outcome revealed, settlement enqueued) and open the next one.
+def _release_taken() -> None:
+    """Make sure the feed serves every shot the stream has taken (repairs a release lost in a crash)."""
+    load_id = feed.feed_load_id()
+    if load_id is None:
+        return
+    last = (LiveShot.objects.filter(feed_load_id=load_id, feed_position__isnull=False,
+                                    status__in=(LiveShot.Status.TAKEN, LiveShot.Status.SETTLED))
+            .order_by("-feed_position").values_list("feed_position", flat=True).first())
+    if last is not None and feed.feed_released() <= last:
+        feed.feed_release(through=last)
 
-    Beat calls this every few seconds; it only moves when the pace says so (``force`` moves
-    it at once, even paused). Two callers at once move it once: the move is claimed with a
-    conditional update on the stream's ``last_advanced_at``.
+
+def _taken_released(position: int | None, *, to_the_end: bool) -> None:
+    """Once the take is committed: the feed may serve the taken shot's record."""
+    if position is not None:
+        feed.feed_release(through=position)
+    if to_the_end:  # nothing left to open: records after the last shot (bad ones) are played out too
+        total = feed.feed_status()["total"]
+        if total:
+            feed.feed_release(through=total - 1)
+
+
+def _pull_enqueue() -> None:
+    """Ingestion pulls the released record at once (beat's "Pull the feed" would within a minute)."""
+    from ingestion.tasks import pull_feed
+
+    try:
+        pull_feed.delay()
+    except Exception:  # the broker is away: beat's "Pull the feed" catches up
+        logger.exception("could not enqueue a pull of the feed")
+
+
+def stream_advance(*, force: bool = False, now: dt.datetime | None = None) -> AdvanceReport:
+    """Take the open shot (bets close, its record released to the feed) and open the next one.
+
+    Beat calls this every few seconds. Each call first settles the taken shots whose records
+    have reached the warehouse; then the stream moves only when the pace says so (``force``
+    moves it at once, even paused). Two callers at once move it once: the move is claimed with
+    a conditional update on the stream's ``last_advanced_at``.
     """
     now = now or timezone.now()
+    _release_taken()
+    bets_settle_pending()
     state = stream_state_get()
     if not force:
         if state.paused:
@@ -322,9 +417,9 @@ def stream_advance(*, force: bool = False, now: dt.datetime | None = None) -> Ad
         if state.last_advanced_at and now < state.last_advanced_at + dt.timedelta(seconds=state.pace_seconds):
             return AdvanceReport(advanced=False, reason="not due")
     # Prepare the next shot outside the lock: loading and pricing talk to MongoDB and the model.
-    upcoming = selectors.next_queued_shot()
+    upcoming = selectors.next_queued_shot(load_id=feed.feed_load_id())
     if upcoming is None and stream_load():
-        upcoming = selectors.next_queued_shot()
+        upcoming = selectors.next_queued_shot(load_id=feed.feed_load_id())
     if upcoming is not None and upcoming.priced_at is None:
         upcoming = live_shot_price(shot_id=upcoming.pk)
 
@@ -335,15 +430,20 @@ def stream_advance(*, force: bool = False, now: dt.datetime | None = None) -> Ad
             return AdvanceReport(advanced=False, reason="advanced by another worker")
         taken = LiveShot.objects.select_for_update().filter(status=LiveShot.Status.OPEN).order_by("sequence").first()
         if taken is not None:
-            taken.status, taken.made, taken.taken_at = LiveShot.Status.TAKEN, taken.hidden_made, now
-            taken.save(update_fields=["status", "made", "taken_at"])
-            shot_id = taken.pk
-            transaction.on_commit(lambda: _settlement_enqueue(shot_id))
+            taken.status, taken.taken_at = LiveShot.Status.TAKEN, now
+            taken.save(update_fields=["status", "taken_at"])
+            transaction.on_commit(_pull_enqueue)
         opened = None
         if upcoming is not None:
             opened = LiveShot.objects.filter(pk=upcoming.pk, status=LiveShot.Status.QUEUED).update(
                 status=LiveShot.Status.OPEN, opened_at=now)
-    return AdvanceReport(advanced=True, reason="" if upcoming else "the warehouse has no shots",
+    # Released only after the take is committed, so an open shot's record never leaves the feed
+    # (a crash in between is repaired by the next call's ``_release_taken``).
+    at_the_end = upcoming is None and _feed_exhausted()
+    if taken is not None or at_the_end:
+        _taken_released(taken.feed_position if taken is not None else None, to_the_end=at_the_end)
+    reason = "" if upcoming else "the feed has no more shots" if at_the_end else "no shot ready yet"
+    return AdvanceReport(advanced=True, reason=reason,
                          taken_shot_id=taken.pk if taken else None,
                          opened_shot_id=upcoming.pk if upcoming is not None and opened else None)
 

@@ -13,6 +13,9 @@ from ingestion.services import lake_transform_pending, shots_import_file
 @shared_task(
     name="ingestion.pull_feed",
     bind=True,
+    # Redelivered after a worker dies keeps its task id, hence its idempotency key: the feed
+    # answers the same records again and the lake ignores those it already has (never lost).
+    acks_late=True,
     autoretry_for=(FeedClientError,),
     retry_backoff=5,
     max_retries=2,

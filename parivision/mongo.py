@@ -27,6 +27,7 @@ QUARANTINE = "quarantine"
 # The replay feed's materialised dataset and its cursor.
 FEED_RECORDS = "feed_records"
 FEED_STATE = "feed_state"
+FEED_PULLS = "feed_pulls"
 # Warehouse collections: clean canonical shots, and served predictions.
 SHOTS = "shots"
 PREDICTIONS = "predictions"
@@ -118,8 +119,8 @@ def ensure_indexes() -> None:
     lake_collection(QUARANTINE).create_index([("quarantined_at", DESCENDING)])
     lake_collection(QUARANTINE).create_index([("run_id", ASCENDING)])
     predictions = warehouse_collection(PREDICTIONS)
-    predictions.create_index([("shot_key", ASCENDING)])
-    predictions.create_index([("created_at", DESCENDING)])
+    # The compact log (predictions/log.py) is read by shot key (the join) and by _id (its time).
+    predictions.create_index([("key", ASCENDING)])
     warehouse_collection(FIGURES).create_index([("scope", ASCENDING)])
 
 

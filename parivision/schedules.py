@@ -49,6 +49,12 @@ DEFAULT_SCHEDULES: tuple[DefaultSchedule, ...] = (
         description="Settle logged predictions whose shots reached the warehouse (live accuracy, log loss, Brier).",
     ),
     DefaultSchedule(
+        name="Roll up the prediction log",
+        task="predictions.roll_up_log",
+        crontab={"minute": "17", "hour": "4"},
+        description="Days older than PREDICTION_LOG_RETENTION_DAYS become per-version daily aggregates, then go.",
+    ),
+    DefaultSchedule(
         name="Advance the live shot stream",
         task="betting.advance_stream",
         every_seconds=5,

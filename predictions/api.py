@@ -314,7 +314,8 @@ class ModelVersionSerializer(serializers.Serializer):
     is_champion = serializers.BooleanField()
     promoted_at = serializers.DateTimeField(allow_null=True)
     decisions = DecisionSerializer(many=True)
-    live = LiveScoresSerializer(allow_null=True)
+    live = LiveScoresSerializer(allow_null=True, help_text="Only predictions made before the shot's outcome was known.")
+    backfill = LiveScoresSerializer(allow_null=True, help_text="Predictions of shots already known: reported apart.")
 
 
 MODEL_VERSION_EXAMPLE = {
@@ -326,15 +327,18 @@ MODEL_VERSION_EXAMPLE = {
                    "challenger_score": 0.6521, "champion_score": 0.6488, "reason": "accuracy 0.6521 > 0.6488",
                    "triggered_by": "beat", "created_at": "2024-04-01T03:41:15Z"}],
     "live": {"settled": 4980, "accuracy": 0.6433, "log_loss": 0.6241, "brier": 0.2171},
+    "backfill": {"settled": 120, "accuracy": 0.6583, "log_loss": 0.6102, "brier": 0.2105},
 }  # fmt: skip
 
 
 def _version_dicts(versions: list[Any]) -> list[dict[str, Any]]:
     decisions = selectors.decisions_by_version(v.version for v in versions)
     live = {s.model_version: s for s in selectors.live_scores()}
+    backfill = {s.model_version: s for s in selectors.backfill_scores()}
     rows = []
     for v in versions:
         scores = live.get(str(v.version))
+        late = backfill.get(str(v.version))
         rows.append({
             "version": v.version, "algorithm": v.algorithm, "mlflow_run_id": v.mlflow_run_id,
             "holdout_scores": {k: services.finite_or_none(x) for k, x in (v.holdout_scores or {}).items()
@@ -343,6 +347,8 @@ def _version_dicts(versions: list[Any]) -> list[dict[str, Any]]:
             "promoted_at": v.promoted_at, "decisions": decisions.get(v.version, []),
             "live": None if scores is None else {"settled": scores.settled, "accuracy": scores.accuracy,
                                                  "log_loss": scores.log_loss, "brier": scores.brier},
+            "backfill": None if late is None else {"settled": late.settled, "accuracy": late.accuracy,
+                                                   "log_loss": late.log_loss, "brier": late.brier},
         })  # fmt: skip
     return rows
 

@@ -9,6 +9,20 @@ away, documents stay buffered (up to ``PREDICTION_LOG_MAX_BUFFER``) and are retr
 
 Documents carry their own ``_id`` so a write retried after a timeout cannot log the same
 prediction twice (the duplicate is refused by the unique ``_id``).
+
+A document is compact: only what the outcome join and the live scores read (about 100 bytes
+of BSON; ``bench/prediction_log.py`` measures the stored bytes per prediction)::
+
+    {_id: "19ad7c1b2e4f09a3b7c1", version: "7", p: 0.431215,   # made at (ms, hex) + random; model; P(made)
+     key: "<shot key>", settled: false}                        # identified shots only
+    + once joined: {settled: true, made: true, live: true}     # live: made before the outcome was known
+
+The ``_id`` starts with the time the prediction was made (11 hex digits of epoch milliseconds,
+so ids sort by time and a day is an ``_id`` range) followed by 8 random hex digits.
+
+Anything else (callers, latency, request ids) lives in the access log and the metrics, not
+here. Old documents are rolled up into per-version daily aggregates and purged
+(``predictions.retention``, ``PREDICTION_LOG_RETENTION_DAYS``).
 """
 
 from __future__ import annotations
@@ -16,8 +30,11 @@ from __future__ import annotations
 import atexit
 import logging
 import os
+import random
 import threading
+import time
 from collections import deque
+from collections.abc import Iterable
 from typing import Any
 
 from django.conf import settings
@@ -118,3 +135,42 @@ def _insert(batch: list[dict[str, Any]]) -> int:
 
 prediction_log = PredictionLog()
 atexit.register(prediction_log.shutdown)
+
+
+# --- the public way in: build documents and append them -------------------------------------
+
+
+def log_id(made_at: float) -> str:
+    """A log ``_id``: the time (epoch ms, 11 hex digits: sorts by time) then 8 random hex digits."""
+    return f"{int(made_at * 1000):011x}{random.getrandbits(32):08x}"
+
+
+def log_id_floor(moment: float) -> str:
+    """The smallest ``_id`` of a prediction made at or after ``moment`` (epoch seconds)."""
+    return f"{int(moment * 1000):011x}"
+
+
+def made_at_of(document: dict[str, Any]) -> float:
+    """When a logged prediction was made (epoch seconds), read from its ``_id``."""
+    return int(str(document["_id"])[:11], 16) / 1000
+
+
+def log_document(*, version: str, probability: float, shot_key: str | None = None, made_at: float | None = None,
+                 **extra: Any) -> dict[str, Any]:
+    """One compact prediction-log document (``extra``: further small fields, e.g. a shadow role)."""
+    # Six decimals of probability are all the scores use (and shorter numbers are fewer stored
+    # bytes on the stand-in, which keeps documents as JSON text).
+    moment = time.time() if made_at is None else float(made_at)
+    document: dict[str, Any] = {"_id": log_id(moment), "version": str(version), "p": round(float(probability), 6)}
+    if shot_key is not None:
+        document["key"] = shot_key
+        document["settled"] = False  # only predictions of identified shots wait for an outcome
+    document.update(extra)
+    return document
+
+
+def prediction_log_append(documents: Iterable[dict[str, Any]], *, flush: bool = False) -> None:
+    """Append documents (from ``log_document``) to the log; ``flush`` writes them before returning."""
+    prediction_log.append(list(documents))
+    if flush:
+        prediction_log.flush()

@@ -154,20 +154,30 @@ class LiveScores:
     brier: float
 
 
-def live_scores(*, window: int | None = None) -> list[LiveScores]:
-    """Accuracy, log loss and Brier of each model version over its last ``window`` settled predictions."""
+def live_scores(*, window: int | None = None, live: bool = True) -> list[LiveScores]:
+    """Accuracy, log loss and Brier of each model version over its last ``window`` joined predictions.
+
+    ``live=True`` (gauges, alerts, pages): only predictions made before their shot's outcome
+    entered the platform. ``live=False``: the backfills, reported apart.
+    """
     window = window or settings.LIVE_SCORES_WINDOW
     collection = mongo.warehouse_collection(mongo.PREDICTIONS)
-    versions = distinct_values(collection, "model_version", {"settled": True})
+    query = {"settled": True, "live": live}
+    versions = distinct_values(collection, "version", query)
     scores = []
     for version in sorted(versions, key=str):
         rows = list(
-            collection.find({"settled": True, "model_version": version}, {"probability": 1, "made": 1, "_id": 0})
-            .sort("created_at", -1).limit(window)
+            collection.find({**query, "version": version}, {"p": 1, "made": 1, "_id": 0})
+            .sort("_id", -1).limit(window)
         )
         if rows:
             scores.append(_score(str(version), rows))
     return scores
+
+
+def backfill_scores(*, window: int | None = None) -> list[LiveScores]:
+    """The same scores over backfills: predictions of shots whose outcome was already known."""
+    return live_scores(window=window, live=False)
 
 
 def distinct_values(collection: Any, field: str, query: dict[str, Any]) -> list[Any]:
@@ -180,7 +190,7 @@ def _score(version: str, rows: list[dict[str, Any]]) -> LiveScores:
     eps = 1e-15
     correct = log_loss = brier = 0.0
     for row in rows:
-        p = min(max(float(row["probability"]), eps), 1 - eps)
+        p = min(max(float(row["p"]), eps), 1 - eps)
         y = 1.0 if row["made"] else 0.0
         correct += 1.0 if (p >= 0.5) == (y == 1.0) else 0.0
         log_loss -= y * math.log(p) + (1 - y) * math.log(1 - p)

@@ -11,7 +11,6 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from bson import ObjectId
 from django.db import transaction
 from rest_framework.authtoken.models import Token
 
@@ -20,7 +19,7 @@ from ingestion.shots import normalise_game_id, season_for, shot_key
 from parivision import mongo
 from parivision.errors import ApplicationError
 from predictions import history, serving
-from predictions.log import prediction_log
+from predictions.log import log_document, made_at_of, prediction_log_append
 from predictions.metrics import PredictionTimer
 from predictions.selectors import distinct_values
 
@@ -144,21 +143,12 @@ def predictions_make(
 
 def _log(shots: Sequence[Mapping[str, Any]], predictions: list[Prediction], *, served: serving.ServedModel,
          timer: PredictionTimer, request_id: str, caller: Any) -> None:
-    now = dt.datetime.now(dt.UTC).replace(tzinfo=None)
-    latency_ms = (time.perf_counter() - timer.started) * 1000
-    caller_name = caller.get_username() if caller is not None and caller.is_authenticated else None
-    documents = []
-    for shot, prediction in zip(shots, predictions, strict=True):
-        document = {
-            "_id": ObjectId(), "request_id": request_id, "created_at": now, "endpoint": timer.endpoint,
-            "model_name": served.name, "model_version": served.version, "probability": prediction.probability_made,
-            "features": shot["record"], "context": shot["context"], "latency_ms": latency_ms,
-            "caller": caller_name, "shot_key": shot["shot_key"],
-        }  # fmt: skip
-        if shot["shot_key"] is not None:
-            document["settled"] = False  # only predictions of identified shots wait for an outcome
-        documents.append(document)
-    prediction_log.append(documents)
+    made_at = time.time()
+    prediction_log_append(
+        log_document(version=served.version, probability=prediction.probability_made, shot_key=shot["shot_key"],
+                     made_at=made_at)
+        for shot, prediction in zip(shots, predictions, strict=True)
+    )
 
 
 def request_id_new() -> str:
@@ -175,38 +165,56 @@ class JoinReport:
     waiting_shots: int
     settled_shots: int
     settled_predictions: int
+    live: int = 0
+    backfill: int = 0
 
     def as_dict(self) -> dict[str, int]:
         return {"waiting_shots": self.waiting_shots, "settled_shots": self.settled_shots,
-                "settled_predictions": self.settled_predictions}
+                "settled_predictions": self.settled_predictions, "live": self.live, "backfill": self.backfill}
+
+
+def _epoch(value: Any) -> float | None:
+    if isinstance(value, dt.datetime):
+        return (value if value.tzinfo else value.replace(tzinfo=dt.UTC)).timestamp()
+    return None
 
 
 def predictions_join_outcomes(*, chunk: int = 1_000) -> JoinReport:
-    """Settle logged predictions whose shot has reached the warehouse (idempotent, repeatable).
+    """Join logged predictions to the outcomes of shots that reached the warehouse (idempotent).
 
-    Only predictions still ``settled: false`` are updated, so a re-run or a concurrent run
-    settles nothing twice. Timestamps are epoch seconds: the stand-in turns a ``$set`` date
-    into a string (README).
+    A prediction is **live** when it was made before its shot's outcome entered the platform
+    (the warehouse's ``ingested_at``: the first moment any reader, page or model could see it);
+    otherwise it is a **backfill**: joined and flagged ``live: false``, scored apart, never in
+    the live scores, gauges or alerts. Only predictions still ``settled: false`` are updated, so
+    a re-run or a concurrent run settles nothing twice. Updates go by ``_id``.
     """
     predictions = mongo.warehouse_collection(mongo.PREDICTIONS)
     shots = mongo.warehouse_collection(mongo.SHOTS)
-    keys = [str(k) for k in distinct_values(predictions, "shot_key", {"settled": False})]
-    settled_shots = settled_predictions = 0
+    keys = [str(k) for k in distinct_values(predictions, "key", {"settled": False})]
+    settled_shots = settled_predictions = live_count = backfill_count = 0
     for start in range(0, len(keys), chunk):
         part = keys[start:start + chunk]
-        outcomes = {doc["_id"]: bool(doc["made"]) for doc in shots.find({"_id": {"$in": part}}, {"made": 1})}
+        outcomes = {doc["_id"]: (bool(doc["made"]), _epoch(doc.get("ingested_at")))
+                    for doc in shots.find({"_id": {"$in": part}}, {"made": 1, "ingested_at": 1})}
         settled_shots += len(outcomes)
-        now = time.time()
-        for made in (True, False):
-            matched = [key for key, outcome in outcomes.items() if outcome is made]
-            if matched:
-                result = predictions.update_many(
-                    {"shot_key": {"$in": matched}, "settled": False},
-                    {"$set": {"settled": True, "made": made, "settled_ts": now}},
-                )
-                settled_predictions += result.modified_count
+        if not outcomes:
+            continue
+        buckets: dict[tuple[bool, bool], list[Any]] = {}
+        waiting = predictions.find({"key": {"$in": list(outcomes)}, "settled": False}, {"key": 1})
+        for doc in waiting:
+            made, known_at = outcomes[doc["key"]]
+            live = known_at is not None and made_at_of(doc) < known_at
+            buckets.setdefault((made, live), []).append(doc["_id"])
+        for (made, live), ids in buckets.items():
+            result = predictions.update_many({"_id": {"$in": ids}, "settled": False},
+                                             {"$set": {"settled": True, "made": made, "live": live}})
+            settled_predictions += result.modified_count
+            if live:
+                live_count += result.modified_count
+            else:
+                backfill_count += result.modified_count
     return JoinReport(waiting_shots=len(keys) - settled_shots, settled_shots=settled_shots,
-                      settled_predictions=settled_predictions)
+                      settled_predictions=settled_predictions, live=live_count, backfill=backfill_count)
 
 
 # --- API tokens -----------------------------------------------------------------------------

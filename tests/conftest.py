@@ -118,6 +118,8 @@ def celery_worker(
         "DJANGO_SETTINGS_MODULE": "parivision.settings.test",
         "DATABASE_URL": database_url,
         "PARIVISION_VAR_DIR": str(tmp_path_factory.mktemp("worker-var")),
+        # Pulls the stream enqueues by itself go nowhere (tests name the feed's URL when they pull).
+        "FEED_URL": "http://127.0.0.1:9",
     }
     with services.celery_worker(env, tmp_path_factory.mktemp("celery")) as log:
         yield log

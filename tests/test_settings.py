@@ -18,7 +18,8 @@ def manage(*args: str, **env: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [sys.executable, "manage.py", *args],
         cwd=ROOT,
-        env={**base, "DJANGO_SETTINGS_MODULE": "parivision.settings.production", **env},
+        env={**base, "DJANGO_SETTINGS_MODULE": "parivision.settings.production",
+             "FEED_TOKEN": "f" * 8 + secrets.token_urlsafe(32), **env},
         capture_output=True,
         text=True,
         timeout=120,
@@ -35,6 +36,12 @@ def test_production_refuses_a_short_or_default_secret_key():
     result = manage("check", SECRET_KEY="insecure-development-key-never-use-in-production", ALLOWED_HOSTS="x.example")
     assert result.returncode != 0
     assert "long random value" in result.stderr
+
+
+def test_production_refuses_a_missing_or_short_feed_token():
+    result = manage("check", SECRET_KEY=secrets.token_urlsafe(64), ALLOWED_HOSTS="x.example", FEED_TOKEN="short")
+    assert result.returncode != 0
+    assert "FEED_TOKEN must be a long random value" in result.stderr
 
 
 def test_production_refuses_debug():

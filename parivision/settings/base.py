@@ -175,6 +175,15 @@ FEED_URL = env_str("FEED_URL", "http://127.0.0.1:8000")
 FEED_PULL_SIZE = env_int("FEED_PULL_SIZE", 100, minimum=1, maximum=1_000)
 FEED_TIMEOUT_S = env_float("FEED_TIMEOUT_S", 10.0, minimum=0.1)
 FEED_RETRIES = env_int("FEED_RETRIES", 3, minimum=0, maximum=10)
+# --- The honest live loop (issue #9): the feed is a protected source, paced by the live stream ---
+# The replay feed's token: its server requires it on /getdata and /reset, its client sends it.
+# The embedded default only suits a laptop; production refuses it.
+FEED_TOKEN = env_str("FEED_TOKEN", "local-feed-token")
+# The feed serves only the shots the live stream has played (released); off: everything at once
+# (a bulk backfill, a benchmark), and then the stream only opens shots nobody has pulled yet.
+FEED_PACED_BY_STREAM = env_bool("FEED_PACED_BY_STREAM", True)
+# Logged predictions older than this are rolled up into per-version daily aggregates and purged.
+PREDICTION_LOG_RETENTION_DAYS = env_int("PREDICTION_LOG_RETENTION_DAYS", 30, minimum=1, maximum=3_650)
 BETSAPI_TOKEN = env_optional("BETSAPI_TOKEN")
 BETSAPI_BASE_URL = env_str("BETSAPI_BASE_URL", "https://api.b365api.com")
 

@@ -11,6 +11,9 @@ if len(SECRET_KEY) < 50 or SECRET_KEY.startswith("insecure") or len(set(SECRET_K
 DEBUG = env_bool("DEBUG", False)
 if DEBUG:
     raise ImproperlyConfigured("DEBUG must be off in production.")
+FEED_TOKEN = env_str("FEED_TOKEN")  # the replay feed's token: no default in production
+if len(FEED_TOKEN) < 32:
+    raise ImproperlyConfigured("FEED_TOKEN must be a long random value (32+ characters).")
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", [])
 if not ALLOWED_HOSTS:
     raise ImproperlyConfigured("ALLOWED_HOSTS must name the hosts this site answers for.")

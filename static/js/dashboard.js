@@ -79,6 +79,7 @@
     group.replaceChildren();
     recent.forEach((past) => {
       let mark;
+      if (past.made === null || past.made === undefined) return; // taken, its record not ingested yet
       if (past.made) {
         mark = document.createElementNS(SVG, "circle");
         mark.setAttribute("cx", past.x_ft);
@@ -100,8 +101,9 @@
       recent.forEach((past) => {
         const li = document.createElement("li");
         const badge = document.createElement("span");
-        badge.className = "result " + (past.made ? "result-made" : "result-missed");
-        badge.textContent = past.made ? "Made" : "Missed";
+        const pending = past.made === null || past.made === undefined;
+        badge.className = "result " + (pending ? "result-pending" : past.made ? "result-made" : "result-missed");
+        badge.textContent = pending ? "Taken · ingesting" : past.made ? "Made" : "Missed";
         const detail = document.createElement("span");
         detail.className = "muted";
         detail.textContent = " · " + past.action_type + " · " + past.distance_ft + " ft";

@@ -85,9 +85,44 @@ def test_a_stake_never_exceeds_the_bankroll_and_betting_stops_when_it_is_gone():
 def test_the_margin_makes_the_implied_probabilities_sum_above_one():
     odds_made, odds_missed = odds_with_margin([0.5, 0.25], margin=0.05)
 
-    assert odds_made[0] == pytest.approx(1 / 0.525)
-    assert odds_missed[1] == pytest.approx(1 / (0.75 * 1.05))
-    assert 1 / odds_made[1] + 1 / odds_missed[1] == pytest.approx(1.05)
+    # The live market's rule: proportional margin, odds to three decimals (issue #9: one market).
+    assert odds_made[0] == pytest.approx(round(1 / 0.525, 3))
+    assert odds_missed[1] == pytest.approx(round(1 / (0.75 * 1.05), 3))
+    assert 1 / odds_made[1] + 1 / odds_missed[1] == pytest.approx(1.05, abs=1e-3)
+
+
+def test_the_backtest_market_and_the_live_market_maker_price_every_shot_the_same():
+    from betting import market as live
+
+    history = pd.DataFrame({
+        "zone_basic": ["Restricted Area"] * 30 + ["Mid-Range"] * 12 + ["Above the Break 3"] * 40,
+        "action_type": ["Layup Shot"] * 20 + ["Dunk Shot"] * 10 + ["Jump Shot"] * 52,
+        "made": ([True, False, True] * 10) + [False] * 12 + ([True, False, False, False] * 10),
+    })  # fmt: skip
+    window = pd.DataFrame({
+        "zone_basic": ["Restricted Area", "Restricted Area", "Mid-Range", "Above the Break 3", "Left Corner 3"],
+        "action_type": ["Layup Shot", "Tip Shot", "Jump Shot", "Jump Shot", "Jump Shot"],
+    })  # fmt: skip
+    book = market_make(history=history, margin=0.06, prior_attempts=50)
+    odds_made, odds_missed = book.odds(window)
+    rates = live.make_rates_count(history.to_dict("records"))
+    for i, row in enumerate(window.to_dict("records")):
+        quote = live.quote_market_maker(rates=rates, zone=row["zone_basic"], action=row["action_type"], margin=0.06,
+                                        prior_attempts=50)
+        assert book.fair_probability(window)[i] == quote.probability_made
+        assert (odds_made[i], odds_missed[i]) == (quote.odds_made, quote.odds_missed)
+
+
+def test_each_bet_records_its_edge_against_the_fair_price_and_its_closing_line_value():
+    result = simulate(**CASE, params=BacktestParams(strategy="flat", stake=10.0, threshold=0.0))
+    first = result.bet_details[0]
+    fair = (1 / 2.0) / (1 / 2.0 + 1 / 1.8)  # shot 1, made side, de-margined
+    assert first["side"] == "made"
+    assert first["fair"] == pytest.approx(fair, abs=1e-6)
+    assert first["clv"] == pytest.approx(0.60 - fair, abs=1e-6)
+    assert first["fair_edge"] == pytest.approx(0.60 / fair - 1, abs=1e-6)
+    assert result.average_clv == pytest.approx(sum(b["clv"] for b in result.bet_details) / result.bets, abs=1e-5)
+    assert len(result.bet_details) == result.bets
 
 
 def test_the_market_prices_zones_and_actions_from_earlier_shots():
@@ -96,7 +131,7 @@ def test_the_market_prices_zones_and_actions_from_earlier_shots():
         "action_type": ["Layup Shot"] * 100 + ["Jump Shot"] * 100,
         "made": [True] * 60 + [False] * 40 + [True] * 35 + [False] * 65,
     })  # fmt: skip
-    market = market_make(history=history, margin=0.0, smoothing=0.0)
+    market = market_make(history=history, margin=0.0, prior_attempts=0)
 
     shots = pd.DataFrame({"zone_basic": ["Restricted Area", "Above the Break 3"], "action_type": ["Layup Shot", "Jump Shot"]})
     assert market.fair_probability(shots).tolist() == pytest.approx([0.60, 0.35])

@@ -1,6 +1,7 @@
 """Betting fixtures shared by tests/betting, tests/portal and tests/browser (import them by name).
 
-* ``warehouse_games``: a few synthetic games (real franchises, made-up players) in the warehouse;
+* ``warehouse_games``: two synthetic games (real franchises, made-up players) in the warehouse and
+  the two games after them in the replay feed (the future the stream opens for bets);
 * ``champion`` / ``no_champion``: a tiny XGBoost champion on a throw-away MLflow store, or none;
 * ``bettor`` / ``other_bettor`` / ``operator``: users with their bankrolls;
 * ``open_shot``: the stream moved once, so a priced shot is open for bets.
@@ -24,6 +25,7 @@ __all__ = [  # the fixtures: ``from tests.betting.fixtures import *`` registers 
     "_fresh_serving_and_caches", "betting_model_store", "bettor", "champion", "no_champion", "open_shot",
     "operator", "other_bettor", "warehouse_games",
 ]
+# Helpers (import them by name): ``games_load``, ``feed_outcome``, ``ingest_released``.
 
 MODEL_NAME = "parivision-test-betting"
 PASSWORD = "pw-Bettor-2024!"
@@ -98,10 +100,57 @@ def import_games(folder: Path, *, games: int, seed: int = 5) -> None:
     shots_import_file(location=str(path))
 
 
+def games_load(folder: Path, *, past: int, upcoming: int, seed: int = 5) -> int:
+    """``past`` synthetic games in the warehouse, the ``upcoming`` ones after them in the replay feed.
+
+    Returns how many records the feed replays.
+    """
+    from ingestion.feed import feed_load
+    from ingestion.generator import generate_rows, write_csv
+    from ingestion.services import shots_import_file
+
+    rows = list(generate_rows(games=past + upcoming, seed=seed))
+    order: dict[str, int] = {}
+    for row in rows:
+        order.setdefault(row["GAME_ID"], len(order))
+    history, feed = folder / f"past-{seed}.csv", folder / f"upcoming-{seed}.csv"
+    write_csv(history, (r for r in rows if order[r["GAME_ID"]] < past))
+    write_csv(feed, (r for r in rows if order[r["GAME_ID"]] >= past))
+    if past:
+        shots_import_file(location=str(history))
+    return feed_load(dataset=str(feed))
+
+
+def feed_outcome(shot: Any) -> bool:
+    """What the stream does not know: the open shot's outcome, read from the feed's dataset (tests only)."""
+    from parivision import mongo
+
+    record = mongo.lake_collection(mongo.FEED_RECORDS).find_one({"_id": shot.feed_position})["record"]
+    return record["Shot Made Flag"] == "1"
+
+
+def ingest_released() -> int:
+    """The ordinary ingestion path minus HTTP: pull what the feed serves into the lake, transform it.
+
+    Returns how many records were pulled.
+    """
+    import uuid
+
+    from ingestion.feed import feed_next
+    from ingestion.services import lake_receive, lake_transform_pending
+
+    pulled = 0
+    while records := feed_next(n=1000, key=uuid.uuid4().hex):
+        lake_receive(records=records, source="feed:test", run_id=None)
+        pulled += len(records)
+    lake_transform_pending()
+    return pulled
+
+
 @pytest.fixture
 def warehouse_games(mongo_db: None, db: None, tmp_path: Path) -> None:
-    """Two synthetic games in an otherwise empty warehouse."""
-    import_games(tmp_path, games=2)
+    """Two synthetic games in the warehouse, the two after them in the replay feed."""
+    games_load(tmp_path, past=2, upcoming=2)
 
 
 def bettor_make(username: str, **extra: Any) -> Any:

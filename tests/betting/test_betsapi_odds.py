@@ -9,7 +9,6 @@ from betting.market import BETSAPI, MARKET_MAKER
 from betting.models import LiveShot
 from ingestion.betsapi import INPLAY_PATH, MARKET_MONEY_LINE, ODDS_PATH, UPCOMING_PATH
 from ingestion.shots import TEAM_ABBREVIATIONS
-from parivision import mongo
 from tests.betting.fixtures import *  # noqa: F403  (fixtures)
 from tests.ingestion.test_betsapi import GOOD_TOKEN, TIP_OFF, FakeBetsApi, Reply, event, fake  # noqa: F401
 
@@ -27,8 +26,11 @@ def betsapi(fake: FakeBetsApi, settings, warehouse_games, no_champion) -> FakeBe
 
 
 def first_game_teams() -> tuple[str, str]:
-    doc = mongo.warehouse_collection(mongo.SHOTS).find({}).sort([("game_date", 1), ("game_id", 1)]).limit(1)[0]
-    return doc["home_team"], doc["away_team"]
+    """The teams of the game the stream opens first: the replay feed's next one."""
+    from ingestion.feed import feed_peek
+
+    record = feed_peek(start=0, n=1)[0][1]
+    return record["Home Team"], record["Away Team"]
 
 
 def money_line(home_od: str, away_od: str) -> Reply:

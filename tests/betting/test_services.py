@@ -11,8 +11,11 @@ from django.utils import timezone
 from betting import selectors, services
 from betting.market import MARKET_MAKER
 from betting.models import Bankroll, Bet, LiveShot, StreamState
+from ingestion import feed
+from parivision import mongo
 from parivision.errors import ApplicationError
 from tests.betting.fixtures import *  # noqa: F403  (fixtures)
+from tests.betting.fixtures import feed_outcome, games_load, ingest_released
 
 pytestmark = [pytest.mark.django_db, pytest.mark.integration]
 
@@ -28,11 +31,17 @@ def place(user, shot, *, side="made", stake="100", key="k-1"):
 # --- the stream ---------------------------------------------------------------------------
 
 
-def test_the_first_advance_queues_a_game_in_order_and_opens_its_first_shot_priced(open_shot):
+def winner(shot) -> str:
+    return "made" if feed_outcome(shot) else "missed"
+
+
+def test_the_first_advance_queues_the_feeds_next_records_in_order_and_opens_the_first_priced(open_shot):
     shots = list(LiveShot.objects.order_by("sequence"))
-    assert len({shot.game_id for shot in shots}) == 1
-    assert [shot.event_id for shot in shots] == sorted(shot.event_id for shot in shots)
+    assert [shot.feed_position for shot in shots] == list(range(len(shots)))
     assert open_shot.pk == shots[0].pk
+    # The future: none of them is in the warehouse, and the feed has served none of them.
+    assert mongo.warehouse_collection(mongo.SHOTS).count_documents({"_id": {"$in": [s.shot_key for s in shots]}}) == 0
+    assert feed.feed_status()["available"] == 0
     assert 0 < open_shot.probability_made < 1
     assert open_shot.model_version == "1"
     assert open_shot.market_source == MARKET_MAKER
@@ -41,13 +50,21 @@ def test_the_first_advance_queues_a_game_in_order_and_opens_its_first_shot_price
     assert open_shot.made is None  # the outcome stays hidden until the shot is taken
 
 
-def test_advancing_takes_the_open_shot_reveals_its_outcome_and_opens_the_next(open_shot):
+def test_advancing_takes_the_open_shot_releases_its_record_and_opens_the_next(open_shot):
     report = services.stream_advance(force=True)
     taken = LiveShot.objects.get(pk=open_shot.pk)
     assert report.taken_shot_id == open_shot.pk
     assert taken.status == LiveShot.Status.TAKEN
-    assert taken.made == taken.hidden_made
+    assert taken.made is None  # unknown until its record reaches the warehouse
+    assert feed.feed_status()["available"] == 1  # the feed may now serve it, and only it
     assert selectors.open_shot().sequence == open_shot.sequence + 1
+
+    assert ingest_released() == 1  # pull -> lake -> transform, as the pipeline does
+    services.stream_advance()  # not due: it only settles what has arrived
+    taken.refresh_from_db()
+    assert taken.made is feed_outcome(taken)
+    assert taken.outcome_at is not None
+    assert taken.status == LiveShot.Status.SETTLED
 
 
 def test_the_stream_only_moves_when_its_pace_says_so_and_never_while_paused(open_shot):
@@ -60,12 +77,36 @@ def test_the_stream_only_moves_when_its_pace_says_so_and_never_while_paused(open
     assert services.stream_advance(now=later).advanced
 
 
-def test_after_the_last_game_the_stream_replays_from_the_first(warehouse_games, no_champion):
+def test_at_the_end_of_the_feed_the_stream_stops_and_plays_out_every_record(mongo_db, db, tmp_path, no_champion):
+    total = games_load(tmp_path, past=1, upcoming=1)
+    for _ in range(total + 1):
+        services.stream_advance(force=True)
+    report = services.stream_advance(force=True)
+    assert report.opened_shot_id is None
+    assert "no more shots" in report.reason
+    assert feed.feed_status()["available"] == total  # everything played is served to ingestion
+    assert LiveShot.objects.values("shot_key").distinct().count() == LiveShot.objects.count()
+
+
+def test_the_stream_skips_records_the_warehouse_already_has(mongo_db, db, tmp_path, no_champion):
+    games_load(tmp_path, past=0, upcoming=1)
+    first_two = [record for _position, record in feed.feed_peek(start=0, n=2)]
+    from ingestion.services import lake_receive, lake_transform_pending
+
+    lake_receive(records=first_two, source="elsewhere", run_id=None)  # known from another source
+    lake_transform_pending()
     services.stream_advance(force=True)
-    services.stream_load()  # the second game
-    assert services.stream_load() > 0  # nothing after it: round two starts over
-    assert StreamState.objects.get().replay_round == 2
-    assert LiveShot.objects.filter(replay_round=2).values("game_id").distinct().count() == 1
+    assert selectors.open_shot().feed_position == 2
+
+
+def test_a_feed_replaying_the_warehouse_opens_nothing_and_plays_its_known_records_out(mongo_db, db, tmp_path,
+                                                                                      no_champion):
+    games_load(tmp_path, past=2, upcoming=0)
+    total = feed.feed_load(dataset="warehouse")
+    report = services.stream_advance(force=True)
+    assert report.opened_shot_id is None  # every outcome is known: nothing to bet on
+    assert LiveShot.objects.count() == 0
+    assert feed.feed_status()["available"] == total  # known records need no pacing
 
 
 def test_without_a_champion_shots_are_still_priced_by_the_market(warehouse_games, no_champion):
@@ -78,10 +119,10 @@ def test_without_a_champion_shots_are_still_priced_by_the_market(warehouse_games
     assert payload["value_side"] is None
 
 
-def test_an_empty_warehouse_opens_nothing(mongo_db, no_champion):
+def test_without_a_feed_nothing_opens(mongo_db, no_champion):
     report = services.stream_advance(force=True)
     assert report.opened_shot_id is None
-    assert "no shots" in report.reason
+    assert "no more shots" in report.reason
 
 
 # --- placing bets -------------------------------------------------------------------------
@@ -141,11 +182,14 @@ def test_a_side_other_than_made_or_missed_is_refused(open_shot, bettor):
 
 
 def test_settlement_pays_winners_stake_times_odds_and_keeps_losers_stakes(open_shot, bettor, other_bettor):
-    winner_side = "made" if open_shot.hidden_made else "missed"
-    loser_side = "missed" if open_shot.hidden_made else "made"
+    winner_side = winner(open_shot)
+    loser_side = "missed" if winner_side == "made" else "made"
     win = place(bettor, open_shot, side=winner_side, stake="100").bet
     place(other_bettor, open_shot, side=loser_side, stake="50")
     services.stream_advance(force=True)
+    assert services.bets_settle(shot_id=open_shot.pk).settled == 0  # its record has not arrived yet
+    assert Bet.objects.filter(status=Bet.Status.OPEN).count() == 2
+    ingest_released()
 
     report = services.bets_settle(shot_id=open_shot.pk)
 
@@ -158,9 +202,10 @@ def test_settlement_pays_winners_stake_times_odds_and_keeps_losers_stakes(open_s
 
 
 def test_settling_twice_pays_once(open_shot, bettor):
-    side = "made" if open_shot.hidden_made else "missed"
+    side = winner(open_shot)
     place(bettor, open_shot, side=side, stake="100")
     services.stream_advance(force=True)
+    ingest_released()
     services.bets_settle(shot_id=open_shot.pk)
     after_first = balance(bettor)
 
@@ -175,9 +220,10 @@ def test_settling_twice_pays_once(open_shot, bettor):
 
 
 def test_a_bet_claimed_by_another_settlement_is_not_paid_again(open_shot, bettor):
-    side = "made" if open_shot.hidden_made else "missed"
+    side = winner(open_shot)
     bet = place(bettor, open_shot, side=side, stake="100").bet
     services.stream_advance(force=True)
+    ingest_released()
     # Another worker got there first (between our read and our claim).
     Bet.objects.filter(pk=bet.pk).update(status=Bet.Status.WON, payout=Decimal("1"), settled_at=timezone.now())
 
@@ -196,9 +242,10 @@ def test_an_open_shot_cannot_be_settled(open_shot, bettor):
 
 
 def test_the_pnl_series_and_leaderboard_follow_settled_bets(open_shot, bettor, other_bettor):
-    side = "made" if open_shot.hidden_made else "missed"
+    side = winner(open_shot)
     bet = place(bettor, open_shot, side=side, stake="100").bet
     services.stream_advance(force=True)
+    ingest_released()
     services.bets_settle(shot_id=open_shot.pk)
 
     profit = float((Decimal("100") * bet.odds).quantize(Decimal("0.01")) - 100)
@@ -209,10 +256,34 @@ def test_the_pnl_series_and_leaderboard_follow_settled_bets(open_shot, bettor, o
     assert board[0]["hit_rate"] == 1.0
 
 
-def test_the_snapshot_never_shows_the_open_shots_outcome(open_shot, bettor):
+def test_the_snapshot_never_shows_the_open_shots_outcome_or_key(open_shot, bettor):
     snapshot = selectors.stream_snapshot(user=bettor)
     assert "made" not in snapshot["shot"]
-    assert "hidden_made" not in str(snapshot)
+    for hidden in (open_shot.shot_key, open_shot.game_id, "shot_key", "game_id", "event_id"):
+        assert hidden not in str(snapshot)
     services.stream_advance(force=True)
     snapshot = selectors.stream_snapshot(user=bettor)
-    assert snapshot["recent"][0]["made"] == LiveShot.objects.get(pk=open_shot.pk).hidden_made
+    assert snapshot["recent"][0]["made"] is None  # taken, not ingested yet
+    ingest_released()
+    services.stream_advance()
+    snapshot = selectors.stream_snapshot(user=bettor)
+    assert snapshot["recent"][0]["made"] is feed_outcome(open_shot)
+
+
+def test_the_open_shots_prediction_is_logged_and_joined_live_once_its_record_is_ingested(open_shot):
+    from predictions.selectors import backfill_scores, live_scores
+    from predictions.services import predictions_join_outcomes
+
+    logged = mongo.warehouse_collection(mongo.PREDICTIONS).find_one({"key": open_shot.shot_key})
+    assert logged["version"] == "1"
+    assert logged["p"] == pytest.approx(open_shot.probability_made, abs=1e-6)
+    assert logged["settled"] is False
+    assert predictions_join_outcomes().settled_predictions == 0  # not in the warehouse yet
+    services.stream_advance(force=True)
+    ingest_released()
+    report = predictions_join_outcomes()
+    assert (report.live, report.backfill) == (1, 0)
+    joined = mongo.warehouse_collection(mongo.PREDICTIONS).find_one({"key": open_shot.shot_key})
+    assert bool(joined["made"]) is feed_outcome(open_shot)
+    assert [s.settled for s in live_scores()] == [1]
+    assert backfill_scores() == []

@@ -1,11 +1,15 @@
 """A bettor's whole journey in headless Chromium against the live server, with screenshots.
 
-Sign up → log out → log in → see the champion's prediction for the next shot → place a bet →
-the shot is taken and settled → the dashboard's polling shows the new balance and P&L.
+Sign up → log out → log in → see the champion's prediction for the next shot (a shot of the
+replay feed the platform has not ingested) → look for its outcome in the shots API, the stream
+JSON and the feed, and fail → place a bet → the shot is taken (the dashboard says it is being
+ingested) → its record is pulled from the feed over HTTP and transformed into the warehouse →
+the bet settles → the dashboard's polling shows the result, the new balance and P&L.
 """
 
 from __future__ import annotations
 
+import json
 import re
 from decimal import Decimal
 
@@ -13,8 +17,10 @@ import pytest
 
 from betting import selectors, services
 from betting.models import Bankroll, Bet
+from ingestion.feed import feed_pull
+from ingestion.services import lake_transform_pending
 from tests.betting.fixtures import *  # noqa: F403  (fixtures)
-from tests.betting.fixtures import PASSWORD, bettor_make, import_games
+from tests.betting.fixtures import PASSWORD, bettor_make, feed_outcome, games_load, ingest_released
 
 pytestmark = [pytest.mark.browser, pytest.mark.integration, pytest.mark.django_db(transaction=True)]
 
@@ -26,7 +32,7 @@ def expect(locator):
 
 
 def winning_side(shot) -> str:
-    return "made" if shot.hidden_made else "missed"
+    return "made" if feed_outcome(shot) else "missed"
 
 
 def play_a_few_shots(count: int) -> None:
@@ -40,6 +46,7 @@ def play_a_few_shots(count: int) -> None:
             services.bet_place(user=rival, shot_id=shot.pk, side=side, stake=str(20 + 15 * offset),
                                idempotency_key=f"{rival.pk}-{index}")
         services.stream_advance(force=True)
+        ingest_released()
         services.bets_settle(shot_id=shot.pk)
 
 
@@ -48,7 +55,7 @@ def live_stream(mongo_db, champion, tmp_path, transactional_db, monkeypatch):
     # This test settles in-process (as the worker would); a session worker left running by other
     # browser tests must not settle the same shots behind its back.
     monkeypatch.setattr(services, "_settlement_enqueue", lambda shot_id: None)
-    import_games(tmp_path, games=2)
+    games_load(tmp_path, past=2, upcoming=1)
     services.stream_advance(force=True)
     play_a_few_shots(6)
     return selectors.open_shot()
@@ -88,6 +95,20 @@ def test_sign_up_log_in_bet_and_see_the_shot_settle(browser_page, live_url, live
     expect(page.locator('[data-bind="odds-made"]')).to_have_text(f"{float(shot.market_odds_made):.2f}")
     expect(page.locator('[data-bind="balance"]')).to_have_text("1,000.00")
 
+    # Look for its outcome: the stream's JSON, the shots API filtered on its player and day, the feed.
+    stream = json.loads(page.evaluate("() => fetch('/play/stream.json').then(r => r.text())"))
+    assert stream["shot"]["id"] == shot.pk
+    assert not {"made", "shot_key", "game_id", "event_id"} & set(stream["shot"])
+    day = shot.game_date.isoformat()
+    found = json.loads(page.evaluate(
+        f"() => fetch('/api/v1/shots?player={shot.player_id}&date_from={day}&date_to={day}&limit=1000')"
+        ".then(r => r.text())"))
+    same = [s for s in found["shots"] if (s["period"], s["seconds_left"], s["x_ft"], s["y_ft"])
+            == (shot.period, shot.seconds_left, shot.x_ft, shot.y_ft)]
+    assert same == []  # not in the warehouse: nobody can know it yet
+    assert page.evaluate("() => fetch('/getdata/5').then(r => r.status)") == 401
+    page.goto(f"{live_url}/play/")
+
     # A bad stake is refused with a message; the balance does not move.
     page.check(f"input[name=side][value={winning_side(shot)}]")
     page.fill("#stake", "5000")
@@ -104,9 +125,15 @@ def test_sign_up_log_in_bet_and_see_the_shot_settle(browser_page, live_url, live
     expect(page.locator("#open-bets")).to_contain_text("100.00 on")
     screenshots(page, "dashboard")
 
-    # The shot is taken (bets close, outcome revealed) and settled, as beat and the worker would.
+    # The shot is taken: bets close, its record is released to the feed; nobody knows the outcome yet.
     services.stream_advance(force=True)
-    services.bets_settle(shot_id=shot.pk)
+    expect(page.locator("#recent-results li").first).to_contain_text("ingesting", timeout=10_000)
+    assert Bet.objects.get(user__username="rookie").status == Bet.Status.OPEN
+    # Ingestion as the worker does it: pull the feed over HTTP (with its token) into the lake, transform.
+    _run, report, _batch = feed_pull(url=live_url, n=100)
+    assert report.read == 1
+    lake_transform_pending()
+    services.stream_advance()  # beat's next tick: settles what reached the warehouse
     bet = Bet.objects.get(user__username="rookie")
     assert bet.status == Bet.Status.WON
     expected = Decimal("900.00") + bet.payout

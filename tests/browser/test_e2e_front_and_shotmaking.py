@@ -13,7 +13,7 @@ import pytest
 
 from tests.backtests import conftest as backtest_fixtures
 from tests.betting.fixtures import *  # noqa: F403  (fixtures)
-from tests.betting.fixtures import bettor_make
+from tests.betting.fixtures import bettor_make, feed_outcome, ingest_released
 from tests.browser.test_e2e_backtests import compute_figures, logged_in
 
 trained = backtest_fixtures.trained
@@ -45,11 +45,12 @@ def product(open_shot: Any, settings: Any, monkeypatch: Any) -> Any:
     for index in range(3):
         shot = selectors.open_shot()
         for offset, rival in enumerate(rivals):
-            right = "made" if shot.hidden_made else "missed"
+            right = "made" if feed_outcome(shot) else "missed"
             side = right if (index + offset) % 3 else ("missed" if right == "made" else "made")
             services.bet_place(user=rival, shot_id=shot.pk, side=side, stake=str(20 + 15 * offset),
                                idempotency_key=f"{rival.pk}-{index}")
         services.stream_advance(force=True)
+        ingest_released()
         services.bets_settle(shot_id=shot.pk)
     figures_refresh()
     ingestion_figures_refresh()

@@ -6,7 +6,7 @@ import time
 
 import pytest
 
-from ingestion.feed import feed_load
+from ingestion.feed import feed_load, feed_release
 from ingestion.models import IngestionRun
 from ingestion.tasks import import_file, pull_feed
 from parivision import mongo
@@ -29,6 +29,7 @@ def test_a_worker_pulls_the_feed_then_transforms_the_batch(live_server, tmp_path
     rows = [shot_locations_row(**{"Game Event ID": str(i)}) for i in range(1, 26)]
     rows[4]["Period"] = "99"
     feed_load(dataset=str(write_csv(tmp_path / "feed.csv", rows)), limit=25)
+    feed_release(through=24)  # the live stream has played them all: the feed may serve them
 
     result = pull_feed.delay(url=live_server.url, n=25)
     outcome = result.get(timeout=60)

@@ -8,7 +8,7 @@ import pytest
 from django.urls import reverse
 
 from tests.betting.fixtures import *  # noqa: F403  (fixtures)
-from tests.betting.fixtures import bettor_make
+from tests.betting.fixtures import bettor_make, feed_outcome, ingest_released
 
 pytestmark = [pytest.mark.django_db]
 
@@ -43,11 +43,12 @@ def test_todays_bettors_the_last_ingestion_and_the_alerts(client, open_shot):
     from ingestion.figures import ingestion_figures_refresh
 
     winner, loser = bettor_make("winner"), bettor_make("loser")
-    side = "made" if open_shot.hidden_made else "missed"
+    side = "made" if feed_outcome(open_shot) else "missed"
     other = "missed" if side == "made" else "made"
     services.bet_place(user=winner, shot_id=open_shot.pk, side=side, stake="40", idempotency_key="w1")
     services.bet_place(user=loser, shot_id=open_shot.pk, side=other, stake="10", idempotency_key="l1")
     services.stream_advance(force=True)
+    ingest_released()
     services.bets_settle(shot_id=open_shot.pk)
     ingestion_figures_refresh()
     live_status_refresh()
@@ -58,7 +59,11 @@ def test_todays_bettors_the_last_ingestion_and_the_alerts(client, open_shot):
     assert "2 bets settled by 2 bettors" in today
     assert today.index("winner") < today.index("loser")
     ingestion = page[page.index('id="front-ingestion"'):page.index('id="front-alerts"')]
-    assert "File import" in ingestion
+    from ingestion.models import IngestionRun
+
+    last = IngestionRun.objects.order_by("-started_at").first()
+    assert last.get_kind_display() in ingestion
+    assert f"{last.inserted} new" in ingestion
     alerts = page[page.index('id="front-alerts"'):]
     assert "PariVisionModelNotLoaded" in alerts  # the MLflow alias exists, but no version was promoted here
 

@@ -10,6 +10,7 @@ from django.urls import reverse
 from betting import services
 from betting.models import Bankroll, Bet, StreamState
 from tests.betting.fixtures import *  # noqa: F403  (fixtures)
+from tests.betting.fixtures import feed_outcome, ingest_released
 
 pytestmark = [pytest.mark.django_db, pytest.mark.integration]
 
@@ -134,11 +135,12 @@ def test_placing_a_bet_needs_a_login(client, open_shot):
 
 
 def test_my_bets_show_open_bets_history_and_the_pnl_after_settlement(client, open_shot, bettor):
-    side = "made" if open_shot.hidden_made else "missed"
+    side = "made" if feed_outcome(open_shot) else "missed"
     client.force_login(bettor)
     client.post(reverse("portal:bet-place"), bet_form(open_shot, side=side, idempotency_key="a"))
     assert "Open bets" in client.get(reverse("portal:bets")).content.decode()
     services.stream_advance(force=True)
+    ingest_released()
     services.bets_settle(shot_id=open_shot.pk)
 
     response = client.get(reverse("portal:bets"))
@@ -165,9 +167,10 @@ def test_my_bets_need_a_login(client):
 
 
 def test_the_leaderboard_ranks_bettors_and_is_public(client, open_shot, bettor, other_bettor):
-    side = "made" if open_shot.hidden_made else "missed"
+    side = "made" if feed_outcome(open_shot) else "missed"
     services.bet_place(user=bettor, shot_id=open_shot.pk, side=side, stake="100", idempotency_key="l")
     services.stream_advance(force=True)
+    ingest_released()
     services.bets_settle(shot_id=open_shot.pk)
     response = client.get(reverse("portal:leaderboard"))
     assert [row["username"] for row in response.context["board"]] == ["ada", "grace"]

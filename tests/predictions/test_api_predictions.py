@@ -74,21 +74,21 @@ def test_a_batch_gets_one_answer_per_shot_in_order_matching_single_requests(api:
 
 
 @pytest.mark.usefixtures("champion")
-def test_every_served_prediction_is_logged_with_its_features_model_and_caller(api: APIClient) -> None:
-    api.post(SINGLE, shot(game_id="22300999", event_id=7), format="json")
+def test_every_served_prediction_is_logged_compactly_with_its_version_probability_time_and_key(api: APIClient) -> None:
+    single = api.post(SINGLE, shot(game_id="22300999", event_id=7), format="json").json()
     api.post(BATCH, {"shots": [shot(), shot(period=2)]}, format="json")
     prediction_log.flush()
 
-    logged = list(mongo.warehouse_collection(mongo.PREDICTIONS).find().sort("created_at", 1))
+    logged = list(mongo.warehouse_collection(mongo.PREDICTIONS).find().sort("_id", 1))
     assert len(logged) == 3
     first = logged[0]
-    assert first["model_version"] == "1"
-    assert first["caller"] == "bettor"
-    assert first["shot_key"] == "0022300999:7"
-    assert first["features"]["zone_basic"] == "In The Paint (Non-RA)"
-    assert first["features"]["shot_type"] == "2PT"
-    assert first["latency_ms"] > 0
-    assert {doc["endpoint"] for doc in logged} == {"single", "batch"}
+    # Only what the outcome join and the live scores read (issue #10: a bounded log).
+    assert set(first) == {"_id", "version", "p", "key", "settled"}
+    assert first["version"] == "1"
+    assert first["p"] == pytest.approx(single["probability_made"], abs=1e-6)
+    assert first["key"] == single["shot_key"]
+    assert first["settled"] is False
+    assert all(set(doc) == {"_id", "version", "p"} for doc in logged[1:])  # unidentified: never joined
 
 
 @pytest.mark.parametrize(

@@ -117,7 +117,7 @@ def test_the_celery_worker_serves_task_metrics_from_its_children(
     (tmp_path / "prometheus").mkdir()
     with services.celery_worker(env, tmp_path, queues=queue):
         result = join_outcomes.apply_async(queue=queue).get(timeout=60)
-        assert result == {"waiting_shots": 0, "settled_shots": 0, "settled_predictions": 0}
+        assert result == {"waiting_shots": 0, "settled_shots": 0, "settled_predictions": 0, "live": 0, "backfill": 0}
         # The result is stored before the success signal fires: give the child a moment.
         deadline = time.monotonic() + 15
         while True:

@@ -2,14 +2,23 @@
 
 from __future__ import annotations
 
+import datetime as dt
+
 import pytest
 from rest_framework.test import APIClient
 
 from parivision import mongo
 from predictions.log import prediction_log
-from predictions.selectors import live_scores
+from predictions.selectors import backfill_scores, live_scores
 from predictions.services import predictions_join_outcomes
 from tests.predictions.conftest import shot, warehouse_documents
+
+
+def entering_now(docs: list[dict]) -> list[dict]:
+    """Warehouse documents stamped as the transform stamps them: they enter the platform now."""
+    now = dt.datetime.now(dt.UTC).replace(tzinfo=None)
+    return [{**doc, "ingested_at": now} for doc in docs]
+
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("mongo_db", "champion")]
 
@@ -23,26 +32,60 @@ def test_predictions_are_settled_when_their_shots_reach_the_warehouse(api: APICl
     api.post("/api/v1/predictions", shot(), format="json")  # anonymous shot: never settled
     prediction_log.flush()
 
-    mongo.warehouse_collection(mongo.SHOTS).insert_many(docs[:3])  # the fourth has not happened yet
+    mongo.warehouse_collection(mongo.SHOTS).insert_many(entering_now(docs[:3]))  # the fourth has not happened yet
     report = predictions_join_outcomes()
 
-    assert report.as_dict() == {"waiting_shots": 1, "settled_shots": 3, "settled_predictions": 4}
+    assert report.as_dict() == {"waiting_shots": 1, "settled_shots": 3, "settled_predictions": 4,
+                                "live": 4, "backfill": 0}
     settled = list(mongo.warehouse_collection(mongo.PREDICTIONS).find({"settled": True}))
     made = {doc["_id"]: doc["made"] for doc in docs}
-    assert all(bool(p["made"]) == made[p["shot_key"]] for p in settled)
+    assert all(bool(p["made"]) == made[p["key"]] for p in settled)
     assert predictions_join_outcomes().settled_predictions == 0  # idempotent
 
-    mongo.warehouse_collection(mongo.SHOTS).insert_many(docs[3:4])
-    assert predictions_join_outcomes().as_dict() == {"waiting_shots": 0, "settled_shots": 1, "settled_predictions": 1}
+    mongo.warehouse_collection(mongo.SHOTS).insert_many(entering_now(docs[3:4]))
+    assert predictions_join_outcomes().as_dict() == {"waiting_shots": 0, "settled_shots": 1, "settled_predictions": 1,
+                                                     "live": 1, "backfill": 0}
+
+
+def test_a_prediction_of_a_shot_already_known_is_a_backfill_kept_out_of_live_scores(api: APIClient,
+                                                                                     mlflow_store) -> None:
+    docs = warehouse_documents(mlflow_store.frame.head(2))
+    known, upcoming = docs
+    api.post("/api/v1/predictions", shot(game_id=upcoming["game_id"], event_id=upcoming["event_id"]), format="json")
+    prediction_log.flush()
+    mongo.warehouse_collection(mongo.SHOTS).insert_many(entering_now(docs))  # both enter the platform now
+    api.post("/api/v1/predictions", shot(game_id=known["game_id"], event_id=known["event_id"]), format="json")
+    prediction_log.flush()
+
+    report = predictions_join_outcomes()
+
+    assert (report.live, report.backfill) == (1, 1)
+    unknown_entry = warehouse_documents(mlflow_store.frame.iloc[2:3])  # no ingested_at: counted as known
+    api.post("/api/v1/predictions", shot(game_id=unknown_entry[0]["game_id"], event_id=unknown_entry[0]["event_id"]),
+             format="json")
+    prediction_log.flush()
+    mongo.warehouse_collection(mongo.SHOTS).insert_many(unknown_entry)
+    assert predictions_join_outcomes().backfill == 1
+    assert [s.settled for s in live_scores()] == [1]
+    assert [s.settled for s in backfill_scores()] == [2]
+    text = api.get("/metrics").content.decode()
+    assert 'parivision_live_settled_predictions{model_version="1"} 1.0' in text  # the backfill is not in it
+    from training.models import ModelVersion
+
+    ModelVersion.objects.create(version=1, algorithm="xgboost", mlflow_run_id="r1", is_champion=True)
+    body = api.get("/api/v1/models").json()
+    assert body["models"][0]["live"]["settled"] == 1
+    assert body["models"][0]["backfill"]["settled"] == 2
 
 
 def test_live_accuracy_log_loss_and_brier_are_known_per_model_version(api: APIClient) -> None:
     predictions = mongo.warehouse_collection(mongo.PREDICTIONS)
     predictions.insert_many([
-        {"model_version": "1", "probability": 0.8, "settled": True, "made": True, "created_at": None},
-        {"model_version": "1", "probability": 0.4, "settled": True, "made": True, "created_at": None},
-        {"model_version": "2", "probability": 0.3, "settled": True, "made": False, "created_at": None},
-        {"model_version": "2", "probability": 0.9, "settled": False, "created_at": None},
+        {"_id": "a1", "version": "1", "p": 0.8, "settled": True, "made": True, "live": True},
+        {"_id": "a2", "version": "1", "p": 0.4, "settled": True, "made": True, "live": True},
+        {"_id": "a3", "version": "1", "p": 0.1, "settled": True, "made": True, "live": False},  # a backfill
+        {"_id": "a4", "version": "2", "p": 0.3, "settled": True, "made": False, "live": True},
+        {"_id": "a5", "version": "2", "p": 0.9, "settled": False},
     ])  # fmt: skip
     scores = {s.model_version: s for s in live_scores()}
     assert scores["1"].settled == 2
