@@ -128,7 +128,7 @@ def raw_insert_seconds(path: str, *, batch_size: int) -> tuple[float, int]:
         received_at = lake.utcnow()
         raw_docs = [
             lake.raw_document(r.raw, source="bench", file_format=r.file_format, run_id=None, batch_id=batch_id,
-                              received_at=received_at, event_seq=r.event_seq)
+                              received_at=received_at, repeat=r.repeat)
             for r in chunk
         ]  # fmt: skip
         shot_docs = [r.shot.to_document() for r in chunk if r.shot is not None]

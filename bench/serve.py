@@ -51,6 +51,14 @@ PLAYERS = 40  # shooters in the request mix (their history goes in the warehouse
 # --- the model -------------------------------------------------------------------------------------
 
 
+def _key_of(doc: dict[str, Any]) -> str:
+    from ingestion.shots import shot_key
+
+    return shot_key(game_id=doc["game_id"], period=int(doc["period"]), seconds_left=int(doc["seconds_left"]),
+                    player_id=int(doc["player_id"]), x_ft=float(doc["x_ft"]), y_ft=float(doc["y_ft"]),
+                    repeat=int(doc.get("repeat") or 1))  # fmt: skip
+
+
 def season_frame(path: Path) -> pd.DataFrame:
     from ingestion.readers import iter_mapped
 
@@ -93,7 +101,7 @@ def request_mix(frame: pd.DataFrame, n: int = 2_000) -> tuple[list[dict[str, Any
             "action_type": row["action_type"], "shot_type": row["shot_type"], "x_ft": float(row["x_ft"]),
             "y_ft": float(row["y_ft"]), "home_away": "home" if row["is_home"] else "away",
             "season_type": row["season_type"], "position": row["position"] or "NA",
-            "game_id": row["game_id"], "event_id": int(row["event_id"]),
+            "game_id": row["game_id"],
         })  # fmt: skip
         record = {c: row[c] for c in INPUT_COLUMNS}
         record["game_date"] = row["game_date"].isoformat()
@@ -336,8 +344,7 @@ def main(argv: list[str] | None = None) -> int:
         players = {b["player_id"] for b in bodies}
         history = frame[frame["player_id"].isin(players)]
         docs = [{**d, "game_date": d["game_date"].to_pydatetime()} for d in history.to_dict("records")]
-        client["parivision_warehouse"]["shots"].insert_many([{"_id": f"{d['game_id']}:{d['event_id']}", **d}
-                                                             for d in docs])
+        client["parivision_warehouse"]["shots"].insert_many([{"_id": _key_of(d), **d} for d in docs])
         print(f"  warehouse: {len(docs):,} shots of the {len(players)} shooters in the request mix", flush=True)
 
         # PariVision under gunicorn.

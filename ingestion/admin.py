@@ -13,7 +13,8 @@ from ingestion.models import IngestionRun, QuarantinedRecord
 
 @admin.register(IngestionRun)
 class IngestionRunAdmin(admin.ModelAdmin):
-    list_display = ("id", "kind", "status", "source", "started_at", "duration", "read", "inserted", "duplicates", "rejected")
+    list_display = ("id", "kind", "status", "source", "started_at", "duration", "read", "inserted", "duplicates",
+                    "corrected", "rejected", "attempts", "convention_label")  # fmt: skip
     list_filter = ("kind", "status", "started_at")
     search_fields = ("source", "error", "task_id")
     date_hierarchy = "started_at"
@@ -23,6 +24,11 @@ class IngestionRunAdmin(admin.ModelAdmin):
     def duration(self, run: IngestionRun) -> str:
         seconds = run.duration_s
         return "running" if seconds is None else f"{seconds:.1f} s"
+
+    @admin.display(description="coordinates")
+    def convention_label(self, run: IngestionRun) -> str:
+        convention = (run.convention or {}).get("convention") or {}
+        return str(convention.get("label", ""))
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False

@@ -31,85 +31,21 @@ import zipfile
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import NamedTuple, TextIO
+from typing import TextIO
 
+from ingestion.court import COURT_HALF_WIDTH_TENTHS as _COURT_HALF_WIDTH
+from ingestion.court import HOOP_Y_HUNDREDTHS as _HOOP_Y_HUNDREDTHS
+from ingestion.court import CourtZone, classify_location, classify_tenths, shot_distance
 from ingestion.mappers import NBA_COM_COLUMNS
-from ingestion.shots import ZONE_AREAS
 
-# --- court zones (NBA.com geometry) -----------------------------------------------
-#
-# Locations are handled in integer tenths of a foot relative to the hoop (NBA.com
-# publishes LOC_X in tenths and LOC_Y = hoop-relative tenths + 5.25 ft), which keeps
-# every boundary test exact.  The thresholds reproduce the labels of the 2023-24 file.
-
-_HOOP_Y_HUNDREDTHS = 525  # the hoop centre is 5.25 ft from the baseline
-_COURT_HALF_WIDTH = 250  # tenths
-_RESTRICTED_R2 = 40 * 40  # r < 4 ft
-_PAINT_HALF_WIDTH = 80  # 16 ft wide lane
-_PAINT_DEPTH = 138  # free-throw line, 19 ft from the baseline
-_CORNER_DEPTH = 87  # the 3PT line is straight (22 ft) up to 14 ft from the baseline
-_CORNER_X = 220
-_ARC_R2 = 237.5**2  # 23.75 ft arc above the break
-_BACKCOURT_Y = 420  # beyond half court (47 ft from the baseline)
-_EIGHT_FT_R2 = 80 * 80
-_SIXTEEN_FT_R2 = 160 * 160
-
-
-class CourtZone(NamedTuple):
-    basic: str  # BASIC_ZONE
-    name: str  # ZONE_NAME
-    abbreviation: str  # ZONE_ABB
-    range: str  # ZONE_RANGE
-    shot_type: str  # SHOT_TYPE
-
-
-_AREA_ABBREVIATIONS = ZONE_AREAS
-
-
-def _zone(basic: str, name: str, zone_range: str, shot_type: str) -> CourtZone:
-    return CourtZone(basic, name, _AREA_ABBREVIATIONS[name], zone_range, shot_type)
+# Court geometry lives in ingestion.court (canonical orientation: x < 0 is the Left Side).
+# The generator works in NBA.com's LOC_X orientation (x > 0: Left Side), hence the mirror.
+__all__ = ["CourtZone", "classify_location", "shot_distance"]
 
 
 def _classify_tenths(x: int, y: int) -> CourtZone:
-    """Zone labels of a location in tenths of a foot from the hoop (x>0: shooter's left)."""
-    side = "Left" if x > 0 else "Right"
-    r2 = x * x + y * y
-    if y >= _BACKCOURT_Y:
-        return _zone("Backcourt", "Back Court", "Back Court Shot", "3PT Field Goal")
-    if r2 < _RESTRICTED_R2:
-        return _zone("Restricted Area", "Center", "Less Than 8 ft.", "2PT Field Goal")
-    angle = math.degrees(math.atan2(abs(x), y))
-    if y <= _CORNER_DEPTH and abs(x) >= _CORNER_X:
-        return _zone(f"{side} Corner 3", f"{side} Side", "24+ ft.", "3PT Field Goal")
-    if y > _CORNER_DEPTH and r2 > _ARC_R2:
-        name = "Center" if angle < 18 else f"{side} Side Center"
-        return _zone("Above the Break 3", name, "24+ ft.", "3PT Field Goal")
-    if r2 <= _EIGHT_FT_R2:
-        zone_range = "Less Than 8 ft."
-    elif r2 <= _SIXTEEN_FT_R2:
-        zone_range = "8-16 ft."
-    else:
-        zone_range = "16-24 ft."
-    if abs(x) <= _PAINT_HALF_WIDTH and y <= _PAINT_DEPTH:
-        name = "Center" if zone_range == "Less Than 8 ft." or angle < 30 else f"{side} Side"
-        return _zone("In The Paint (Non-RA)", name, zone_range, "2PT Field Goal")
-    if zone_range == "16-24 ft.":
-        name = "Center" if angle < 18 else f"{side} Side Center" if angle < 54 else f"{side} Side"
-    else:
-        name = "Center" if angle < 30 else f"{side} Side"
-    return _zone("Mid-Range", name, zone_range, "2PT Field Goal")
-
-
-def classify_location(loc_x: float, loc_y: float) -> CourtZone:
-    """The NBA.com zone labels of a location given as LOC_X/LOC_Y (feet, baseline at y=0)."""
-    return _classify_tenths(round(loc_x * 10), round((loc_y - 5.25) * 10))
-
-
-def shot_distance(loc_x: float, loc_y: float) -> int:
-    """SHOT_DISTANCE as NBA.com computes it: whole feet from the hoop, rounded down."""
-    x = round(loc_x * 10)
-    y = round((loc_y - 5.25) * 10)
-    return math.isqrt(x * x + y * y) // 10
+    """Zone labels of a location in tenths of a foot from the hoop, NBA.com orientation (x>0: left)."""
+    return classify_tenths(-x, y)
 
 
 # --- aggregate figures of the 2022-23 and 2023-24 regular seasons (NBA.com files) --

@@ -1,7 +1,9 @@
 """Lake and warehouse writes: raw documents, batches, quarantine and canonical shots.
 
 Every write is idempotent. Raw documents and quarantine entries are keyed by a hash of
-what was received; warehouse shots by their natural key (game id, event id). Bulk
+what was received; warehouse shots by their identity (``ingestion.shots.shot_key``: game,
+period, clock, shooter, location, repeat). A known key with different content is a
+correction: the stored shot is replaced and the change audited in ``corrections``. Bulk
 inserts are unordered on those unique keys, so a re-run that meets rows it already
 wrote counts them as duplicates and goes on.
 
@@ -28,6 +30,7 @@ from typing import Any
 from pymongo import ReturnDocument
 from pymongo.errors import BulkWriteError
 
+from ingestion.shots import CONTENT_FIELDS
 from parivision import mongo
 
 DUPLICATE_KEY = 11000
@@ -48,14 +51,11 @@ def new_batch_id() -> str:
     return uuid.uuid4().hex
 
 
-def raw_id(record: Any, *, file_format: str | None, event_seq: int | None) -> str:
-    """A stable id for a received record: the same record received twice is one document.
-
-    The NBA.com format has no event id, so two identical rows of one game are told apart
-    by their order within the game.
-    """
+def raw_id(record: Any, *, file_format: str | None) -> str:
+    """A stable id for a received record: the same record received twice is one document
+    (an exact repeated row of a file is the same record, and the same shot)."""
     payload = json.dumps(record, sort_keys=True, separators=(",", ":"), default=str)
-    digest = hashlib.blake2b(f"{file_format}|{event_seq}|{payload}".encode(), digest_size=16)
+    digest = hashlib.blake2b(f"{file_format}|{payload}".encode(), digest_size=16)
     return digest.hexdigest()
 
 
@@ -67,13 +67,15 @@ def raw_document(
     run_id: int | None,
     batch_id: str,
     received_at: dt.datetime,
-    event_seq: int | None = None,
+    repeat: int | None = None,
+    convention: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     return {
-        "_id": raw_id(record, file_format=file_format, event_seq=event_seq),
+        "_id": raw_id(record, file_format=file_format),
         "source": source,
         "format": file_format,
-        "event_seq": event_seq,
+        "repeat": repeat,
+        "convention": convention,
         "record": record,
         "run_id": run_id,
         "batch_id": batch_id,
@@ -105,6 +107,70 @@ def insert_raw(docs: Sequence[dict[str, Any]]) -> tuple[int, int]:
 
 def insert_shots(docs: Sequence[dict[str, Any]]) -> tuple[int, int]:
     return insert_unordered(mongo.SHOTS, docs, warehouse=True)
+
+
+# --- known shots: duplicates, corrections and their audit ---------------------------------------
+
+CORRECTIONS = "corrections"  # lake collection: one entry per change applied to a warehouse shot
+
+
+def shots_by_key(keys: Sequence[str]) -> dict[str, dict[str, Any]]:
+    """The stored shots among ``keys`` (read by ``_id``: fast on MongoDB and on the stand-in)."""
+    if not keys:
+        return {}
+    found = mongo.warehouse_collection(mongo.SHOTS).find({"_id": {"$in": list(keys)}})
+    return {doc["_id"]: doc for doc in found}
+
+
+def _comparable(value: Any) -> Any:
+    if isinstance(value, float):
+        return round(value, 2)
+    if isinstance(value, dt.datetime):
+        return value.replace(tzinfo=None, microsecond=0)
+    return value
+
+
+def content_changes(old: dict[str, Any], new: dict[str, Any]) -> dict[str, tuple[Any, Any]]:
+    """The facts of a shot that differ between a stored document and a new one (``CONTENT_FIELDS``)."""
+    return {
+        name: (old.get(name), new.get(name))
+        for name in CONTENT_FIELDS
+        if _comparable(old.get(name)) != _comparable(new.get(name))
+    }
+
+
+def with_next_repeat(doc: dict[str, Any]) -> dict[str, Any]:
+    """The same shot document as the next same-second repeat (its key and repeat number)."""
+    repeat = int(doc.get("repeat") or 1) + 1
+    base = doc["_id"] if doc["_id"].count(":") == 5 else doc["_id"].rsplit(":", 1)[0]
+    return {**doc, "_id": f"{base}:{repeat}", "repeat": repeat}
+
+
+def fill_missing(old: dict[str, Any], new: dict[str, Any]) -> None:
+    """Complete a stored shot with what only the other format carries (the position)."""
+    if old.get("position") is None and new.get("position") is not None:
+        mongo.warehouse_collection(mongo.SHOTS).update_one({"_id": old["_id"]}, {"$set": {"position": new["position"]}})
+
+
+def apply_correction(
+    old: dict[str, Any], new: dict[str, Any], changed: dict[str, tuple[Any, Any]], *, run_id: int | None
+) -> None:
+    """Replace a stored shot by its corrected content, and audit the change (idempotent)."""
+    replacement = {**new, "position": new.get("position") or old.get("position")}
+    audit_key = hashlib.blake2b(
+        json.dumps([old["_id"], sorted(changed.items())], default=str).encode(), digest_size=16
+    ).hexdigest()
+    entry = {
+        "_id": audit_key,
+        "shot_key": old["_id"],
+        "changes": {name: {"before": before, "after": after} for name, (before, after) in changed.items()},
+        "before_source": old.get("source"),
+        "source": new.get("source"),
+        "run_id": run_id,
+        "corrected_at": utcnow(),
+    }
+    insert_unordered(CORRECTIONS, [entry], warehouse=False)
+    mongo.warehouse_collection(mongo.SHOTS).replace_one({"_id": old["_id"]}, replacement)
 
 
 def insert_quarantine(entries: Sequence[dict[str, Any]]) -> None:

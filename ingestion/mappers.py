@@ -1,11 +1,14 @@
 """Map the two real shot formats onto the canonical shot, and back to the feed's shape.
 
-* ``nba_com``: NBA.com season files (``SEASON_1, ..., SECS_LEFT``): feet with the
-  baseline at y=0 and the shooter's left at x>0, ``MM-DD-YYYY``, ``TRUE``/``FALSE``,
-  no event id (derived from the shot's order within its game).
+* ``nba_com``: NBA.com season files (``SEASON_1, ..., SECS_LEFT``): usually feet with the
+  baseline at y=0 and the Left Side at x>0, ``MM-DD-YYYY``, ``TRUE``/``FALSE``,
+  no event id (derived from the game clock).
 * ``shot_locations``: the "NBA Shot Locations 1997-2020" format the original feed
-  served (22 string fields): tenths of feet from the hoop, ``YYYYMMDD``, 0/1,
+  served (22 string fields): usually tenths of feet from the hoop, ``YYYYMMDD``, 0/1,
   ``Right Side(R)``.
+
+The coordinate convention of a file is detected (``ingestion.conventions``) and passed in;
+every mapped shot passes the cross-field rule (``ingestion.court``).
 """
 
 from __future__ import annotations
@@ -14,15 +17,20 @@ import datetime as dt
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from ingestion.conventions import NBA_COM_USUAL, SHOT_LOCATIONS_USUAL, Convention
 from ingestion.shots import (
-    HOOP_FROM_BASELINE_FT,
     PERIOD_RANGE,
     SEASON_TYPES,
     SECONDS_RANGE,
     ZONE_AREAS,
+    ZONE_BASIC,
+    ZONE_RANGES,
     Shot,
     ShotValidationError,
+    check_consistency,
     check_location,
+    check_no_control_characters,
+    clock_order,
     home_flag,
     normalise_game_id,
     normalise_team_code,
@@ -94,23 +102,44 @@ def _teams(record: Mapping[str, Any], home_col: str, away_col: str) -> tuple[str
     return home, away
 
 
+def _location(record: Mapping[str, Any], x_col: str, y_col: str, convention: Convention) -> tuple[float, float]:
+    raw_x, raw_y = record.get(x_col), record.get(y_col)
+    x_ft, y_ft = convention.to_feet(parse_float(raw_x, "x"), parse_float(raw_y, "y"))
+    check_location(x_ft, y_ft, raw_x, raw_y)
+    return round(x_ft, 2), round(y_ft, 2)
+
+
+def _checked(shot: Shot) -> Shot:
+    check_consistency(
+        x_ft=shot.x_ft, y_ft=shot.y_ft, distance_ft=shot.distance_ft, zone_basic=shot.zone_basic,
+        zone_area=shot.zone_area, zone_range=shot.zone_range, shot_type=shot.shot_type,
+    )  # fmt: skip
+    return shot
+
+
 def map_nba_com(
-    record: Mapping[str, Any], *, event_id: int, source: str, ingested_at: dt.datetime
+    record: Mapping[str, Any],
+    *,
+    source: str,
+    ingested_at: dt.datetime,
+    convention: Convention = NBA_COM_USUAL,
+    repeat: int = 1,
 ) -> Shot:
-    """An NBA.com row; ``event_id`` is the shot's 1-based order within its game."""
+    """An NBA.com row. It has no event id: ``event_id`` is derived from the game clock.
+
+    ``repeat`` tells same-second repeats of one player at one spot apart (see ``shot_key``).
+    """
+    check_no_control_characters(record)
     game_date = parse_date(record.get("GAME_DATE"), "game_date", ("%m-%d-%Y", "%Y-%m-%d"))
     home, away = _teams(record, "HOME_TEAM", "AWAY_TEAM")
     team_name = require_text(record, "TEAM_NAME", "team_name")
-    raw_x, raw_y = record.get("LOC_X"), record.get("LOC_Y")
-    # Mirror x so that the shooter's left is negative as in the 1997-2020 data,
-    # and move the origin from the baseline to the hoop.
-    x_ft = -parse_float(raw_x, "x")
-    y_ft = parse_float(raw_y, "y") - HOOP_FROM_BASELINE_FT
-    check_location(x_ft, y_ft, raw_x, raw_y)
+    x_ft, y_ft = _location(record, "LOC_X", "LOC_Y", convention)
     season = optional_text(record, "SEASON_2") or season_for(game_date)
-    return Shot(
+    period = parse_int(record.get("QUARTER"), "period", PERIOD_RANGE)
+    seconds_left = _clock(record, "MINS_LEFT", "SECS_LEFT")
+    return _checked(Shot(
         game_id=normalise_game_id(record.get("GAME_ID")),
-        event_id=event_id,
+        event_id=clock_order(period, seconds_left, repeat),
         player_id=parse_int(record.get("PLAYER_ID"), "player_id", (1, 10**10)),
         player_name=require_text(record, "PLAYER_NAME", "player_name"),
         team_id=parse_int(record.get("TEAM_ID"), "team_id", (1, 10**10)),
@@ -122,33 +151,39 @@ def map_nba_com(
         season=season,
         season_type="Regular Season",
         game_date=game_date,
-        period=parse_int(record.get("QUARTER"), "period", PERIOD_RANGE),
-        seconds_left=_clock(record, "MINS_LEFT", "SECS_LEFT"),
+        period=period,
+        seconds_left=seconds_left,
         action_type=require_text(record, "ACTION_TYPE", "action_type"),
         shot_type=parse_shot_type(record.get("SHOT_TYPE")),
-        zone_basic=require_text(record, "BASIC_ZONE", "zone_basic"),
+        zone_basic=parse_choice(require_text(record, "BASIC_ZONE", "zone_basic"), "zone_basic", ZONE_BASIC),
         zone_area=parse_zone_area(record.get("ZONE_NAME")),
-        zone_range=require_text(record, "ZONE_RANGE", "zone_range"),
+        zone_range=parse_choice(require_text(record, "ZONE_RANGE", "zone_range"), "zone_range", ZONE_RANGES),
         distance_ft=parse_float(record.get("SHOT_DISTANCE"), "distance_ft", (0.0, 94.0)),
-        x_ft=round(x_ft, 2),
-        y_ft=round(y_ft, 2),
+        x_ft=x_ft,
+        y_ft=y_ft,
         made=parse_bool(record.get("SHOT_MADE"), "made"),
         source=source,
         ingested_at=ingested_at,
-    )
+        repeat=repeat,
+    ))  # fmt: skip
 
 
-def map_shot_locations(record: Mapping[str, Any], *, source: str, ingested_at: dt.datetime) -> Shot:
+def map_shot_locations(
+    record: Mapping[str, Any],
+    *,
+    source: str,
+    ingested_at: dt.datetime,
+    convention: Convention = SHOT_LOCATIONS_USUAL,
+    repeat: int = 1,
+) -> Shot:
     """A record of the 1997-2020 format (the original feed's shape)."""
+    check_no_control_characters(record)
     game_date = parse_date(record.get("Game Date"), "game_date", ("%Y%m%d", "%Y-%m-%d"))
     home, away = _teams(record, "Home Team", "Away Team")
     team_name = require_text(record, "Team Name", "team_name")
-    raw_x, raw_y = record.get("X Location"), record.get("Y Location")
-    x_ft = parse_float(raw_x, "x") / 10.0
-    y_ft = parse_float(raw_y, "y") / 10.0
-    check_location(x_ft, y_ft, raw_x, raw_y)
+    x_ft, y_ft = _location(record, "X Location", "Y Location", convention)
     season_type = parse_choice(require_text(record, "Season Type", "season_type"), "season_type", SEASON_TYPES)
-    return Shot(
+    return _checked(Shot(
         game_id=normalise_game_id(record.get("Game ID")),
         event_id=parse_int(record.get("Game Event ID"), "event_id", (0, 10**6)),
         player_id=parse_int(record.get("Player ID"), "player_id", (1, 10**10)),
@@ -166,16 +201,43 @@ def map_shot_locations(record: Mapping[str, Any], *, source: str, ingested_at: d
         seconds_left=_clock(record, "Minutes Remaining", "Seconds Remaining"),
         action_type=require_text(record, "Action Type", "action_type"),
         shot_type=parse_shot_type(record.get("Shot Type")),
-        zone_basic=require_text(record, "Shot Zone Basic", "zone_basic"),
+        zone_basic=parse_choice(require_text(record, "Shot Zone Basic", "zone_basic"), "zone_basic", ZONE_BASIC),
         zone_area=parse_zone_area(record.get("Shot Zone Area")),
-        zone_range=require_text(record, "Shot Zone Range", "zone_range"),
+        zone_range=parse_choice(require_text(record, "Shot Zone Range", "zone_range"), "zone_range", ZONE_RANGES),
         distance_ft=parse_float(record.get("Shot Distance"), "distance_ft", (0.0, 94.0)),
-        x_ft=round(x_ft, 2),
-        y_ft=round(y_ft, 2),
+        x_ft=x_ft,
+        y_ft=y_ft,
         made=parse_bool(record.get("Shot Made Flag"), "made"),
         source=source,
         ingested_at=ingested_at,
-    )
+        repeat=repeat,
+        event_from_source=True,
+    ))  # fmt: skip
+
+
+def map_record(
+    record: Mapping[str, Any],
+    file_format: str,
+    *,
+    source: str,
+    ingested_at: dt.datetime,
+    convention: Convention | None = None,
+    repeat: int = 1,
+) -> Shot:
+    """A record of either format, with the file's convention (or the format's usual one)."""
+    if file_format == NBA_COM:
+        return map_nba_com(record, source=source, ingested_at=ingested_at,
+                           convention=convention or NBA_COM_USUAL, repeat=repeat)  # fmt: skip
+    return map_shot_locations(record, source=source, ingested_at=ingested_at,
+                              convention=convention or SHOT_LOCATIONS_USUAL, repeat=repeat)  # fmt: skip
+
+
+# Columns the convention detection reads: x, y, distance, zone area.
+LOCATION_COLUMNS = {
+    NBA_COM: ("LOC_X", "LOC_Y", "SHOT_DISTANCE", "ZONE_NAME"),
+    SHOT_LOCATIONS: ("X Location", "Y Location", "Shot Distance", "Shot Zone Area"),
+}
+USUAL_CONVENTION = {NBA_COM: NBA_COM_USUAL, SHOT_LOCATIONS: SHOT_LOCATIONS_USUAL}
 
 
 def to_feed_record(shot: Mapping[str, Any]) -> dict[str, str]:

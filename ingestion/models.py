@@ -28,9 +28,20 @@ class IngestionRun(models.Model):
     inserted = models.PositiveIntegerField(default=0, help_text="New shots in the warehouse.")
     duplicates = models.PositiveIntegerField(default=0, help_text="Shots the warehouse already had.")
     rejected = models.PositiveIntegerField(default=0, help_text="Records refused and quarantined.")
+    corrected = models.PositiveIntegerField(default=0, help_text="Known shots whose content changed (audited).")
     rejected_by_reason = models.JSONField(default=dict, blank=True)
     error = models.TextField(blank=True)
     task_id = models.CharField(max_length=64, blank=True)
+    # File imports: what was found before writing, and the lease that proves a worker holds the run.
+    convention = models.JSONField(
+        default=dict, blank=True, help_text="File format, rows and the coordinate convention detected."
+    )
+    heartbeat_at = models.DateTimeField(null=True, blank=True, help_text="Last sign of life of its worker.")
+    owner = models.CharField(max_length=200, blank=True, help_text="host:pid of the worker holding it.")
+    attempts = models.PositiveSmallIntegerField(default=1)
+    checkpoint = models.JSONField(
+        default=dict, blank=True, help_text="Last line fully written and the counts at that point (resume)."
+    )
 
     class Meta:
         ordering = ["-started_at"]

@@ -9,47 +9,40 @@ from __future__ import annotations
 
 import datetime as dt
 import math
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-# Court geometry (feet, hoop at the origin).  The hoop centre is 5.25 ft from the
-# baseline; a full court is 94 x 50 ft, so a heave from the far baseline has y = 88.75.
-HOOP_FROM_BASELINE_FT = 5.25
-COURT_HALF_WIDTH_FT = 25.0
-COURT_LENGTH_FT = 94.0
-# Real data puts a few shots a hair outside the lines (rounding of the tracking).
-COURT_TOLERANCE_FT = 0.5
-X_RANGE = (-COURT_HALF_WIDTH_FT - COURT_TOLERANCE_FT, COURT_HALF_WIDTH_FT + COURT_TOLERANCE_FT)
-Y_RANGE = (
-    -HOOP_FROM_BASELINE_FT - COURT_TOLERANCE_FT,
-    COURT_LENGTH_FT - HOOP_FROM_BASELINE_FT + COURT_TOLERANCE_FT,
+from ingestion import court
+from ingestion.court import (  # re-exported: the canonical shot's vocabulary and ranges
+    COURT_HALF_WIDTH_FT,
+    COURT_LENGTH_FT,
+    COURT_TOLERANCE_FT,
+    DISTANCE_RANGE,
+    HOOP_FROM_BASELINE_FT,
+    SHOT_TYPES,
+    X_RANGE,
+    Y_RANGE,
+    ZONE_AREAS,
+    ZONE_BASIC,
+    ZONE_RANGES,
 )
-DISTANCE_RANGE = (0.0, COURT_LENGTH_FT)
+
+__all__ = [  # what other modules import from here, court constants included
+    "CONTENT_FIELDS", "COURT_HALF_WIDTH_FT", "COURT_LENGTH_FT", "COURT_TOLERANCE_FT", "DISTANCE_RANGE", "FIELDS",
+    "HOOP_FROM_BASELINE_FT", "PERIOD_RANGE", "SEASON_TYPES", "SECONDS_RANGE", "SHOT_TYPES", "X_RANGE", "Y_RANGE",
+    "ZONE_AREAS", "ZONE_BASIC", "ZONE_RANGES", "Shot", "ShotContradictionError", "ShotValidationError",
+    "check_consistency", "check_location", "check_no_control_characters", "clock_order", "home_flag",
+    "normalise_game_id", "normalise_team_code", "optional_text", "parse_bool", "parse_choice", "parse_date",
+    "parse_float", "parse_int", "parse_shot_key", "parse_shot_type", "parse_zone_area", "require_text",
+    "season_for", "shot_key",
+]  # fmt: skip
+
 PERIOD_RANGE = (1, 10)  # four quarters and up to six overtimes
 SECONDS_RANGE = (0, 720)  # a quarter is 12 minutes; an overtime 5
 
-SHOT_TYPES = ("2PT", "3PT")
 SEASON_TYPES = ("Regular Season", "Playoffs", "Pre Season", "All Star", "Play-In")
-ZONE_BASIC = (
-    "Restricted Area",
-    "In The Paint (Non-RA)",
-    "Mid-Range",
-    "Left Corner 3",
-    "Right Corner 3",
-    "Above the Break 3",
-    "Backcourt",
-)
-ZONE_AREAS = {
-    "Left Side": "L",
-    "Left Side Center": "LC",
-    "Center": "C",
-    "Right Side Center": "RC",
-    "Right Side": "R",
-    "Back Court": "BC",
-}
-ZONE_RANGES = ("Less Than 8 ft.", "8-16 ft.", "16-24 ft.", "24+ ft.", "Back Court Shot")
-
 # Field order of the canonical document (also the column order of shot DataFrames).
 FIELDS = (
     "game_id",
@@ -125,20 +118,75 @@ class Shot:
     source: str
     ingested_at: dt.datetime
 
+    # Which of several same-second shots of one player at one spot this is (1 for nearly all):
+    # part of the key, not of the canonical fields.
+    repeat: int = 1
+    # True when ``event_id`` is the source's own (the 1997-2020 format's Game Event ID): two
+    # records with one key and different source event ids are two shots, not a correction.
+    event_from_source: bool = False
+
     @property
     def key(self) -> str:
-        """The natural key, also the warehouse ``_id``."""
-        return shot_key(self.game_id, self.event_id)
+        """The shot's identity, also the warehouse ``_id`` (see ``shot_key``)."""
+        return shot_key(
+            game_id=self.game_id, period=self.period, seconds_left=self.seconds_left, player_id=self.player_id,
+            x_ft=self.x_ft, y_ft=self.y_ft, repeat=self.repeat,
+        )  # fmt: skip
 
     def to_document(self) -> dict[str, Any]:
         doc: dict[str, Any] = {"_id": self.key}
         for name in FIELDS:
             doc[name] = getattr(self, name)
+        doc["repeat"] = self.repeat
+        doc["event_from_source"] = self.event_from_source
         return doc
 
 
-def shot_key(game_id: str, event_id: int) -> str:
-    return f"{game_id}:{event_id}"
+# The fields of a shot that are facts about it (what a correction can change). Not the
+# source, the ingestion time, the derived event id, what only one format carries, nor names
+# (the formats spell some differently: "OG Anunoby" / "O.G. Anunoby"; ids are compared).
+CONTENT_FIELDS = (
+    "team_id", "home_team", "away_team", "game_date", "season_type",
+    "action_type", "shot_type", "zone_basic", "zone_area", "zone_range", "distance_ft", "made",
+)  # fmt: skip
+
+
+def shot_key(
+    *, game_id: str, period: int, seconds_left: int, player_id: int, x_ft: float, y_ft: float, repeat: int = 1
+) -> str:
+    """One identity per shot, whatever the source and the row order.
+
+    Built from what every format carries: game, period, clock, shooter and location (in
+    whole tenths of a foot from the hoop, the precision both formats publish), e.g.
+    ``0022300650:4:95:201939:-65:240``. A player's second shot in the same second from
+    the same spot (a tip-in after a miss) gets ``:2``, and so on, in the order the source
+    gives them.
+    """
+    key = f"{game_id}:{period}:{seconds_left}:{player_id}:{court.tenths(x_ft)}:{court.tenths(y_ft)}"
+    return key if repeat == 1 else f"{key}:{repeat}"
+
+
+SHOT_KEY_PATTERN = r"^\d{10}:\d{1,2}:\d{1,3}:\d{1,10}:-?\d{1,4}:-?\d{1,4}(:\d{1,3})?$"
+
+
+def parse_shot_key(key: str) -> dict[str, Any]:
+    """The parts of a shot key; ``ValueError`` when it is not one."""
+    import re
+
+    if not re.fullmatch(SHOT_KEY_PATTERN, key):
+        raise ValueError("is not a shot key (game:period:seconds_left:player:x_tenths:y_tenths[:repeat])")
+    parts = key.split(":")
+    return {
+        "game_id": parts[0], "period": int(parts[1]), "seconds_left": int(parts[2]), "player_id": int(parts[3]),
+        "x_tenths": int(parts[4]), "y_tenths": int(parts[5]), "repeat": int(parts[6]) if len(parts) > 6 else 1,
+    }  # fmt: skip
+
+
+def clock_order(period: int, seconds_left: int, repeat: int = 1) -> int:
+    """A derived event id for sources without one: game-clock order (tenths of elapsed seconds)."""
+    before = sum(720 if p <= 4 else 300 for p in range(1, period))
+    length = 720 if period <= 4 else 300
+    return (before + max(0, length - seconds_left)) * 10 + min(repeat - 1, 9)
 
 
 # --- field parsers: each raises ShotValidationError naming the field -------------
@@ -295,6 +343,41 @@ def check_location(x_ft: float, y_ft: float, raw_x: Any, raw_y: Any) -> None:
         raise ShotValidationError("x", raw_x, "is off the court")
     if not Y_RANGE[0] <= y_ft <= Y_RANGE[1]:
         raise ShotValidationError("y", raw_y, "is off the court")
+
+
+class ShotContradictionError(ShotValidationError):
+    """Fields of one record that cannot all be true (the cross-field rule of ``ingestion.court``)."""
+
+    def __init__(self, found: court.Contradiction) -> None:
+        ValueError.__init__(self, found.message)
+        self.field = found.field
+        self.value = dict(zip(found.fields, found.values, strict=True))
+        self.problem = "contradict each other"
+        self.contradiction = found
+
+
+def check_consistency(
+    *, x_ft: float, y_ft: float, distance_ft: float, zone_basic: str, zone_area: str, zone_range: str, shot_type: str
+) -> None:
+    """Raise for the first contradiction between location, distance, zones and shot type."""
+    found = court.contradictions(
+        x_ft=x_ft, y_ft=y_ft, distance_ft=distance_ft, zone_basic=zone_basic, zone_area=zone_area,
+        zone_range=zone_range, shot_type=shot_type,
+    )  # fmt: skip
+    if found:
+        raise ShotContradictionError(found[0])
+
+
+_CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+
+
+def check_no_control_characters(record: Mapping[str, Any]) -> None:
+    """Refuse a record with a control character (a NUL byte, an escape...) in any field."""
+    for column, value in record.items():
+        if isinstance(value, str) and _CONTROL.search(value):
+            raise ShotValidationError(str(column), value, "contains a control character")
+        if isinstance(column, str) and _CONTROL.search(column):
+            raise ShotValidationError("header", column, "contains a control character")
 
 
 # Franchise names as NBA.com prints them, with the abbreviation HOME_TEAM/AWAY_TEAM use

@@ -99,9 +99,11 @@ def ping(timeout_ms: int = 2_000) -> None:
         client.close()
 
 
-# The natural key: re-importing the same data inserts nothing new.
+# A shot's identity is its ``_id`` (ingestion.shots.shot_key): re-importing the same data
+# inserts nothing new. (game_id, event_id) orders a game's shots; it is not unique (the
+# NBA.com format's event id is derived from the clock).
 SHOT_INDEXES: tuple[dict[str, Any], ...] = (
-    {"keys": (("game_id", ASCENDING), ("event_id", ASCENDING)), "unique": True},
+    {"keys": (("game_id", ASCENDING), ("event_id", ASCENDING))},
     {"keys": (("game_date", ASCENDING),)},
     {"keys": (("player_id", ASCENDING), ("game_date", ASCENDING))},
     {"keys": (("season", ASCENDING),)},
@@ -111,6 +113,7 @@ RAW_INDEXES: tuple[dict[str, Any], ...] = ({"keys": (("batch_id", ASCENDING),)},
 
 def ensure_indexes() -> None:
     """Create every index the platform relies on (idempotent; names left to the server)."""
+    _drop_old_unique_event_index()
     for index in SHOT_INDEXES:
         warehouse_collection(SHOTS).create_index(list(index["keys"]), unique=index.get("unique", False))
     for index in RAW_INDEXES:
@@ -122,6 +125,14 @@ def ensure_indexes() -> None:
     # The compact log (predictions/log.py) is read by shot key (the join) and by _id (its time).
     predictions.create_index([("key", ASCENDING)])
     warehouse_collection(FIGURES).create_index([("scope", ASCENDING)])
+
+
+def _drop_old_unique_event_index() -> None:
+    """The old natural key (game_id, event_id) was a unique index: it must not stay one."""
+    shots = warehouse_collection(SHOTS)
+    for name, info in shots.index_information().items():
+        if info.get("unique") and [k for k, _ in info.get("key", [])] == ["game_id", "event_id"]:
+            shots.drop_index(name)
 
 
 def ensure_indexes_once() -> None:

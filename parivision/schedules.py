@@ -43,6 +43,12 @@ DEFAULT_SCHEDULES: tuple[DefaultSchedule, ...] = (
         description="Catch-up: move any lake batch still waiting into the warehouse.",
     ),
     DefaultSchedule(
+        name="Sweep abandoned ingestion runs",
+        task="ingestion.sweep_runs",
+        every_seconds=60,
+        description="Resume (or mark failed) imports whose worker died: no run stays 'running' without one.",
+    ),
+    DefaultSchedule(
         name="Join predictions to outcomes",
         task="predictions.join_outcomes",
         every_seconds=60,

@@ -123,8 +123,12 @@ class ShotInputSerializer(serializers.Serializer):
     zone_basic = serializers.ChoiceField(choices=canonical.ZONE_BASIC, required=False)
     zone_area = serializers.ChoiceField(choices=list(canonical.ZONE_AREAS), required=False)
     zone_range = serializers.ChoiceField(choices=canonical.ZONE_RANGES, required=False)
-    game_id = serializers.RegexField(r"^\d{1,10}$", required=False, help_text="With event_id: joins the outcome.")
-    event_id = serializers.IntegerField(min_value=0, required=False)
+    game_id = serializers.RegexField(r"^\d{1,10}$", required=False,
+                                     help_text="With x_ft/y_ft: identifies the shot (its outcome is joined later).")
+    event_id = serializers.IntegerField(min_value=0, required=False,
+                                        help_text="Accepted for older clients; not part of the shot's identity.")
+    shot_key = serializers.RegexField(canonical.SHOT_KEY_PATTERN, required=False, max_length=48,
+                                      help_text="The shot's warehouse key (`key` of GET /api/v1/shots).")
 
     def to_internal_value(self, data: Any) -> Any:
         if isinstance(data, dict):
@@ -147,7 +151,7 @@ SHOT_EXAMPLE = {
 }  # fmt: skip
 PREDICTION_EXAMPLE = {
     "probability_made": 0.4012, "predicted_outcome": "missed", "odds_made": 2.4925, "odds_missed": 1.6700,
-    "shot_key": "0022300650:512",
+    "shot_key": "0022300650:4:95:201939:-65:240",
 }  # fmt: skip
 MODEL_EXAMPLE = {"name": "parivision-shot-model", "version": "7", "algorithm": "xgboost"}
 
@@ -157,7 +161,7 @@ class PredictionSerializer(serializers.Serializer):
     predicted_outcome = serializers.ChoiceField(choices=["made", "missed"])
     odds_made = serializers.FloatField(help_text="Fair decimal odds (1 / p), no margin.")
     odds_missed = serializers.FloatField(help_text="Fair decimal odds (1 / (1 - p)).")
-    shot_key = serializers.CharField(allow_null=True, help_text="game_id:event_id when given.")
+    shot_key = serializers.CharField(allow_null=True, help_text="The shot's warehouse key, when the shot was identified.")
 
 
 class ModelRefSerializer(serializers.Serializer):
@@ -463,7 +467,7 @@ class ShotListApi(ApiView):
         description="Canonical shots in (game date, key) order, filtered, a page at a time (keyset cursor).",
         parameters=[FilterSerializer], responses={200: OutputSerializer, **_errors(400, 429)},
         examples=[OpenApiExample("A page", response_only=True, value={"shots": [{
-            "key": "0022300650:512", "game_id": "0022300650", "event_id": 512, "game_date": "2024-01-27T00:00:00Z",
+            "key": "0022300650:4:95:201939:-65:240", "game_id": "0022300650", "event_id": 33250, "game_date": "2024-01-27T00:00:00Z",
             "season": "2023-24", "season_type": "Regular Season", "player_id": 201939,
             "player_name": "Stephen Curry", "team_id": 1610612744, "team_name": "Golden State Warriors",
             "home_team": "GSW", "away_team": "LAL", "is_home": True, "position": "PG", "period": 4,

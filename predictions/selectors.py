@@ -227,6 +227,10 @@ def pipeline_run_status(*, run_id: str) -> dict[str, Any]:
     last = runs[-1] if runs else None
     status = {"PENDING": "queued", "RECEIVED": "queued", "STARTED": "running", "RETRY": "running",
               "SUCCESS": "succeeded", "FAILURE": "failed", "REVOKED": "failed"}.get(state, state.lower())
+    if status == "running" and last is not None and last.status != "running":
+        # Its worker died and the run was resumed (or failed) by the sweeper under another task:
+        # the run, not the dead task's last state, says where it stands.
+        status = last.status
     return {
         "run_id": run_id, "kind": queued_kind or (last.kind if last else None), "status": status, "task_id": run_id,
         "created_at": last.started_at if last else None, "started_at": last.started_at if last else None,

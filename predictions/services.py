@@ -14,8 +14,8 @@ from typing import Any
 from django.db import transaction
 from rest_framework.authtoken.models import Token
 
-from ingestion.generator import classify_location, shot_distance
-from ingestion.shots import normalise_game_id, season_for, shot_key
+from ingestion import court
+from ingestion.shots import normalise_game_id, parse_shot_key, season_for, shot_key
 from parivision import mongo
 from parivision.errors import ApplicationError
 from predictions import history, serving
@@ -23,7 +23,7 @@ from predictions.log import log_document, made_at_of, prediction_log_append
 from predictions.metrics import PredictionTimer
 from predictions.selectors import distinct_values
 
-THREE_POINT_ZONES = ("Left Corner 3", "Right Corner 3", "Above the Break 3", "Backcourt")
+THREE_POINT_ZONES = tuple(sorted(court.THREE_POINT_ZONES))
 
 
 # --- API input -> the canonical shot the model reads ------------------------------------------
@@ -49,15 +49,19 @@ def shot_canonical(data: Mapping[str, Any]) -> dict[str, Any]:
         raise ShotInputError(missing, "give both x_ft and y_ft, or neither (and a zone_basic)")
     zone_basic, zone_area, zone_range = data.get("zone_basic"), data.get("zone_area"), data.get("zone_range")
     shot_type, distance = data.get("shot_type"), data.get("distance_ft")
+    # The importer's cross-field rule (ingestion.court): fields given together must agree.
+    found = court.contradictions(x_ft=x, y_ft=y, distance_ft=distance, zone_basic=zone_basic, zone_area=zone_area,
+                                 zone_range=zone_range, shot_type=shot_type)  # fmt: skip
+    if found:
+        raise ShotInputError(found[0].fields[0], found[0].message)
     if x is not None:
-        # NBA.com's LOC_X/LOC_Y: x mirrored, y from the baseline (see ingestion.mappers).
-        zone = classify_location(-x, y + 5.25)
+        zone = court.zone_of(x, y)
         zone_basic = zone_basic or zone.basic
         zone_area = zone_area or zone.name
         zone_range = zone_range or zone.range
         shot_type = shot_type or zone.shot_type.split()[0]
         if distance is None:
-            distance = float(shot_distance(-x, y + 5.25))
+            distance = float(court.distance_of(x, y))
     elif zone_basic is None:
         raise ShotInputError("zone_basic", "give x_ft and y_ft, or a zone_basic")
     if shot_type is None:
@@ -83,17 +87,46 @@ def shot_canonical(data: Mapping[str, Any]) -> dict[str, Any]:
         "x_ft": x,
         "y_ft": y,
     }
-    key = None
-    if data.get("game_id") is not None or data.get("event_id") is not None:
-        if data.get("game_id") is None or data.get("event_id") is None:
-            raise ShotInputError("event_id" if data.get("event_id") is None else "game_id",
-                                 "give both game_id and event_id to identify the shot, or neither")
-        try:
-            key = shot_key(normalise_game_id(data["game_id"]), data["event_id"])
-        except ValueError:
-            raise ShotInputError("game_id", "is not an NBA game id (up to 10 digits)") from None
+    key = _shot_key_of(data)
     context = {name: data.get(name) for name in ("player_name", "team", "opponent") if data.get(name) is not None}
     return {"record": record, "shot_key": key, "context": context}
+
+
+def _shot_key_of(data: Mapping[str, Any]) -> str | None:
+    """The warehouse key of the shot, when the caller identifies it (its prediction is joined to the outcome).
+
+    ``shot_key`` (the ``key`` of ``GET /api/v1/shots``) must describe this very shot; ``game_id``
+    alone is enough with the shot's location (the key is game, period, clock, player, location).
+    ``event_id`` is accepted for older clients but is not part of the identity.
+    """
+    given = data.get("shot_key")
+    if given is not None:
+        try:
+            parts = parse_shot_key(given)
+        except ValueError as error:
+            raise ShotInputError("shot_key", str(error)) from None
+        if data.get("game_id") is not None and normalise_game_id(data["game_id"]) != parts["game_id"]:
+            raise ShotInputError("shot_key", f"is a shot of game {parts['game_id']}, not of game_id {data['game_id']}")
+        expected = {"period": data["period"], "seconds_left": data["seconds_left"], "player_id": data["player_id"]}
+        if data.get("x_ft") is not None:
+            expected |= {"x_tenths": court.tenths(data["x_ft"]), "y_tenths": court.tenths(data["y_ft"])}
+        wrong = [name for name, value in expected.items() if parts[name] != value]
+        if wrong:
+            raise ShotInputError("shot_key", f"does not describe this shot ({', '.join(wrong)} differ)")
+        return given  # type: ignore[no-any-return]
+    if data.get("game_id") is None:
+        if data.get("event_id") is not None:
+            raise ShotInputError("game_id", "give game_id (with x_ft/y_ft) or shot_key to identify the shot")
+        return None
+    if data.get("x_ft") is None:
+        raise ShotInputError("x_ft", "give x_ft and y_ft with game_id (the shot's key includes its location), "
+                                     "or its shot_key")
+    try:
+        game_id = normalise_game_id(data["game_id"])
+    except ValueError:
+        raise ShotInputError("game_id", "is not an NBA game id (up to 10 digits)") from None
+    return shot_key(game_id=game_id, period=data["period"], seconds_left=data["seconds_left"],
+                    player_id=data["player_id"], x_ft=data["x_ft"], y_ft=data["y_ft"])  # fmt: skip
 
 
 # --- predicting ------------------------------------------------------------------------------

@@ -100,10 +100,10 @@ def mongo_db() -> None:
 
 
 @pytest.fixture(scope="session")
-def celery_worker(
+def worker_env(
     service_urls: dict[str, str], django_db_setup: Any, django_db_blocker: Any, tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[Path]:
-    """A real Celery worker process on the session's Redis, MongoDB and test database."""
+) -> dict[str, str]:
+    """The environment a real Celery worker needs to share the session's stores and test database."""
     from django.db import connection
 
     with django_db_blocker.unblock():
@@ -112,7 +112,7 @@ def celery_worker(
         database_url = f"sqlite:///{db['NAME']}"
     else:
         database_url = f"postgres://{db['USER']}:{db['PASSWORD']}@{db['HOST'] or 'localhost'}:{db['PORT'] or 5432}/{db['NAME']}"
-    env = {
+    return {
         **service_urls,
         **{name: json.dumps(value) for name, value in SMALL_MODELS.items()},
         "DJANGO_SETTINGS_MODULE": "parivision.settings.test",
@@ -121,7 +121,12 @@ def celery_worker(
         # Pulls the stream enqueues by itself go nowhere (tests name the feed's URL when they pull).
         "FEED_URL": "http://127.0.0.1:9",
     }
-    with services.celery_worker(env, tmp_path_factory.mktemp("celery")) as log:
+
+
+@pytest.fixture(scope="session")
+def celery_worker(worker_env: dict[str, str], tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    """A real Celery worker process on the session's Redis, MongoDB and test database."""
+    with services.celery_worker(worker_env, tmp_path_factory.mktemp("celery")) as log:
         yield log
 
 

@@ -167,6 +167,13 @@ CELERY_TASK_ALWAYS_EAGER = env_bool("CELERY_TASK_ALWAYS_EAGER", False)
 
 # --- Ingestion ---------------------------------------------------------------------------
 INGEST_BATCH_SIZE = env_int("INGEST_BATCH_SIZE", 5_000, minimum=1, maximum=100_000)
+# Crash-safe imports (issue #11): a running import renews its lease every few seconds; a run
+# whose lease has expired (its worker is gone) is resumed by the sweeper, up to the attempts
+# allowed, then marked failed. URL downloads stop at an overall deadline.
+INGEST_RUN_LEASE_S = env_int("INGEST_RUN_LEASE_S", 120, minimum=5)
+INGEST_HEARTBEAT_S = env_int("INGEST_HEARTBEAT_S", 5, minimum=1)
+INGEST_MAX_ATTEMPTS = env_int("INGEST_MAX_ATTEMPTS", 3, minimum=1, maximum=20)
+INGEST_URL_DEADLINE_S = env_int("INGEST_URL_DEADLINE_S", 900, minimum=1)
 # The replay feed: what it serves (a shot file path or "warehouse") and how much of it.
 FEED_DATASET = env_str("FEED_DATASET", "warehouse")
 FEED_LIMIT = env_int("FEED_LIMIT", 50_000, minimum=1)

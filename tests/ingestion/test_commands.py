@@ -42,8 +42,18 @@ def test_import_shots_prints_a_summary_with_rejections_by_reason(tmp_path):
     out = StringIO()
     call_command("import_shots", str(write_csv(tmp_path / "s.csv", rows)), "--no-progress", stdout=out)
     text = out.getvalue()
-    assert "read 4, inserted 3, duplicates 0, rejected 1" in text
+    assert "read 4, inserted 3, duplicates 0, corrected 0, rejected 1" in text
     assert "shot_type: is not a known shot type (2PT or 3PT)" in text
+    assert "coordinates in feet, origin at the baseline, x > 0 is the Left Side" in text
+
+
+def test_import_shots_explains_a_refused_file_once(tmp_path):
+    from django.core.management.base import CommandError
+
+    path = tmp_path / "broken.zip"
+    path.write_bytes(b"PK\x03\x04 truncated")
+    with pytest.raises(CommandError, match=r"^broken\.zip: is a damaged zip"):
+        call_command("import_shots", str(path), "--no-progress")
 
 
 def test_import_shots_names_a_missing_file(tmp_path):

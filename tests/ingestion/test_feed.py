@@ -112,7 +112,7 @@ def test_the_feed_can_replay_the_warehouse(tmp_path):
     shots_import_file(location=str(write_csv(tmp_path / "s.csv", rows)))
     assert feed_load(dataset="warehouse", limit=100) == 8
     records = feed_next(n=100)
-    assert [(r["Game ID"], r["Game Event ID"]) for r in records][:2] == [("0022300008", "1"), ("0022300008", "2")]
+    assert [(r["Game ID"], r["Game Event ID"]) for r in records][:2] == [("0022300008", "200"), ("0022300008", "250")]  # clock order
     assert records[-1]["Game Date"] == "20231105"
 
 
@@ -141,7 +141,7 @@ def test_the_client_pulls_into_the_lake_and_the_transform_fills_the_warehouse(li
 
     _run, report = lake_transform_pending()
     assert (report.read, report.inserted, report.rejected) == (12, 12, 0)
-    shot = mongo.warehouse_collection(mongo.SHOTS).find_one({"_id": "0021100057:3"})
+    shot = mongo.warehouse_collection(mongo.SHOTS).find_one({"_id": "0021100057:3:571:201580:13:6:3"})  # event 3: the third same-second repeat
     assert shot is not None
     assert shot["source"] == f"feed:{live_server.url}"
 

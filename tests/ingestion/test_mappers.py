@@ -23,7 +23,7 @@ NOW = dt.datetime(2026, 1, 1, 12, 0)
 
 
 def nba(**overrides: object):
-    return map_nba_com(nba_com_row(**overrides), event_id=7, source="test", ingested_at=NOW)
+    return map_nba_com(nba_com_row(**overrides), source="test", ingested_at=NOW)
 
 
 def loc(**overrides: object):
@@ -35,7 +35,7 @@ def test_nba_com_row_is_converted_to_hoop_relative_feet_with_the_left_side_negat
     assert (shot.x_ft, shot.y_ft) == (-12.5, 5.0)
     assert shot.zone_area == "Left Side"
     assert shot.game_id == "0022300003"
-    assert shot.event_id == 7
+    assert shot.event_id == (720 - 661) * 10  # no event id in the format: game-clock order
     assert shot.game_date == dt.datetime(2023, 11, 3)
     assert shot.seconds_left == 11 * 60 + 1
     assert shot.made is False
@@ -46,7 +46,8 @@ def test_nba_com_row_is_converted_to_hoop_relative_feet_with_the_left_side_negat
 
 
 def test_shot_locations_row_is_converted_from_tenths_of_feet():
-    shot = loc(**{"X Location": "-96", "Y Location": "145", "Shot Zone Area": "Left Side Center(LC)"})
+    shot = loc(**{"X Location": "-96", "Y Location": "145", "Shot Zone Area": "Left Side Center(LC)",
+                  "Shot Zone Basic": "Mid-Range", "Shot Zone Range": "16-24 ft.", "Shot Distance": "17"})
     assert (shot.x_ft, shot.y_ft) == (-9.6, 14.5)
     assert shot.zone_area == "Left Side Center"
     assert shot.game_date == dt.datetime(2012, 1, 1)
@@ -59,15 +60,19 @@ def test_shot_locations_row_is_converted_from_tenths_of_feet():
 
 def test_both_formats_describe_the_same_spot_the_same_way():
     # A corner three from the shooter's left: NBA.com x>0 from the baseline, 1997-2020 x<0 from the hoop.
-    a = nba(LOC_X="22.0", LOC_Y="5.25", ZONE_NAME="Left Side", SHOT_TYPE="3PT Field Goal")
-    b = loc(**{"X Location": "-220", "Y Location": "0", "Shot Zone Area": "Left Side(L)", "Shot Type": "3PT Field Goal"})
+    corner = {"BASIC_ZONE": "Left Corner 3", "ZONE_RANGE": "24+ ft.", "SHOT_DISTANCE": "22"}
+    a = nba(LOC_X="22.0", LOC_Y="5.25", ZONE_NAME="Left Side", SHOT_TYPE="3PT Field Goal", **corner)
+    b = loc(**{"X Location": "-220", "Y Location": "0", "Shot Zone Area": "Left Side(L)", "Shot Type": "3PT Field Goal",
+               "Shot Zone Basic": "Left Corner 3", "Shot Zone Range": "24+ ft.", "Shot Distance": "22"})
     assert (a.x_ft, a.y_ft) == (b.x_ft, b.y_ft) == (-22.0, 0.0)
     assert a.zone_area == b.zone_area
 
 
 @pytest.mark.parametrize("value", ["Right Side(R)", "Right Side", "R", " Right Side "])
 def test_zone_area_spellings_are_normalised(value):
-    assert loc(**{"Shot Zone Area": value}).zone_area == "Right Side"
+    right = {"X Location": "130", "Y Location": "60", "Shot Zone Basic": "Mid-Range", "Shot Distance": "14",
+             "Shot Zone Range": "8-16 ft."}
+    assert loc(**{"Shot Zone Area": value}, **right).zone_area == "Right Side"
 
 
 @pytest.mark.parametrize(("raw", "made"), [("TRUE", True), ("FALSE", False), ("1", True), ("0", False), ("true", True)])
@@ -134,7 +139,7 @@ def test_format_is_detected_from_the_header_and_unknown_headers_are_explained():
 
 
 def test_feed_record_round_trips_to_the_same_shot():
-    shot = nba(LOC_X="-7.3", LOC_Y="20.05", ZONE_NAME="Right Side Center")
+    shot = nba(LOC_X="-7.3", LOC_Y="20.05", ZONE_NAME="Right Side Center", SHOT_DISTANCE="16", ZONE_RANGE="16-24 ft.")
     record = to_feed_record(shot.to_document())
     assert len(record) == 22
     assert all(isinstance(value, str) for value in record.values())
@@ -144,18 +149,21 @@ def test_feed_record_round_trips_to_the_same_shot():
         assert getattr(again, field) == getattr(shot, field)
 
 
-def test_reader_streams_zip_files_and_derives_event_ids_from_order_within_each_game(tmp_path):
+def test_reader_streams_zip_files_and_keys_shots_by_game_clock_player_and_spot(tmp_path):
     rows = nba_com_game("22300001", 3) + nba_com_game("22300002", 2) + nba_com_game("22300001", 1)
-    rows[1]["QUARTER"] = "12"  # refused, but it keeps its place in the game's order
+    rows[1]["QUARTER"] = "12"  # refused
     csv_path = write_csv(tmp_path / "season.csv", rows)
     records = list(iter_mapped(write_zip(tmp_path / "season.zip", csv_path)))
-    assert [r.event_seq for r in records] == [1, 2, 3, 1, 2, 4]
     assert [r.line for r in records] == [2, 3, 4, 5, 6, 7]
     assert records[1].shot is None
     assert records[1].error is not None
     assert records[1].error.field == "period"
     keys = [r.shot.key for r in records if r.shot]
-    assert keys == ["0022300001:1", "0022300001:3", "0022300002:1", "0022300002:2", "0022300001:4"]
+    assert keys == ["0022300001:1:700:1629673:-125:50", "0022300001:1:690:1629673:-125:50",
+                    "0022300002:1:700:1629673:-125:50", "0022300002:1:695:1629673:-125:50",
+                    # the game's first shot again, later in the file: an exact repeat, the same shot
+                    "0022300001:1:700:1629673:-125:50"]  # fmt: skip
+    assert [r.exact_repeat for r in records if r.shot] == [False, False, False, False, True]
 
 
 def test_reader_refuses_rows_with_the_wrong_number_of_columns(tmp_path):

@@ -39,7 +39,7 @@ def test_import_writes_raw_records_valid_shots_and_quarantines_the_rest(season_f
     assert report.rejected_by_reason == {"period: is out of range 1..10": 1, "x: is not a number": 1}
     assert lake.count(mongo.RAW_SHOTS, warehouse=False) == 10
     assert len(shots()) == 8
-    assert shots()[0]["_id"] == "0022300001:1"
+    assert shots()[0]["_id"] == "0022300001:1:700:1629673:-125:50"  # game:period:clock:player:x:y
     entries = {e["field"]: e for e in quarantined()}
     assert entries["period"]["value"] == "0"
     assert entries["period"]["record"]["QUARTER"] == "0"
@@ -66,7 +66,7 @@ def test_both_formats_land_in_one_warehouse(tmp_path, season_file):
     shots_import_file(location=str(season_file))
     _run, report = shots_import_file(location=str(other))
     assert report.inserted == 2
-    stored = mongo.warehouse_collection(mongo.SHOTS).find_one({"_id": "0021100057:307"})
+    stored = mongo.warehouse_collection(mongo.SHOTS).find_one({"_id": "0021100057:3:571:201580:13:6"})
     assert stored is not None
     assert stored["source"] == "file:locations.csv"
     assert stored["x_ft"] == 1.3
@@ -81,7 +81,12 @@ def test_a_missing_file_is_a_failed_run_with_its_reason(tmp_path):
 
 
 def feed_records(n: int, *, start_event: int = 1) -> list[dict]:
-    return [shot_locations_row(**{"Game Event ID": str(start_event + i)}) for i in range(n)]
+    """Shots of one game, one every few seconds (a shot's identity includes its clock)."""
+    return [
+        shot_locations_row(**{"Game Event ID": str(event), "Minutes Remaining": str((700 - event * 3) // 60),
+                              "Seconds Remaining": str((700 - event * 3) % 60), "Period": str(1 + event // 200)})
+        for event in range(start_event, start_event + n)
+    ]  # fmt: skip
 
 
 def test_transform_moves_received_batches_once():

@@ -11,6 +11,7 @@ import pandas as pd
 import pytest
 from rest_framework.test import APIClient
 
+from ingestion.shots import shot_key
 from tests.training.factories import shots_frame
 from training.ml.registry import CHAMPION, ModelRegistry, dataset_describe
 from training.ml.split import shots_split_by_date
@@ -137,5 +138,7 @@ def warehouse_documents(frame: pd.DataFrame) -> list[dict[str, Any]]:
     docs = []
     for row in frame.to_dict("records"):
         row["game_date"] = row["game_date"].to_pydatetime()
-        docs.append({"_id": f"{row['game_id']}:{row['event_id']}", **row})
+        key = shot_key(game_id=row["game_id"], period=int(row["period"]), seconds_left=int(row["seconds_left"]),
+                       player_id=int(row["player_id"]), x_ft=float(row["x_ft"]), y_ft=float(row["y_ft"]))
+        docs.append({"_id": key, **row})
     return docs

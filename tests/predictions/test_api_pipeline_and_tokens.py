@@ -53,6 +53,28 @@ def test_staff_queue_an_ingestion_task_sent_after_commit(staff_api: APIClient, d
     assert (status["kind"], status["status"]) == ("import_file", "queued")
 
 
+def test_an_import_whose_worker_died_reads_its_run_status_not_the_dead_tasks(staff_api: APIClient,
+                                                                            monkeypatch) -> None:
+    from ingestion.models import IngestionRun
+    from parivision.celery import app
+
+    task_id = "0123456789abcdef0123456789abcdee"
+
+    class Started:  # what the result backend keeps for a task whose worker was killed
+        state = "STARTED"
+        result = None
+
+    monkeypatch.setattr(app, "AsyncResult", lambda _task_id: Started())
+    run = IngestionRun.objects.create(kind="file", source="/data/s.csv", task_id=task_id)
+    assert staff_api.get(f"{RUNS}/{task_id}").json()["status"] == "running"
+
+    # The sweeper resumed it under another task, and that one finished it.
+    IngestionRun.objects.filter(pk=run.pk).update(status="succeeded", attempts=2, inserted=12)
+    status = staff_api.get(f"{RUNS}/{task_id}").json()
+    assert status["status"] == "succeeded"
+    assert status["detail"]["ingestion_runs"][0]["inserted"] == 12
+
+
 @pytest.mark.parametrize(
     ("body", "field"),
     [({"kind": "rm -rf"}, "kind"), ({}, "kind"), ({"kind": "import_file"}, "location"),

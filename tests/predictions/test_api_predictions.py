@@ -34,7 +34,7 @@ def test_a_shot_gets_a_probability_fair_odds_and_the_model_that_priced_it(api: A
     assert body["odds_made"] == pytest.approx(1 / p, rel=1e-3)
     assert body["odds_missed"] == pytest.approx(1 / (1 - p), rel=1e-3)
     assert body["model"] == {"name": "parivision-test-serving", "version": "1", "algorithm": "xgboost"}
-    assert body["shot_key"] == "0022300999:7"
+    assert body["shot_key"] == "0022300999:4:95:1003:-65:120"  # game:period:clock:player:x:y
     assert body["request_id"] == response["X-Request-ID"] == "req-1"
 
 
@@ -86,7 +86,7 @@ def test_every_served_prediction_is_logged_compactly_with_its_version_probabilit
     assert set(first) == {"_id", "version", "p", "key", "settled"}
     assert first["version"] == "1"
     assert first["p"] == pytest.approx(single["probability_made"], abs=1e-6)
-    assert first["key"] == single["shot_key"]
+    assert first["key"] == single["shot_key"] == "0022300999:4:95:1003:-65:120"
     assert first["settled"] is False
     assert all(set(doc) == {"_id", "version", "p"} for doc in logged[1:])  # unidentified: never joined
 
@@ -108,6 +108,11 @@ def test_every_served_prediction_is_logged_compactly_with_its_version_probabilit
         ({"zone_basic": "Downtown"}, "zone_basic"),
         ({"seconds": 30}, "seconds"),
         ({"event_id": 3}, "game_id"),
+        ({"distance_ft": 3.0}, "distance_ft"),  # x/y say 13.7 ft: the importer's cross-field rule
+        ({"zone_basic": "Restricted Area"}, "zone_basic"),
+        ({"shot_type": "3PT"}, "shot_type"),
+        ({"shot_key": "0022300999:4:95:1003:-65:121"}, "shot_key"),  # not this shot's location
+        ({"shot_key": "0022300999:7"}, "shot_key"),  # the old game:event key format
     ],
 )
 @pytest.mark.usefixtures("champion")

@@ -23,12 +23,22 @@ def entering_now(docs: list[dict]) -> list[dict]:
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("mongo_db", "champion")]
 
 
+def located(doc: dict) -> dict:
+    return {"player_id": int(doc["player_id"]), "period": int(doc["period"]), "seconds_left": int(doc["seconds_left"]),
+            "x_ft": float(doc["x_ft"]), "y_ft": float(doc["y_ft"]), "action_type": doc["action_type"]}  # fmt: skip
+
+
+def identified(doc: dict) -> dict:
+    """A shot identified by its game: the key is game, period, clock, player and location."""
+    return shot(game_id=doc["game_id"], **located(doc))
+
+
 def test_predictions_are_settled_when_their_shots_reach_the_warehouse(api: APIClient, mlflow_store) -> None:
     frame = mlflow_store.frame.head(6)
     docs = warehouse_documents(frame)
     for doc in docs[:4]:  # four identified shots, one of them predicted twice
-        api.post("/api/v1/predictions", shot(game_id=doc["game_id"], event_id=doc["event_id"]), format="json")
-    api.post("/api/v1/predictions", shot(game_id=docs[0]["game_id"], event_id=docs[0]["event_id"]), format="json")
+        api.post("/api/v1/predictions", identified(doc), format="json")
+    api.post("/api/v1/predictions", shot(shot_key=docs[0]["_id"], **located(docs[0])), format="json")
     api.post("/api/v1/predictions", shot(), format="json")  # anonymous shot: never settled
     prediction_log.flush()
 
@@ -51,18 +61,17 @@ def test_a_prediction_of_a_shot_already_known_is_a_backfill_kept_out_of_live_sco
                                                                                      mlflow_store) -> None:
     docs = warehouse_documents(mlflow_store.frame.head(2))
     known, upcoming = docs
-    api.post("/api/v1/predictions", shot(game_id=upcoming["game_id"], event_id=upcoming["event_id"]), format="json")
+    api.post("/api/v1/predictions", identified(upcoming), format="json")
     prediction_log.flush()
     mongo.warehouse_collection(mongo.SHOTS).insert_many(entering_now(docs))  # both enter the platform now
-    api.post("/api/v1/predictions", shot(game_id=known["game_id"], event_id=known["event_id"]), format="json")
+    api.post("/api/v1/predictions", identified(known), format="json")
     prediction_log.flush()
 
     report = predictions_join_outcomes()
 
     assert (report.live, report.backfill) == (1, 1)
     unknown_entry = warehouse_documents(mlflow_store.frame.iloc[2:3])  # no ingested_at: counted as known
-    api.post("/api/v1/predictions", shot(game_id=unknown_entry[0]["game_id"], event_id=unknown_entry[0]["event_id"]),
-             format="json")
+    api.post("/api/v1/predictions", identified(unknown_entry[0]), format="json")
     prediction_log.flush()
     mongo.warehouse_collection(mongo.SHOTS).insert_many(unknown_entry)
     assert predictions_join_outcomes().backfill == 1

@@ -42,14 +42,23 @@ class Command(BaseCommand):
                 location=location, source=options["source"], batch_size=options["batch_size"], progress=progress
             )
         except (OSError, ValueError) as error:
-            raise CommandError(f"{location}: {error}") from error
+            message = str(error)
+            raise CommandError(message if Path(location).name in message else f"{location}: {message}") from error
         finally:
             bar.close()
         elapsed = time.perf_counter() - started
+        found = report.convention
+        if found:
+            convention = found["convention"]
+            checked = "fitted on" if convention["verified"] else "usual for the format; too few rows to fit, of"
+            self.stdout.write(
+                f"{location}: {found['format']} format, {found['rows']} rows; coordinates in {convention['label']} "
+                f"({checked} {convention['sample']} sampled rows, fit {convention['fit']:.0%})"
+            )
         self.stdout.write(
             self.style.SUCCESS(
                 f"{location}: read {report.read}, inserted {report.inserted}, duplicates {report.duplicates}, "
-                f"rejected {report.rejected} in {elapsed:.1f} s (run #{run.pk})"
+                f"corrected {report.corrected}, rejected {report.rejected} in {elapsed:.1f} s (run #{run.pk})"
             )
         )
         for reason, count in report.rejected_by_reason.most_common():
