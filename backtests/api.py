@@ -19,6 +19,7 @@ from backtests import selectors, services
 from backtests.engine import STRATEGIES
 from backtests.models import Backtest
 from parivision.errors import ApplicationError
+from parivision.fields import MAX_ID, StrictIntegerField
 from predictions.api import VALIDATION_ERROR_EXAMPLE, ApiView, _errors
 
 
@@ -35,7 +36,9 @@ class BacktestSerializer(serializers.Serializer):
     step = serializers.CharField(allow_blank=True)
     error = serializers.CharField(allow_blank=True)
     results = serializers.JSONField(help_text="Per version: bets, wins, hit_rate, roi, final_bankroll, "
-                                              "max_drawdown, curve [{n, bankroll, date}].")
+                                              "max_drawdown, sharpe (per bet), profit_factor, risk_of_ruin (of "
+                                              "losing ruin_fraction of the bankroll), zones [{zone, bets, wins, "
+                                              "hit_rate, staked, profit, roi}], curve [{n, bankroll, date}].")
     created_at = serializers.DateTimeField()
     started_at = serializers.DateTimeField(allow_null=True)
     finished_at = serializers.DateTimeField(allow_null=True)
@@ -45,14 +48,17 @@ class BacktestSerializer(serializers.Serializer):
         return f"/api/v1/backtests/{obj.pk}"
 
 
-BACKTEST_EXAMPLE = {
+BACKTEST_EXAMPLE: dict[str, Any] = {
     "id": 12, "owner": "analyst", "model_versions": [5, 7], "date_from": "2024-03-01", "date_to": "2024-04-14",
     "strategy": "kelly", "params": {"strategy": "kelly", "threshold": 0.02, "stake": 10.0, "kelly_fraction": 0.25,
                                     "margin": 0.05, "bankroll": 1000.0, "min_stake": 0.01},
     "status": "succeeded", "progress": 100, "step": "", "error": "",
     "results": {"shots": 21940, "market": {"shots": 180233, "lookback_days": 365, "margin": 0.05},
                 "versions": [{"version": 7, "bets": 812, "wins": 455, "hit_rate": 0.5603, "roi": 0.0312,
-                              "final_bankroll": 1184.2, "max_drawdown": 0.081,
+                              "final_bankroll": 1184.2, "max_drawdown": 0.081, "sharpe": 0.0417,
+                              "profit_factor": 1.071, "risk_of_ruin": 0.0132, "ruin_fraction": 0.5,
+                              "zones": [{"zone": "Restricted Area", "bets": 301, "wins": 198, "hit_rate": 0.6578,
+                                         "staked": 7420.5, "profit": 310.2, "roi": 0.0418}],
                               "curve": [{"n": 0, "bankroll": 1000.0, "date": "2024-03-01"}]}]},
     "created_at": "2024-04-15T09:00:00Z", "started_at": "2024-04-15T09:00:01Z",
     "finished_at": "2024-04-15T09:00:40Z", "url": "/api/v1/backtests/12",
@@ -67,7 +73,8 @@ class BacktestListCreateApi(ApiView):
             ref_name = "BacktestCreateInput"
 
         model_versions = serializers.ListField(
-            child=serializers.IntegerField(min_value=1), min_length=1, max_length=settings.BACKTEST_MAX_VERSIONS,
+            child=StrictIntegerField(min_value=1, max_value=MAX_ID), min_length=1,
+            max_length=settings.BACKTEST_MAX_VERSIONS,
             help_text="One version, or two compared on the same shots.")
         date_from = serializers.DateField()
         date_to = serializers.DateField()

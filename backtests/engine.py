@@ -128,6 +128,8 @@ class BacktestResult:
     curve: list[dict[str, Any]] = field(default_factory=list)  # {"n", "bankroll", "date"}
     # The first BET_DETAILS bets: {"shot", "side", "odds", "q", "fair", "edge", "fair_edge", "clv", "won"}
     bet_details: list[dict[str, Any]] = field(default_factory=list)
+    # One (shot index, stake, pnl, bankroll before) per bet, for backtests.metrics; not stored.
+    ledger: list[tuple[int, float, float, float]] = field(default_factory=list, repr=False)
 
     @property
     def hit_rate(self) -> float | None:
@@ -145,6 +147,7 @@ class BacktestResult:
 
     def as_dict(self) -> dict[str, Any]:
         data = asdict(self)
+        data.pop("ledger")
         data.update(hit_rate=self.hit_rate, roi=self.roi, growth=self.growth)
         for key, value in data.items():
             if isinstance(value, float):
@@ -206,6 +209,7 @@ def simulate(
                 "fair_edge": round(q_side / fair_side - 1.0, 6), "clv": round(q_side - fair_side, 6), "won": won,
             })  # fmt: skip
         pnl = stake * (odds - 1.0) if won else -stake
+        result.ledger.append((int(i), stake, pnl, bankroll))
         bankroll += pnl
         result.bets += 1
         result.wins += int(won)
@@ -218,7 +222,7 @@ def simulate(
         drawdown = peak - bankroll
         result.max_drawdown_credits = max(result.max_drawdown_credits, drawdown)
         result.max_drawdown = max(result.max_drawdown, drawdown / peak)
-        points.append((result.bets, bankroll, dates[i] if dates is not None else None))
+        points.append((result.bets, bankroll, dates[int(i)] if dates is not None else None))
     result.final_bankroll = bankroll
     if result.bets:
         result.average_edge = edges / result.bets

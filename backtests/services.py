@@ -12,7 +12,7 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
-from backtests import engine, selectors
+from backtests import engine, metrics, selectors
 from backtests.models import Backtest
 from parivision import mongo
 from parivision.errors import ApplicationError
@@ -172,6 +172,7 @@ def backtest_compute(*, backtest: Backtest, progress: Progress | None = None) ->
     step("placing and settling bets", 90)
     outcomes = engine.backtest_compare(shots=shots, probabilities=probabilities, market=market, params=params)
     fair = market.fair_probability(shots)
+    zones = shots["zone_basic"].astype(str).tolist()
     return {
         "shots": len(shots),
         "first_date": str(shots["game_date"].min().date()),
@@ -184,7 +185,9 @@ def backtest_compute(*, backtest: Backtest, progress: Progress | None = None) ->
         "params": params.as_dict(),
         "versions": [
             {"version": int(name), "algorithm": getattr(rows.get(int(name)), "algorithm", ""),
-             "mean_probability": round(float(pd.Series(probabilities[name]).mean()), 4), **result.as_dict()}
+             "mean_probability": round(float(pd.Series(probabilities[name]).mean()), 4), **result.as_dict(),
+             **metrics.backtest_metrics(ledger=result.ledger, zones=zones, start=params.bankroll,
+                                        strategy=params.strategy, ruin_fraction=settings.BACKTEST_RUIN_FRACTION)}
             for name, result in outcomes.items()
         ],
         "warnings": warnings,

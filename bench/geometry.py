@@ -78,15 +78,16 @@ def identity(shot: dict[str, Any]) -> tuple[Any, ...]:
 
 def measure(path: Path, sample_keys: dict[tuple[Any, ...], dict[str, Any]]) -> dict[str, Any]:
     rows = 0
-    residual = collections.Counter()  # SHOT_DISTANCE - floor(distance of the location), in feet
+    residual: collections.Counter[int] = collections.Counter()  # SHOT_DISTANCE - floor(distance of the location), in feet
     moves: dict[str, collections.Counter[float]] = {
         k: collections.Counter() for k in ("basic", "area", "range", "type")
     }
     type_vs_zone = 0
-    flagged = collections.Counter()
+    flagged: collections.Counter[str] = collections.Counter()
     identities: collections.Counter[tuple[Any, ...]] = collections.Counter()
     exact: collections.Counter[tuple[Any, ...]] = collections.Counter()
-    overlap = {"sample_shots_in_season": 0, "fields_differing": collections.Counter()}
+    in_season = 0
+    fields_differing: collections.Counter[str] = collections.Counter()
     for row in rows_of(path):
         rows += 1
         shot = canonical(row)
@@ -106,10 +107,10 @@ def measure(path: Path, sample_keys: dict[tuple[Any, ...], dict[str, Any]]) -> d
         exact[tuple(sorted(row.items()))] += 1
         twin = sample_keys.get(key)
         if twin is not None:
-            overlap["sample_shots_in_season"] += 1
+            in_season += 1
             for name in ("made", "action", "type", "basic", "area", "range", "distance"):
                 if twin[name] != shot[name]:
-                    overlap["fields_differing"][name] += 1
+                    fields_differing[name] += 1
     repeats = sum(n - 1 for n in identities.values() if n > 1)
     exact_repeats = sum(n - 1 for n in exact.values() if n > 1)
     return {
@@ -122,7 +123,8 @@ def measure(path: Path, sample_keys: dict[tuple[Any, ...], dict[str, Any]]) -> d
         "flagged_rows_share": sum(flagged.values()) / rows if rows else 0.0,
         "identity_repeats": repeats,
         "exact_repeated_rows": exact_repeats,
-        "overlap_with_1997_2020_sample": {**overlap, "fields_differing": dict(overlap["fields_differing"])},
+        "overlap_with_1997_2020_sample": {"sample_shots_in_season": in_season,
+                                          "fields_differing": dict(fields_differing)},
     }
 
 

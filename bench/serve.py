@@ -17,6 +17,11 @@ servers, so it must cost as little as possible: ``wrk`` (C, one thread, keep-ali
 request bodies pre-formatted by ``bench/wrk_post.lua``; ``apt-get install wrk``) when it is
 installed, else a Python one (asyncio, keep-alive), which costs the servers more CPU
 (``--client`` chooses). It prints a table and ends with one line of JSON.
+
+``--shadow`` (issue 14) also registers a second model and, after the usual runs, measures
+PariVision again with it serving in shadow (every identified request also scored by it off
+the request path), then once more with the shadow stopped, so the figures show what shadow
+scoring costs the responses.
 """
 
 from __future__ import annotations
@@ -67,20 +72,22 @@ def season_frame(path: Path) -> pd.DataFrame:
     return frame
 
 
-def train_and_register(frame: pd.DataFrame, tracking_uri: str, artifacts: str) -> str:
+def train_and_register(frame: pd.DataFrame, tracking_uri: str, artifacts: str, *, alias: str | None = None,
+                       params: dict[str, Any] | None = None) -> str:
     from training.ml.registry import CHAMPION, ModelRegistry, dataset_describe
     from training.ml.split import shots_split_by_date
     from training.ml.train import challengers_train
 
     split = shots_split_by_date(frame, test_fraction=0.1, validation_fraction=0.1)
     model = challengers_train(train=split.train, validation=split.validation, kinds=("xgboost",),
-                              xgboost_params={"n_estimators": 400, "learning_rate": 0.08})["xgboost"]
+                              xgboost_params=params or {"n_estimators": 400, "learning_rate": 0.08})["xgboost"]
     registry = ModelRegistry(tracking_uri=tracking_uri, experiment_name="bench-serve", model_name=MODEL_NAME,
                              artifact_location=f"file://{artifacts}")
     records = [{**r, "game_date": r["game_date"].to_pydatetime()} for r in split.test.head(3).to_dict("records")]
     run = registry.run_log(model=model, metrics={}, input_records=records,
                            dataset=dataset_describe(source=SEASON, slices={"train": split.train}))
-    registry.alias_set(version=run.version, alias=CHAMPION)
+    assert run.version is not None
+    registry.alias_set(version=run.version, alias=alias or CHAMPION)
     return str(run.version)
 
 
@@ -275,6 +282,38 @@ def log_settled(client: Any, *, timeout: float = 30.0) -> None:
         time.sleep(1.5)  # longer than PREDICTION_LOG_FLUSH_SECONDS
 
 
+def shadow_runs(client: Any, tracking_uri: str, model_name: str, shadow_version: str, port: int,
+                bodies: list[Any], auth: dict[str, str], *, generator: str, seconds: float,
+                folder: Path) -> dict[str, dict[str, Any]]:
+    """c1 and c16 with ``shadow_version`` serving in shadow, then again with the shadow stopped."""
+    from training.ml.registry import ModelRegistry
+
+    registry = ModelRegistry(tracking_uri=tracking_uri, experiment_name="x", model_name=model_name)
+    predictions = client["parivision_warehouse"]["predictions"]
+    path = "/api/v1/predictions"
+    out: dict[str, dict[str, Any]] = {}
+    for name, on in (("parivision+shadow", True), ("parivision-after", False)):
+        if on:
+            registry.alias_set(version=shadow_version, alias="shadow")
+        else:
+            registry.alias_delete(alias="shadow")
+        time.sleep(3)  # three alias polls: every worker has loaded (or dropped) the shadow
+        before = predictions.count_documents({"role": "shadow"})
+        load(generator, port, path, bodies, auth, concurrency=4, seconds=2.0, folder=folder)
+        deadline = time.monotonic() + 120
+        while on and time.monotonic() < deadline and predictions.count_documents({"role": "shadow"}) == before:
+            # Measure only once the shadow scores (a niced worker on a busy machine loads it slowly).
+            load(generator, port, path, bodies, auth, concurrency=1, seconds=2.0, folder=folder)
+        log_settled(client)
+        before = predictions.count_documents({"role": "shadow"})
+        c1 = load(generator, port, path, bodies, auth, concurrency=1, seconds=seconds, folder=folder)
+        c16 = load(generator, port, path, bodies, auth, concurrency=16, seconds=seconds, folder=folder)
+        log_settled(client)
+        out[name] = {"c1": c1, "c16": c16, "shadow_scored": predictions.count_documents({"role": "shadow"}) - before}
+        print(f"  measured {name}", flush=True)
+    return out
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data-dir", type=Path,
@@ -284,6 +323,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seconds", type=float, default=8.0, help="duration of each measured run")
     parser.add_argument("--client", choices=("auto", "wrk", "python"), default="auto",
                         help="load generator: wrk when installed (auto), or the Python one")
+    parser.add_argument("--shadow", action="store_true",
+                        help="also measure PariVision with a second model serving in shadow, then without it again")
+    parser.add_argument("--shadow-scorer", choices=("thread", "worker"), default="worker",
+                        help="with --shadow: score in each web process (thread) or in a separate, niced "
+                             "`manage.py shadow_score --loop` process (worker, the default)")
+    parser.add_argument("--shadow-version", help="with --shadow and --tracking-uri: this registered version is the "
+                                                 "shadow (else one is trained)")
     args = parser.parse_args(argv)
     generator = ("wrk" if shutil.which("wrk") else "python") if args.client == "auto" else args.client
 
@@ -318,16 +364,29 @@ def main(argv: list[str] | None = None) -> int:
             started = time.perf_counter()
             version = train_and_register(frame, tracking_uri, artifacts)
             print(f"  trained and registered version {version} in {time.perf_counter() - started:.1f} s", flush=True)
+        shadow_version = None
+        if args.shadow and args.shadow_version:
+            shadow_version = args.shadow_version
+        elif args.shadow:
+            started = time.perf_counter()
+            # Registered now, put in shadow (the "shadow" alias) only after the usual runs.
+            shadow_version = train_and_register(frame, tracking_uri, artifacts, alias="bench-shadow-candidate",
+                                                params={"n_estimators": 300, "learning_rate": 0.1, "max_depth": 5})
+            print(f"  trained the shadow candidate v{shadow_version} in {time.perf_counter() - started:.1f} s",
+                  flush=True)
 
         bodies, records = request_mix(frame)
         env = {
             **os.environ, "DJANGO_SETTINGS_MODULE": "parivision.settings.production",
             "SECRET_KEY": secrets.token_urlsafe(64), "ALLOWED_HOSTS": "127.0.0.1,localhost",
             "SECURE_SSL_REDIRECT": "false", "DATABASE_URL": f"sqlite:///{folder / 'db.sqlite3'}",
+            "FEED_TOKEN": os.environ.get("FEED_TOKEN") or secrets.token_urlsafe(32),  # production requires one
             "PARIVISION_VAR_DIR": str(folder / "var"), "MONGODB_URI": mongo_uri, "REDIS_URL": redis_url,
             "MLFLOW_TRACKING_URI": tracking_uri, "MLFLOW_REGISTRY_URI": tracking_uri, "MLFLOW_ARTIFACT_ROOT": artifacts, "MLFLOW_MODEL_NAME": model_name,
             "API_THROTTLE_USER_RATE": "10000000/minute", "PREDICTION_LOG_ENABLED": "true",
             "GUNICORN_WORKERS": "2", "GUNICORN_ACCESS_LOG": str(folder / "access.log"), "LOG_LEVEL": "WARNING",
+            # --shadow: the workers notice the shadow alias within a second.
+            **({"SERVING_ALIAS_POLL_SECONDS": "1", "SHADOW_SCORER": args.shadow_scorer} if args.shadow else {}),
         }  # fmt: skip
         python = sys.executable
         subprocess.run([python, "manage.py", "migrate", "--noinput", "-v0"], cwd=ROOT, env=env, check=True)
@@ -400,6 +459,15 @@ def main(argv: list[str] | None = None) -> int:
             results[name] = {"c1": c1, "c16": c16, "batch": {**batches, "shots_per_s": batches["rps"] * 1000}}
             print(f"  measured {name}", flush=True)
 
+        if shadow_version is not None:
+            if args.shadow_scorer == "worker":  # the shadow's model work, at the lowest CPU priority
+                scorer_log = folder / "shadow-score.log"
+                scorer = subprocess.Popen(["nice", "-n", "10", python, "manage.py", "shadow_score", "--loop"],
+                                          cwd=ROOT, env=env, stdout=scorer_log.open("wb"), stderr=subprocess.STDOUT)
+                stack.callback(services.stop, scorer)
+            results.update(shadow_runs(client, tracking_uri, model_name, shadow_version, port, bodies, auth,
+                                       generator=generator, seconds=args.seconds, folder=folder))
+
         rss = {"parivision": [peak_rss_mb(p) for p in worker_pids(web.pid)],
                "mlflow": [peak_rss_mb(p) for p in worker_pids(mlflow_server.pid)]}
         logged = client["parivision_warehouse"]["predictions"]
@@ -408,6 +476,7 @@ def main(argv: list[str] | None = None) -> int:
         metrics_text = __import__("requests").get(f"http://127.0.0.1:{port}/metrics", timeout=10).text
         client.close()
 
+    shadow_results = {k: results[k] for k in ("parivision+shadow", "parivision-after") if k in results}
     results = {"parivision": results["parivision"], "mlflow": results["mlflow"]}
     ours_r, theirs_r = results["parivision"], results["mlflow"]
     print()
@@ -418,6 +487,9 @@ def main(argv: list[str] | None = None) -> int:
               f"{r['c16']['p99_ms']:>12.2f}{r['batch']['shots_per_s']:>15.0f}"
               f"{max(rss[name] or [0]):>20.0f}")
     served = sum(r["requests"] for r in (ours_r["c1"], ours_r["c16"]))
+    for name, r in shadow_results.items():
+        print(f"{name:<12}{r['c1']['p50_ms']:>11.2f}{r['c1']['p99_ms']:>11.2f}{r['c16']['rps']:>11.0f}"
+              f"{r['c16']['p99_ms']:>12.2f}   (shadow scored {r.get('shadow_scored', 0):,} shots)")
     print(f"prediction log: {logged_count:,} documents in MongoDB; metrics exposed: "
           f"{'parivision_prediction_latency_seconds_bucket' in metrics_text}; requests served ~{served:,}")
     summary = {
@@ -432,6 +504,13 @@ def main(argv: list[str] | None = None) -> int:
         "mlflow_peak_rss_mb_per_worker": round(max(rss["mlflow"] or [0]), 1),
         "prediction_log_documents": logged_count, "model_version": version, "load_generator": generator,
     }  # fmt: skip
+    for name, key in (("parivision+shadow", "shadow"), ("parivision-after", "after_shadow")):
+        if name in shadow_results:
+            r = shadow_results[name]
+            summary.update({f"{key}_p50_ms_c1": round(r["c1"]["p50_ms"], 3),
+                            f"{key}_p99_ms_c1": round(r["c1"]["p99_ms"], 3),
+                            f"{key}_rps_c16": round(r["c16"]["rps"], 1), f"{key}_p99_ms_c16": round(r["c16"]["p99_ms"], 3),
+                            f"{key}_scored": r.get("shadow_scored", 0)})
     print(json.dumps(summary))
     return 0
 

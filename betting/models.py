@@ -16,9 +16,23 @@ class Bankroll(models.Model):
     starting_balance = models.DecimalField(max_digits=14, decimal_places=2)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
+    # Safeguards the bettor sets on their profile (betting.services.bettor_limits_set); null: none.
+    stake_limit = models.DecimalField(max_digits=12, decimal_places=2, null=True, blank=True,
+                                      help_text="Largest stake of one bet.")
+    daily_loss_limit = models.DecimalField(max_digits=14, decimal_places=2, null=True, blank=True,
+                                           help_text="Most credits the bettor may lose in a day (open stakes count).")
+    cooldown_until = models.DateTimeField(null=True, blank=True,
+                                          help_text="No bets until then (self-set; cannot be shortened).")
 
     class Meta:
-        constraints = [models.CheckConstraint(condition=models.Q(balance__gte=0), name="bankroll_balance_not_negative")]
+        constraints = [
+            models.CheckConstraint(condition=models.Q(balance__gte=0), name="bankroll_balance_not_negative"),
+            models.CheckConstraint(condition=models.Q(stake_limit__isnull=True) | models.Q(stake_limit__gt=0),
+                                   name="bankroll_stake_limit_positive"),
+            models.CheckConstraint(
+                condition=models.Q(daily_loss_limit__isnull=True) | models.Q(daily_loss_limit__gt=0),
+                name="bankroll_daily_loss_limit_positive"),
+        ]
 
     def __str__(self) -> str:
         return f"{self.user} · {self.balance} credits"

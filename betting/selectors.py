@@ -11,6 +11,7 @@ from django.conf import settings
 from django.core.cache import cache
 from django.db.models import Count, DecimalField, Q, QuerySet, Sum, Value
 from django.db.models.functions import Coalesce
+from django.utils import timezone
 
 from betting import market
 from betting.models import Bankroll, Bet, LiveShot, StreamState
@@ -97,6 +98,60 @@ def pnl_series(*, user: Any) -> list[dict[str, Any]]:
         total += bet.payout - bet.stake
         points.append({"t": bet.settled_at.isoformat() if bet.settled_at else None, "pnl": float(total)})
     return [{"t": None, "pnl": 0.0}, *points]
+
+
+def day_start(now: dt.datetime) -> dt.datetime:
+    """Midnight of ``now``'s day in the site's time zone (``TIME_ZONE``): when daily limits reset."""
+    local = timezone.localtime(now)
+    return local.replace(hour=0, minute=0, second=0, microsecond=0)
+
+
+def loss_today(*, user_id: int, now: dt.datetime) -> Decimal:
+    """What the bettor has lost today: stakes of bets placed since midnight minus what they paid
+    back; an open bet counts as lost (its stake is at risk). Never below 0 (a winning day)."""
+    totals = Bet.objects.filter(user_id=user_id, placed_at__gte=day_start(now)).aggregate(
+        staked=Coalesce(Sum("stake"), Value(Decimal("0")), output_field=DecimalField()),
+        paid=Coalesce(Sum("payout"), Value(Decimal("0")), output_field=DecimalField()),
+    )
+    return max(totals["staked"] - totals["paid"], Decimal("0")).quantize(Decimal("0.01"))
+
+
+@dataclass(frozen=True)
+class BettorLimits:
+    stake_limit: Decimal | None
+    daily_loss_limit: Decimal | None
+    cooldown_until: dt.datetime | None  # only while it runs
+    lost_today: Decimal
+
+    @property
+    def loss_left_today(self) -> Decimal | None:
+        if self.daily_loss_limit is None:
+            return None
+        return max(self.daily_loss_limit - self.lost_today, Decimal("0"))
+
+    @property
+    def max_stake(self) -> Decimal | None:
+        """The largest stake the limits allow now (None: no limit applies)."""
+        caps = [cap for cap in (self.stake_limit, self.loss_left_today) if cap is not None]
+        if self.cooldown_until is not None:
+            return Decimal("0")
+        return min(caps) if caps else None
+
+    @property
+    def any(self) -> bool:
+        return any(v is not None for v in (self.stake_limit, self.daily_loss_limit, self.cooldown_until))
+
+
+def bettor_limits(*, user: Any, now: dt.datetime | None = None) -> BettorLimits | None:
+    """The bettor's safeguards as they apply now (the profile and the play page show them)."""
+    bankroll = bankroll_of(user=user)
+    if bankroll is None:
+        return None
+    now = now or timezone.now()
+    running = bankroll.cooldown_until if bankroll.cooldown_until and bankroll.cooldown_until > now else None
+    lost = loss_today(user_id=bankroll.user_id, now=now) if bankroll.daily_loss_limit is not None else Decimal("0")
+    return BettorLimits(stake_limit=bankroll.stake_limit, daily_loss_limit=bankroll.daily_loss_limit,
+                        cooldown_until=running, lost_today=lost)
 
 
 @dataclass(frozen=True)

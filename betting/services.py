@@ -45,6 +45,79 @@ def bankroll_open(*, user: Any) -> Bankroll:
     return bankroll
 
 
+# --- safeguards -----------------------------------------------------------------------------
+
+LIMIT_MAX = Decimal("1000000000")
+
+
+def _limit_clean(value: Any, *, field: str) -> Decimal | None:
+    """A limit from a form or an API body: empty means no limit; else credits > 0 with two decimals."""
+    if value is None or (isinstance(value, str) and not value.strip()):
+        return None
+    try:
+        amount = Decimal(str(value).strip())
+    except (InvalidOperation, ValueError):
+        raise ApplicationError(f"The {field.replace('_', ' ')} {value!r} is not a number.", field=field,
+                               value=value) from None
+    if not amount.is_finite() or amount <= 0 or amount > LIMIT_MAX:
+        raise ApplicationError(f"The {field.replace('_', ' ')} must be more than 0 and at most {LIMIT_MAX:,} "
+                               "credits (leave it empty for no limit).", field=field, value=str(value))
+    if amount != amount.quantize(CENT):
+        raise ApplicationError(f"The {field.replace('_', ' ')} can have at most two decimals.", field=field,
+                               value=str(value))
+    return amount.quantize(CENT)
+
+
+def bettor_limits_set(*, user: Any, stake_limit: Any, daily_loss_limit: Any, cooldown_hours: int | None = None,
+                      now: dt.datetime | None = None) -> Bankroll:
+    """Set the bettor's own safeguards: a stake limit, a daily loss limit (empty: none) and, when
+    ``cooldown_hours`` is given, a cool-down of that many hours from now.
+
+    A cool-down is a commitment: a shorter one never replaces a longer one already running.
+    """
+    stake = _limit_clean(stake_limit, field="stake_limit")
+    daily = _limit_clean(daily_loss_limit, field="daily_loss_limit")
+    now = now or timezone.now()
+    until = None
+    if cooldown_hours is not None:
+        if isinstance(cooldown_hours, bool) or not isinstance(cooldown_hours, int) or not (
+                1 <= cooldown_hours <= settings.BETTOR_COOLDOWN_MAX_HOURS):
+            raise ApplicationError(f"The cool-down must be a whole number of hours from 1 to "
+                                   f"{settings.BETTOR_COOLDOWN_MAX_HOURS}.", field="cooldown_hours",
+                                   value=cooldown_hours)
+        until = now + dt.timedelta(hours=cooldown_hours)
+    bankroll_open(user=user)
+    with transaction.atomic():
+        bankroll = Bankroll.objects.select_for_update().get(user=user)
+        bankroll.stake_limit, bankroll.daily_loss_limit = stake, daily
+        fields = ["stake_limit", "daily_loss_limit", "updated_at"]
+        if until is not None and (bankroll.cooldown_until is None or bankroll.cooldown_until < until):
+            bankroll.cooldown_until = until
+            fields.append("cooldown_until")
+        bankroll.save(update_fields=fields)
+    return bankroll
+
+
+def _safeguards_check(*, bankroll: Bankroll, amount: Decimal, now: dt.datetime) -> None:
+    """Refuse a stake that breaks one of the bettor's own limits (called under the bankroll's lock)."""
+    if bankroll.cooldown_until is not None and bankroll.cooldown_until > now:
+        until = timezone.localtime(bankroll.cooldown_until).strftime("%Y-%m-%d %H:%M %Z")
+        raise ApplicationError(f"You are in the cool-down you set: no bets until {until}.", field="cooldown_until",
+                               value=bankroll.cooldown_until.isoformat(), code="cooldown", status=403)
+    if bankroll.stake_limit is not None and amount > bankroll.stake_limit:
+        raise ApplicationError(f"The stake ({amount} credits) is above your stake limit "
+                               f"({bankroll.stake_limit} credits).", field="stake_limit",
+                               value=str(bankroll.stake_limit), code="stake_limit", status=403)
+    if bankroll.daily_loss_limit is not None:
+        lost = selectors.loss_today(user_id=bankroll.user_id, now=now)
+        if lost + amount > bankroll.daily_loss_limit:
+            left = max(bankroll.daily_loss_limit - lost, Decimal("0"))
+            raise ApplicationError(f"The stake ({amount} credits) would take today's losses past your daily loss "
+                                   f"limit ({bankroll.daily_loss_limit} credits): {lost} lost or in play today, "
+                                   f"{left} left until midnight ({settings.TIME_ZONE}).", field="daily_loss_limit",
+                                   value=str(bankroll.daily_loss_limit), code="daily_loss_limit", status=403)
+
+
 # --- bets -----------------------------------------------------------------------------------
 
 
@@ -74,7 +147,9 @@ def bet_place(*, user: Any, shot_id: int, side: str, stake: Decimal | str | int,
     """Stake credits on ``side`` of an open shot at the market's current odds.
 
     Refused (``ApplicationError``, nothing changed): a stake ≤ 0 or above the balance, an
-    unknown shot, a shot that is no longer open. The same ``idempotency_key`` twice returns
+    unknown shot, a shot that is no longer open, and anything the bettor's own safeguards
+    forbid (a cool-down running, a stake above their stake limit, a stake that could take the
+    day's losses past their daily loss limit). The same ``idempotency_key`` twice returns
     the bet the first request placed instead of placing another.
     """
     if side not in Bet.Side.values:
@@ -102,6 +177,7 @@ def bet_place(*, user: Any, shot_id: int, side: str, stake: Decimal | str | int,
             if odds is None:
                 raise ApplicationError("This shot has no market price yet.", field="shot", value=shot_id,
                                        code="shot_unpriced", status=409)
+            _safeguards_check(bankroll=bankroll, amount=amount, now=timezone.now())
             if amount > bankroll.balance:
                 raise ApplicationError(f"The stake ({amount} credits) is more than your balance "
                                        f"({bankroll.balance} credits).", field="stake", value=str(amount))

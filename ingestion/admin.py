@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
 from django.contrib import admin
 from django.core.paginator import Paginator
@@ -73,7 +73,7 @@ class QuarantinedRecordAdmin(admin.ModelAdmin):
         reason = request.GET.get("reason") or None
         run = request.GET.get("run")
         run_id = int(run) if run and run.isdigit() else None
-        paginator = Paginator(_MongoPage(reason, run_id), 50)
+        paginator: Paginator[Any] = Paginator(cast(Any, _MongoPage(reason, run_id)), 50)  # a duck-typed page source
         page = paginator.get_page(request.GET.get("page"))
         context = {
             **self.admin_site.each_context(request),

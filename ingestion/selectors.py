@@ -22,7 +22,7 @@ def quarantine_list(*, reason: str | None = None, run_id: int | None = None, off
 
 def quarantine_reasons() -> list[tuple[str, int]]:
     """Each quarantine reason with its count, most frequent first."""
-    pipeline = [{"$group": {"_id": "$reason", "n": {"$sum": 1}}}, {"$sort": {"n": -1}}]
+    pipeline: list[dict[str, Any]] = [{"$group": {"_id": "$reason", "n": {"$sum": 1}}}, {"$sort": {"n": -1}}]
     return [(row["_id"], row["n"]) for row in mongo.lake_collection(mongo.QUARANTINE).aggregate(pipeline)]
 
 

@@ -188,7 +188,7 @@ def run_claim(
     if run.status != IngestionRun.Status.RUNNING:
         return None, f"run #{run.pk} is {run.status}"
     queued = attempt is not None and run.attempts == attempt and run.owner == QUEUED_FOR_RESUME
-    if queued and IngestionRun.objects.filter(pk=run.pk, attempts=attempt, owner=QUEUED_FOR_RESUME).update(
+    if queued and IngestionRun.objects.filter(pk=run.pk, attempts=run.attempts, owner=QUEUED_FOR_RESUME).update(
         owner=worker_identity(), heartbeat_at=timezone.now()
     ):
         run.refresh_from_db()

@@ -101,3 +101,28 @@ def env_json(name: str, default: dict[str, Any]) -> dict[str, Any]:
     if not isinstance(parsed, dict):
         raise ImproperlyConfigured(f"{name} must be a JSON object, got {type(parsed).__name__}.")
     return parsed
+
+
+def secret_key_weakness(key: str) -> str | None:
+    """Why ``key`` is too weak for production, or None.
+
+    Length alone is not enough (50 characters drawn from 5 pass it): the key must carry at
+    least 192 bits by its character frequencies (Shannon entropy x length) and must not repeat
+    itself (at least 90 % of its 4-character windows distinct), which a random key of 50+
+    characters always does and a pattern or a phrase typed twice never does.
+    """
+    import math
+    from collections import Counter
+
+    if len(key) < 50:
+        return f"it has {len(key)} characters (50 or more are needed)"
+    if key.startswith(("insecure", "django-insecure", "change-me", "changeme")):
+        return "it is a placeholder"
+    counts = Counter(key)
+    bits = -sum(n * math.log2(n / len(key)) for n in counts.values())
+    if bits < 192:
+        return f"it carries about {bits:.0f} bits of entropy ({len(counts)} distinct characters; 192 bits are needed)"
+    windows = [key[i : i + 4] for i in range(len(key) - 3)]
+    if len(set(windows)) < 0.9 * len(windows):
+        return "it repeats itself"
+    return None

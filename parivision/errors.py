@@ -15,14 +15,22 @@ error is about the request as a whole.
 
 from __future__ import annotations
 
+import logging
 import math
+import uuid
 from collections.abc import Iterator
 from typing import Any
 
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
-from django.http import Http404
+from django.core.exceptions import RequestDataTooBig, SuspiciousOperation
+from django.db import InterfaceError as DatabaseInterfaceError
+from django.db import OperationalError as DatabaseOperationalError
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from rest_framework import exceptions, status
 from rest_framework.response import Response
+from rest_framework.views import set_rollback
+
+logger = logging.getLogger(__name__)
 
 
 class ApplicationError(Exception):
@@ -77,6 +85,87 @@ def flatten_errors(detail: Any, prefix: str | None = None) -> Iterator[dict[str,
         yield {"field": prefix, "message": str(detail)}
 
 
+def dependency_errors() -> tuple[type[BaseException], ...]:
+    """Exceptions that mean a store is down or unreachable (not a bug): answered 503, not 500."""
+    import pymongo.errors
+    import redis.exceptions
+
+    return (pymongo.errors.ConnectionFailure, pymongo.errors.ExecutionTimeout, redis.exceptions.ConnectionError,
+            redis.exceptions.TimeoutError, DatabaseOperationalError, DatabaseInterfaceError)
+
+
+DEPENDENCY_RETRY_AFTER_SECONDS = 5
+
+
+def _classify(exc: BaseException) -> tuple[int, str, str]:
+    """(status, code, message) of an exception that is not one of DRF's."""
+    if isinstance(exc, dependency_errors()):
+        return 503, "dependency_unavailable", "A service this request needs is unavailable: try again shortly."
+    if isinstance(exc, RequestDataTooBig):
+        return 413, "payload_too_large", "The request body is too large."
+    if isinstance(exc, SuspiciousOperation):
+        return 400, "bad_request", "The request was refused as malformed."
+    if isinstance(exc, Http404):
+        return 404, "not_found", "Not found."
+    if isinstance(exc, DjangoPermissionDenied):
+        return 403, "permission_denied", "You do not have permission to perform this action."
+    return 500, "server_error", "The server failed to answer this request; it has been logged."
+
+
+def request_id_of(request: HttpRequest) -> str:
+    """The request's id (``X-Request-ID`` when given) for answers made outside the API views."""
+    given = getattr(request, "request_id", None) or request.headers.get("X-Request-ID", "")[:64]
+    return given or uuid.uuid4().hex
+
+
+def plain_error_response(request: HttpRequest, *, status: int, code: str, message: str,
+                         headers: dict[str, str] | None = None) -> HttpResponse:
+    """An error answered outside DRF: the JSON shape under /api/, plain text elsewhere."""
+    if request.path_info.startswith("/api/"):
+        request_id = request_id_of(request)
+        body = error_body(code=code, message=message, errors=[{"field": None, "message": message}],
+                          request_id=request_id)
+        response: HttpResponse = JsonResponse(body, status=status)
+        response["X-Request-ID"] = request_id
+    else:
+        response = HttpResponse(message + "\n", status=status, content_type="text/plain; charset=utf-8")
+    for name, value in (headers or {}).items():
+        response[name] = value
+    return response
+
+
+def unexpected_error_response(request: HttpRequest, exc: BaseException) -> HttpResponse:
+    """An exception that escaped a view under /api/: logged, then answered in the JSON shape."""
+    status_code, code, message = _classify(exc)
+    headers = {}
+    if status_code == 503:
+        logger.warning("%s %s: dependency unavailable: %s: %s", request.method, request.path,
+                       type(exc).__name__, exc)
+        headers["Retry-After"] = str(DEPENDENCY_RETRY_AFTER_SECONDS)
+    elif status_code == 500:
+        logger.error("%s %s failed", request.method, request.path, exc_info=exc)
+    return plain_error_response(request, status=status_code, code=code, message=message, headers=headers)
+
+
+def handler404(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
+    """Django's 404 handler: the JSON shape for /api/ paths, the site's page elsewhere."""
+    if request.path_info.startswith("/api/"):
+        return plain_error_response(request, status=404, code="not_found",
+                                    message=f"No API endpoint at {request.path_info}.")
+    from django.views.defaults import page_not_found
+
+    return page_not_found(request, exception or Http404())
+
+
+def handler500(request: HttpRequest) -> HttpResponse:
+    if request.path_info.startswith("/api/"):
+        return plain_error_response(request, status=500, code="server_error",
+                                    message="The server failed to answer this request; it has been logged.")
+    from django.views.defaults import server_error
+
+    return server_error(request)
+
+
 def _request_id(context: dict[str, Any]) -> str | None:
     request = context.get("request")
     return getattr(request, "request_id", None) if request is not None else None
@@ -94,14 +183,26 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
     elif isinstance(exc, DjangoPermissionDenied):
         exc = exceptions.PermissionDenied()
     if not isinstance(exc, exceptions.APIException):
-        return None  # a bug: let Django report it (500) rather than dress it up
+        # A store that is down is a 503; anything else is a bug, logged with its traceback and
+        # answered 500, in the same shape (never an HTML page under /api/).
+        status_code, code, text = _classify(exc)
+        retry = {}
+        if status_code == 503:
+            retry["Retry-After"] = str(DEPENDENCY_RETRY_AFTER_SECONDS)
+            logger.warning("dependency unavailable: %s: %s", type(exc).__name__, exc)
+        elif status_code == 500:
+            logger.error("unhandled error in an API view", exc_info=exc)
+        set_rollback()
+        body = error_body(code=code, message=text, errors=[{"field": None, "message": text}],
+                          request_id=request_id)
+        return Response(body, status=status_code, headers=retry)
 
     code = next((name for cls, name in _CODES if isinstance(exc, cls)), "error")
     headers: dict[str, str] = {}
     extra: dict[str, Any] = {}
     if isinstance(exc, exceptions.ValidationError):
         errors = list(flatten_errors(exc.detail))
-        first = errors[0] if errors else {"field": None, "message": "Invalid input."}
+        first: dict[str, Any] = errors[0] if errors else {"field": None, "message": "Invalid input."}
         message = f"{first['field']}: {first['message']}" if first["field"] else first["message"]
         if len(errors) > 1:
             message += f" (and {len(errors) - 1} more)"
@@ -109,7 +210,8 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
         message = str(exc.detail) if not isinstance(exc.detail, (dict, list)) else "Request refused."
         errors = [{"field": None, "message": message}]
     if isinstance(exc, exceptions.Throttled):
-        wait = math.ceil(exc.wait) if exc.wait is not None else None
+        waited = getattr(exc, "wait", None)
+        wait = math.ceil(waited) if waited is not None else None
         if wait is not None:
             headers["Retry-After"] = str(wait)
         extra["retry_after"] = wait

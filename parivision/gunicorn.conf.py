@@ -7,6 +7,7 @@ worker imports prometheus_client, which decides its storage at import time.
 
 import os
 import shutil
+import tempfile
 from pathlib import Path
 
 workers = int(os.environ.get("GUNICORN_WORKERS", "2"))
@@ -22,6 +23,31 @@ max_requests_jitter = 50
 
 _var = Path(os.environ.get("PARIVISION_VAR_DIR") or Path(__file__).resolve().parents[1] / "var")
 os.environ.setdefault("PROMETHEUS_MULTIPROC_DIR", str(_var / "prometheus" / "web"))
+# A web request must not wait 10 s for an unreachable MongoDB: fail over to a 503 within a second.
+os.environ.setdefault("MONGODB_SERVER_SELECTION_TIMEOUT_MS", "800")
+
+
+def _control_socket_path() -> str:
+    """gunicorn's control socket, one per server (master pid), never one path shared by every gunicorn.
+
+    GUNICORN_CONTROL_SOCKET names it; ``off`` disables it. A Unix socket path must stay short
+    (108 bytes): a deep var/ falls back to the temporary folder.
+    """
+    folder = _var / "run"
+    path = folder / f"gunicorn-{os.getpid()}.ctl"
+    if len(str(path)) > 100:
+        folder = Path(tempfile.gettempdir())
+        path = folder / f"parivision-gunicorn-{os.getpid()}.ctl"
+    folder.mkdir(parents=True, exist_ok=True)
+    return str(path)
+
+
+_control = os.environ.get("GUNICORN_CONTROL_SOCKET", "")
+if _control.lower() in ("off", "false", "0", "none"):
+    control_socket_disable = True
+else:
+    control_socket = _control or _control_socket_path()
+
 # One thread per worker for numpy/XGBoost/OpenMP: gunicorn's threads already share the cores.
 for _name in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
     os.environ.setdefault(_name, "1")
@@ -52,6 +78,21 @@ def post_worker_init(worker):
         from predictions import serving
 
         serving.warm_up_in_background()
+
+
+def pre_request(worker, req):
+    """A body too large to accept is never read: say ``Connection: close`` and close after the 413.
+
+    Unread bytes on a keep-alive connection would otherwise make gunicorn drop it after having
+    announced keep-alive (parivision/middleware.py drains the smaller bodies a view did not read).
+    """
+    from django.conf import settings
+
+    for name, value in req.headers:
+        if name == "CONTENT-LENGTH":
+            if not value.isdigit() or int(value) > settings.API_MAX_BODY_BYTES:
+                req.must_close = True
+            break
 
 
 def worker_exit(server, worker):

@@ -77,7 +77,7 @@ class ScrapeTimeCollector(Collector):
 
     def _compute(self) -> Iterator[Metric]:
         # Each source fails on its own: a MongoDB outage must not hide the champion's gauges.
-        for part in (self._champion, self._live, self._drift):
+        for part in (self._champion, self._live, self._drift, self._shadow):
             try:
                 yield from part()
             except Exception as error:  # reported in the log and by /readyz; the scrape goes on
@@ -135,6 +135,32 @@ class ScrapeTimeCollector(Collector):
         yield share
         yield flag
 
+    def _shadow(self) -> Iterator[Metric]:
+        """Champion vs the active shadow on the same settled shots (stored by predictions.shadow_review)."""
+        from predictions.models import ShadowDeployment
+
+        scores = GaugeMetricFamily(
+            "parivision_shadow_live_score",
+            "Champion and shadow live log loss, Brier and ECE on the same settled shots, with the interval bounds.",
+            labels=["role", "version", "metric", "bound"])
+        pairs = GaugeMetricFamily("parivision_shadow_pairs", "Settled shots both the champion and the shadow scored.",
+                                  labels=["version"])
+        gain = GaugeMetricFamily("parivision_shadow_significant_gain",
+                                 "1 when the shadow's live gain over the champion is significant.", labels=["version"])
+        row = ShadowDeployment.objects.filter(status=ShadowDeployment.Status.ACTIVE).first()
+        if row is not None:
+            comparison = row.comparison or {}
+            pairs.add_metric([str(row.version)], float(comparison.get("pairs", 0)))
+            gain.add_metric([str(row.version)], 1.0 if row.significant_gain else 0.0)
+            versions = {"champion": str(row.champion_version or ""), "shadow": str(row.version)}
+            for role, version in versions.items():
+                for metric, interval in (comparison.get(role) or {}).items():
+                    for bound in ("value", "low", "high"):
+                        scores.add_metric([role, version, metric, bound], float(interval[bound]))
+        yield scores
+        yield pairs
+        yield gain
+
 
 _scrape_collector: ScrapeTimeCollector | None = None
 _registry_lock = threading.Lock()
@@ -165,6 +191,14 @@ def web_registry() -> CollectorRegistry:
 
 @require_GET
 def metrics_view(request: HttpRequest) -> HttpResponse:
+    """Operators only: a bearer METRICS_TOKEN or an address in METRICS_ALLOWED_NETWORKS (parivision/health.py)."""
+    from parivision.health import operator_allowed
+
+    if not operator_allowed(request):
+        response = HttpResponse("Metrics need a bearer token (METRICS_TOKEN) or an allowed address.\n", status=401,
+                                content_type="text/plain; charset=utf-8")
+        response["WWW-Authenticate"] = 'Bearer realm="metrics"'
+        return response
     return HttpResponse(generate_latest(web_registry()), content_type=CONTENT_TYPE_LATEST)
 
 

@@ -53,7 +53,7 @@ def get_client() -> MongoClient[dict[str, Any]]:
                 settings.MONGODB_URI,
                 tz_aware=False,
                 connect=False,
-                serverSelectionTimeoutMS=min(settings.MONGODB_TIMEOUT_MS, 10_000),
+                serverSelectionTimeoutMS=min(settings.MONGODB_TIMEOUT_MS, settings.MONGODB_SERVER_SELECTION_TIMEOUT_MS),
                 connectTimeoutMS=10_000,
                 socketTimeoutMS=settings.MONGODB_TIMEOUT_MS,
                 appname="parivision",

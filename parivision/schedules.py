@@ -55,6 +55,18 @@ DEFAULT_SCHEDULES: tuple[DefaultSchedule, ...] = (
         description="Settle logged predictions whose shots reached the warehouse (live accuracy, log loss, Brier).",
     ),
     DefaultSchedule(
+        name="Review the shadow challenger",
+        task="predictions.shadow_review",
+        every_seconds=60,
+        description="Champion vs shadow on the same settled shots, with intervals; promotes when the gate says so.",
+    ),
+    DefaultSchedule(
+        name="Score shadow requests (SHADOW_SCORER=worker)",
+        task="predictions.shadow_score",
+        every_seconds=5,
+        description="Worker mode: score the shots the web processes handed over; does nothing in thread mode.",
+    ),
+    DefaultSchedule(
         name="Roll up the prediction log",
         task="predictions.roll_up_log",
         crontab={"minute": "17", "hour": "4"},

@@ -8,7 +8,7 @@ by key), or is a small indexed SQL read. A figure not there yet says "being comp
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any
+from typing import Any, cast
 
 from django import forms
 from django.conf import settings
@@ -29,6 +29,7 @@ from ingestion.figures import ingestion_figures
 from ingestion.models import IngestionRun
 from parivision.errors import ApplicationError
 from predictions import selectors as prediction_selectors
+from predictions.shadow import shadow_summary
 from training import selectors as training_selectors
 from training.models import DriftReport, ModelVersion
 from training.services.drift import drift_artifact_text
@@ -57,7 +58,7 @@ class BacktestForm(forms.Form):
 
     def __init__(self, *args: Any, versions: list[ModelVersion], **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["model_versions"].choices = [
+        cast(forms.ChoiceField, self.fields["model_versions"]).choices = [
             (v.version, f"v{v.version} · {v.algorithm}{' · champion' if v.is_champion else ''}") for v in versions
         ]
 
@@ -126,6 +127,8 @@ def backtest_detail(request: HttpRequest, backtest_id: int) -> HttpResponse:
         ("Bankroll growth", "growth", "signed_pct"), ("Max drawdown", "max_drawdown", "pct"),
         ("Total staked", "staked", "money"), ("Average edge", "average_edge", "pct"),
         ("Average odds", "average_odds", "odds"), ("Bets on “made”", "bets_made_side", "int"),
+        ("Sharpe ratio (per bet)", "sharpe", "num"), ("Profit factor", "profit_factor", "odds"),
+        ("Risk of ruin", "risk_of_ruin", "pct"),
     ]  # fmt: skip
     table = [{"label": label, "kind": kind, "values": [v.get(key) for v in versions]} for label, key, kind in metrics]
     curves = [{"label": f"v{v['version']} ({v.get('algorithm') or 'model'})", "points": v.get("curve", [])}
@@ -167,6 +170,7 @@ def model_page(request: HttpRequest) -> HttpResponse:
                                "drift": prediction_selectors.latest_drift_report(), "figures": None}  # fmt: skip
     row = prediction_selectors.champion_version_row()
     context["champion"] = row
+    context["shadow"] = shadow_summary()
     if row is not None:
         scores = row.holdout_scores or {}
         context["scores"] = [

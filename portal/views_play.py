@@ -10,12 +10,13 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
-from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.http import HttpRequest, HttpResponse, JsonResponse, StreamingHttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_POST
 
 from betting import selectors, services
+from betting.export import bets_csv_response
 from betting.models import Bet
 from parivision.errors import ApplicationError
 
@@ -31,7 +32,7 @@ class BetForm(forms.Form):
 def _first_error(form: forms.Form) -> str:
     names = {"shot": "Shot", "side": "Side", "stake": "Stake", "idempotency_key": "Form"}
     for field, errors in form.errors.items():
-        return f"{names[field]}: {errors[0]}" if field in names else errors[0]
+        return f"{names[field]}: {errors[0]}" if field in names else str(errors[0])
     return "The bet was refused."
 
 
@@ -44,6 +45,7 @@ def dashboard(request: HttpRequest) -> HttpResponse:
         "idempotency_key": services.idempotency_key_new(),
         "poll_seconds": settings.DASHBOARD_POLL_SECONDS,
         "quick_stakes": (10, 25, 50, 100),
+        "limits": selectors.bettor_limits(user=request.user),
     }
     return render(request, "portal/play/dashboard.html", context)
 
@@ -88,6 +90,12 @@ def bet_list(request: HttpRequest) -> HttpResponse:
         "pnl": selectors.pnl_series(user=request.user),
     }
     return render(request, "portal/play/bets.html", context)
+
+
+@login_required
+@require_GET
+def bet_export(request: HttpRequest) -> StreamingHttpResponse:
+    return bets_csv_response(user=request.user)
 
 
 @login_required

@@ -7,6 +7,7 @@ Views validate, call one service or selector, and serialize; every refusal goes 
 from __future__ import annotations
 
 import contextlib
+import re
 import time
 from collections.abc import Iterator
 from typing import Any
@@ -21,6 +22,7 @@ from rest_framework.views import APIView
 
 from ingestion import shots as canonical
 from parivision.errors import ApplicationError
+from parivision.fields import MAX_ID, StrictCharField, StrictFloatField, StrictIntegerField, StrictRegexField
 from predictions import metrics, selectors, services, serving
 from predictions.validation import ShotValidator
 
@@ -34,7 +36,7 @@ class ErrorSerializer(serializers.Serializer):
 
     code = serializers.CharField(help_text="validation_error, not_authenticated, throttled, no_model, ...")
     message = serializers.CharField()
-    errors = FieldError(many=True)
+    errors = FieldError(many=True)  # type: ignore[assignment]  # a field named like Serializer.errors
     request_id = serializers.CharField(allow_null=True)
 
 
@@ -66,7 +68,8 @@ class ApiView(APIView):
     """Every API view: a request id (``X-Request-ID`` in or a new one, echoed back) and a start time."""
 
     def initial(self, request: Request, *args: Any, **kwargs: Any) -> None:
-        request.request_id = (request.headers.get("X-Request-ID") or "")[:64] or services.request_id_new()
+        request.request_id = (  # type: ignore[attr-defined]  # set here for every API view
+            (request.headers.get("X-Request-ID") or "")[:64] or services.request_id_new())
         super().initial(request, *args, **kwargs)
 
     def dispatch(self, request: Any, *args: Any, **kwargs: Any) -> Any:
@@ -99,36 +102,39 @@ def refusals_counted(endpoint: str) -> Iterator[None]:
 class ShotInputSerializer(serializers.Serializer):
     """One shot, as a client describes it. Location by x/y (feet from the hoop) or by zone."""
 
-    player_id = serializers.IntegerField(min_value=0, help_text="NBA player id; unknown players get the league prior.")
-    player_name = serializers.CharField(required=False, max_length=100)
-    team = serializers.CharField(required=False, max_length=60, help_text="Shooter's team (code or name).")
-    opponent = serializers.CharField(required=False, max_length=60)
+    player_id = StrictIntegerField(min_value=0, max_value=MAX_ID,
+                                   help_text="NBA player id; unknown players get the league prior.")
+    player_name = StrictCharField(required=False, max_length=100)
+    team = StrictCharField(required=False, max_length=60, help_text="Shooter's team (code or name).")
+    opponent = StrictCharField(required=False, max_length=60)
     home_away = serializers.ChoiceField(choices=["home", "away"], required=False)
     game_date = serializers.DateField()
-    season = serializers.RegexField(r"^\d{4}-\d{2}$", required=False, help_text="2023-24; derived from the date.")
+    season = StrictRegexField(r"^\d{4}-\d{2}$", required=False, help_text="2023-24; derived from the date.")
     season_type = serializers.ChoiceField(choices=canonical.SEASON_TYPES, required=False)
-    position = serializers.CharField(required=False, max_length=10, help_text="PG, SG, SF, PF, C or PG-SG...")
-    period = serializers.IntegerField(min_value=canonical.PERIOD_RANGE[0], max_value=canonical.PERIOD_RANGE[1])
-    seconds_left = serializers.IntegerField(min_value=canonical.SECONDS_RANGE[0], max_value=canonical.SECONDS_RANGE[1],
-                                            help_text="Seconds left in the period (0-720).")
-    action_type = serializers.CharField(required=False, max_length=60, help_text="Any NBA action type.")
+    position = StrictCharField(required=False, max_length=10, help_text="PG, SG, SF, PF, C or PG-SG...")
+    period = StrictIntegerField(min_value=canonical.PERIOD_RANGE[0], max_value=canonical.PERIOD_RANGE[1])
+    seconds_left = StrictIntegerField(min_value=canonical.SECONDS_RANGE[0], max_value=canonical.SECONDS_RANGE[1],
+                                      help_text="Seconds left in the period (0-720).")
+    action_type = StrictCharField(required=False, max_length=60, help_text="Any NBA action type.")
     shot_type = serializers.ChoiceField(choices=canonical.SHOT_TYPES, required=False,
                                         help_text="Derived from the location or zone when absent.")
-    x_ft = serializers.FloatField(min_value=canonical.X_RANGE[0], max_value=canonical.X_RANGE[1], required=False,
-                                  help_text="Feet from the hoop, shooter's left < 0.")
-    y_ft = serializers.FloatField(min_value=canonical.Y_RANGE[0], max_value=canonical.Y_RANGE[1], required=False,
-                                  help_text="Feet from the hoop towards half court.")
-    distance_ft = serializers.FloatField(min_value=canonical.DISTANCE_RANGE[0], max_value=canonical.DISTANCE_RANGE[1],
-                                         required=False)
-    zone_basic = serializers.ChoiceField(choices=canonical.ZONE_BASIC, required=False)
+    x_ft = StrictFloatField(min_value=canonical.X_RANGE[0], max_value=canonical.X_RANGE[1], required=False,
+                            help_text="Feet from the hoop, shooter's left < 0. Give both x_ft and y_ft, or neither "
+                                      "and a zone_basic.")
+    y_ft = StrictFloatField(min_value=canonical.Y_RANGE[0], max_value=canonical.Y_RANGE[1], required=False,
+                            help_text="Feet from the hoop towards half court. Given with x_ft.")
+    distance_ft = StrictFloatField(min_value=canonical.DISTANCE_RANGE[0], max_value=canonical.DISTANCE_RANGE[1],
+                                   required=False)
+    zone_basic = serializers.ChoiceField(choices=canonical.ZONE_BASIC, required=False,
+                                         help_text="Required when x_ft/y_ft are absent.")
     zone_area = serializers.ChoiceField(choices=list(canonical.ZONE_AREAS), required=False)
     zone_range = serializers.ChoiceField(choices=canonical.ZONE_RANGES, required=False)
-    game_id = serializers.RegexField(r"^\d{1,10}$", required=False,
-                                     help_text="With x_ft/y_ft: identifies the shot (its outcome is joined later).")
-    event_id = serializers.IntegerField(min_value=0, required=False,
-                                        help_text="Accepted for older clients; not part of the shot's identity.")
-    shot_key = serializers.RegexField(canonical.SHOT_KEY_PATTERN, required=False, max_length=48,
-                                      help_text="The shot's warehouse key (`key` of GET /api/v1/shots).")
+    game_id = StrictRegexField(r"^\d{1,10}$", required=False,
+                               help_text="With x_ft/y_ft: identifies the shot (its outcome is joined later).")
+    event_id = StrictIntegerField(min_value=0, max_value=MAX_ID, required=False,
+                                  help_text="Accepted for older clients; not part of the shot's identity.")
+    shot_key = StrictRegexField(canonical.SHOT_KEY_PATTERN, required=False, max_length=48,
+                                help_text="The shot's warehouse key (`key` of GET /api/v1/shots).")
 
     def to_internal_value(self, data: Any) -> Any:
         if isinstance(data, dict):
@@ -217,7 +223,8 @@ class PredictionCreateApi(ApiView):
             # The serializer's rules without building it for every request (predictions/validation.py).
             shot = shot_validator().validate(request.data)
             batch = services.predictions_make(shots=[shot], timer=timer,
-                                              request_id=request.request_id, caller=request.user)
+                                              request_id=request.request_id,  # type: ignore[attr-defined]
+                                              caller=request.user)
         # Built by hand: this is the hot path, and the OutputSerializer above documents the same shape.
         return Response({**_prediction_dict(batch.predictions[0]), "model": _model_dict(batch),
                          "request_id": batch.request_id})
@@ -230,7 +237,8 @@ class PredictionBatchCreateApi(ApiView):
         class Meta:
             ref_name = "PredictionBatchCreateInput"
 
-        shots = ShotInputSerializer(many=True, min_length=1, max_length=settings.SERVING_BATCH_MAX)
+        shots = ShotInputSerializer(many=True, min_length=1,  # type: ignore[call-arg]  # ListSerializer's kwargs
+                                    max_length=settings.SERVING_BATCH_MAX)
 
     class OutputSerializer(serializers.Serializer):
         class Meta:
@@ -269,7 +277,8 @@ class PredictionBatchCreateApi(ApiView):
                 refusals_counted(metrics.BATCH):
             shots = shot_validator().validate_batch(request.data)
             batch = services.predictions_make(shots=shots, timer=timer,
-                                              request_id=request.request_id, caller=request.user)
+                                              request_id=request.request_id,  # type: ignore[attr-defined]
+                                              caller=request.user)
         return Response({"predictions": [_prediction_dict(p) for p in batch.predictions],
                          "count": len(batch.predictions), "model": _model_dict(batch),
                          "request_id": batch.request_id})
@@ -407,6 +416,16 @@ class ModelChampionApi(ApiView):
 # --- warehouse shots -----------------------------------------------------------------------------
 
 
+def _id_or_name(value: str) -> str:
+    """An id (ASCII digits, at most MAX_ID) or a name; digits of other scripts ("²", "٣") are neither."""
+    text = value.strip()
+    if any(ch.isdigit() and not ("0" <= ch <= "9") for ch in text):
+        raise serializers.ValidationError(f"{value!r} is not an id (use the digits 0-9) or a name.")
+    if text.isdigit() and int(text) > MAX_ID:
+        raise serializers.ValidationError(f"Ensure this id is less than or equal to {MAX_ID}.")
+    return value
+
+
 class ShotListApi(ApiView):
     class FilterSerializer(serializers.Serializer):
         class Meta:
@@ -421,6 +440,12 @@ class ShotListApi(ApiView):
         made = serializers.BooleanField(required=False, allow_null=True, default=None)
         limit = serializers.IntegerField(min_value=1, max_value=1000, default=100)
         cursor = serializers.CharField(required=False, max_length=500, help_text="`next_cursor` of the last page.")
+
+        def validate_team(self, value: str) -> str:
+            return _id_or_name(value)
+
+        def validate_player(self, value: str) -> str:
+            return _id_or_name(value)
 
         def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
             if attrs.get("date_from") and attrs.get("date_to") and attrs["date_from"] > attrs["date_to"]:
@@ -457,7 +482,7 @@ class ShotListApi(ApiView):
             x_ft = serializers.FloatField()
             y_ft = serializers.FloatField()
             made = serializers.BooleanField()
-            source = serializers.CharField()
+            source = serializers.CharField()  # type: ignore[assignment]  # a field named like Field.source
 
         shots = ShotSerializer(many=True)
         next_cursor = serializers.CharField(allow_null=True, help_text="Pass as `cursor` for the next page.")
@@ -558,5 +583,10 @@ class PipelineRunDetailApi(ApiView):
         examples=[OpenApiExample("Running", response_only=True, value=RUN_EXAMPLE)],
     )  # fmt: skip
     def get(self, request: Request, run_id: str) -> Response:
+        if not RUN_ID.fullmatch(run_id):  # ml-<18 digits at most> or a Celery task id: nothing else exists
+            raise ApplicationError(f"No pipeline run {run_id[:80]!r}.", field="run_id", code="not_found", status=404)
         return Response(self.OutputSerializer(selectors.pipeline_run_status(run_id=run_id)).data)
+
+
+RUN_ID = re.compile(r"ml-[0-9]{1,18}|[0-9a-f]{32}|[0-9a-f-]{36}")
 

@@ -80,7 +80,7 @@ class PredictionLog:
         written = 0
         with self._flush_lock:
             while self._buffer:
-                batch = []
+                batch: list[dict[str, Any]] = []
                 while self._buffer and len(batch) < settings.PREDICTION_LOG_BATCH_SIZE:
                     batch.append(self._buffer.popleft())
                 try:

@@ -253,7 +253,9 @@ def _task_was_queued(task_id: str) -> str | None:
 
     try:
         kind = redis_client().get(QUEUED_KEY.format(task_id))
-        return kind.decode() if kind else None
+        if isinstance(kind, bytes):
+            return kind.decode()
+        return kind or None
     except Exception:  # Redis away: treat as unknown rather than fail the status call
         return None
 

@@ -12,13 +12,13 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.db import transaction
-from rest_framework.authtoken.models import Token
+from knox.models import AuthToken
 
 from ingestion import court
 from ingestion.shots import normalise_game_id, parse_shot_key, season_for, shot_key
 from parivision import mongo
 from parivision.errors import ApplicationError
-from predictions import history, serving
+from predictions import history, serving, shadow
 from predictions.log import log_document, made_at_of, prediction_log_append
 from predictions.metrics import PredictionTimer
 from predictions.selectors import distinct_values
@@ -55,6 +55,7 @@ def shot_canonical(data: Mapping[str, Any]) -> dict[str, Any]:
     if found:
         raise ShotInputError(found[0].fields[0], found[0].message)
     if x is not None:
+        assert y is not None  # both or neither, checked above
         zone = court.zone_of(x, y)
         zone_basic = zone_basic or zone.basic
         zone_area = zone_area or zone.name
@@ -177,6 +178,7 @@ def predictions_make(
 def _log(shots: Sequence[Mapping[str, Any]], predictions: list[Prediction], *, served: serving.ServedModel,
          timer: PredictionTimer, request_id: str, caller: Any) -> None:
     made_at = time.time()
+    shadow.shadow_submit(shots=shots, made_at=made_at)  # a queue append: scored off the request path
     prediction_log_append(
         log_document(version=served.version, probability=prediction.probability_made, shot_key=shot["shot_key"],
                      made_at=made_at)
@@ -253,16 +255,37 @@ def predictions_join_outcomes(*, chunk: int = 1_000) -> JoinReport:
 # --- API tokens -----------------------------------------------------------------------------
 
 
-def token_create(*, user: Any) -> Token:
-    """A new API token for ``user``; any previous one stops working (one token per user)."""
+@dataclass(frozen=True)
+class IssuedToken:
+    """A token just created: ``key`` is the only copy of the secret (the database keeps its digest)."""
+
+    key: str
+    token: AuthToken
+
+    @property
+    def expiry(self) -> dt.datetime | None:
+        return self.token.expiry
+
+
+def token_create(*, user: Any) -> IssuedToken:
+    """A new API token for ``user`` (expires after API_TOKEN_TTL_DAYS); any previous one stops working."""
     with transaction.atomic():
-        Token.objects.filter(user=user).delete()
-        return Token.objects.create(user=user)
+        AuthToken.objects.filter(user=user).delete()
+        token, key = AuthToken.objects.create(user=user)
+    return IssuedToken(key=key, token=token)
+
+
+def token_of(*, user: Any) -> AuthToken | None:
+    """``user``'s current, unexpired API token (its digest and first characters only), or None."""
+    from django.utils import timezone
+
+    return (AuthToken.objects.filter(user=user).exclude(expiry__lt=timezone.now())
+            .order_by("-created").first())
 
 
 def token_revoke(*, user: Any) -> bool:
     """Revoke ``user``'s API token; True when there was one."""
-    deleted, _ = Token.objects.filter(user=user).delete()
+    deleted, _ = AuthToken.objects.filter(user=user).delete()
     return deleted > 0
 
 

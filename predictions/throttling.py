@@ -170,3 +170,30 @@ class AnonRateThrottle(RedisRateThrottle):
         if user is not None and user.is_authenticated:
             return None
         return self.get_ident(request)
+
+
+# --- plain fixed windows for rare, abuse-prone actions (password resets, sign-ups) ----------------
+
+
+def rate_limit_take(*, scope: str, ident: str, rate: str) -> float | None:
+    """Count one action of ``ident`` against ``rate``; None when allowed, else the seconds to wait.
+
+    One Redis round trip (INCR + EXPIRE) per action: for actions far rarer than API requests,
+    where the leases above would only add complexity. Redis being away allows the action
+    (logged), like the API throttles.
+    """
+    limit, period = parse_rate(rate)
+    now = time.time()
+    window = int(now // period)
+    key = f"ratelimit:{scope}:{ident}:{period}:{window}"
+    try:
+        pipe = redis_client().pipeline()
+        pipe.incr(key)
+        pipe.expire(key, period + 1)
+        count = int(pipe.execute()[0])
+    except redis.RedisError as error:
+        logger.warning("rate limit %s unavailable, action allowed: %s", scope, error)
+        return None
+    if count <= limit:
+        return None
+    return (window + 1) * period - now

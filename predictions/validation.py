@@ -21,8 +21,8 @@ from collections.abc import Callable
 from typing import Any
 
 from django.core import validators as django_validators
+from rest_framework import ISO_8601, serializers
 from rest_framework import fields as drf
-from rest_framework import serializers
 from rest_framework.settings import api_settings
 
 from predictions import services
@@ -74,7 +74,7 @@ def _float(field: drf.FloatField) -> Check:
 def _string(field: drf.CharField) -> Check:
     max_length = field.max_length
     min_length = field.min_length
-    patterns = [v.regex for v in field.validators if isinstance(v, django_validators.RegexValidator)]
+    patterns: list[Any] = [v.regex for v in field.validators if isinstance(v, django_validators.RegexValidator)]
     pattern = patterns[0] if patterns else None
     trim = field.trim_whitespace
 
@@ -104,7 +104,7 @@ def _choice(field: drf.ChoiceField) -> Check:
 
 def _date(field: drf.DateField) -> Check:
     formats = getattr(field, "input_formats", api_settings.DATE_INPUT_FORMATS)
-    if list(formats) != [drf.ISO_8601]:
+    if list(formats) != [ISO_8601]:
         return lambda value: _DEFER
 
     def check(value: Any) -> Any:
@@ -122,7 +122,8 @@ def _date(field: drf.DateField) -> Check:
 _KNOWN_VALIDATORS = {
     "number": (django_validators.MinValueValidator, django_validators.MaxValueValidator),
     "string": (django_validators.MaxLengthValidator, django_validators.MinLengthValidator,
-               django_validators.ProhibitNullCharactersValidator, drf.ProhibitSurrogateCharactersValidator,
+               django_validators.ProhibitNullCharactersValidator,
+               drf.ProhibitSurrogateCharactersValidator,  # type: ignore[attr-defined]  # not in the stubs
                django_validators.RegexValidator),
 }  # fmt: skip
 
@@ -132,19 +133,20 @@ def _check_for(field: drf.Field) -> Check:
     never: Check = lambda value: _DEFER  # noqa: E731
     if field.allow_null or field.source != field.field_name or field.read_only:
         return never
-    kind = type(field)
+    # Strict subclasses (parivision/fields.py) only refuse types this path defers anyway.
+    kind = getattr(field, "fast_kind", type(field))
     if kind is drf.IntegerField or kind is drf.FloatField:
         if any(not isinstance(v, _KNOWN_VALIDATORS["number"]) for v in field.validators):
             return never
         return _integer(field) if kind is drf.IntegerField else _float(field)  # type: ignore[arg-type]
     if kind is drf.CharField or kind is drf.RegexField:
         regexes = [v for v in field.validators if isinstance(v, django_validators.RegexValidator)]
-        if (field.allow_blank or any(not isinstance(v, _KNOWN_VALIDATORS["string"]) for v in field.validators)
+        if (getattr(field, "allow_blank", False) or any(not isinstance(v, _KNOWN_VALIDATORS["string"]) for v in field.validators)
                 or len(regexes) > 1 or any(v.inverse_match for v in regexes)):
             return never
         return _string(field)  # type: ignore[arg-type]
     if kind is drf.ChoiceField:
-        if field.allow_blank or field.validators:
+        if getattr(field, "allow_blank", False) or field.validators:
             return never
         return _choice(field)  # type: ignore[arg-type]
     if kind is drf.DateField:
@@ -164,8 +166,8 @@ class ShotValidator:
         self.required = frozenset(name for name, field in declared.items() if field.required)
         if batch_serializer_class is not None:
             shots = batch_serializer_class().fields["shots"]
-            self.batch_min = shots.min_length or 0
-            self.batch_max = shots.max_length
+            self.batch_min = getattr(shots, "min_length", None) or 0
+            self.batch_max = getattr(shots, "max_length", None)
 
     def fast(self, data: Any) -> Any:
         """The canonical shot, or _DEFER."""

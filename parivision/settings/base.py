@@ -8,6 +8,7 @@ Redis on localhost, an MLflow store under ``var/``) except production secrets, w
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import dj_database_url
 
@@ -218,7 +219,7 @@ ML_PIPELINE_TIME_LIMIT = env_int("ML_PIPELINE_TIME_LIMIT", 3_900, minimum=60)
 ML_PIPELINE_CRON = env_str("ML_PIPELINE_CRON", "30 3")
 
 # --- REST API ------------------------------------------------------------------------------
-REST_FRAMEWORK = {
+REST_FRAMEWORK: dict[str, Any] = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
         # DRF's TokenAuthentication with a few seconds of in-process memory (predictions/authentication.py).
         "predictions.authentication.CachedTokenAuthentication",
@@ -259,7 +260,7 @@ SPECTACULAR_SETTINGS = {
 PROMETHEUS_EXPORT_MIGRATIONS = False
 
 LOG_LEVEL = env_str("LOG_LEVEL", "INFO")
-LOGGING = {
+LOGGING: dict[str, Any] = {
     "version": 1,
     "disable_existing_loggers": False,
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}},
@@ -337,6 +338,31 @@ DASHBOARD_POLL_SECONDS = env_float("DASHBOARD_POLL_SECONDS", 3.0, minimum=0.5, m
 BETSAPI_ODDS_CACHE_SECONDS = env_int("BETSAPI_ODDS_CACHE_SECONDS", 120, minimum=0)
 BETSAPI_TIMEOUT_S = env_float("BETSAPI_TIMEOUT_S", 5.0, minimum=0.1, maximum=60.0)
 LEADERBOARD_SIZE = env_int("LEADERBOARD_SIZE", 25, minimum=1, maximum=500)
+# --- Shadow challengers (issue 14) ---
+# A second model scores every identified live prediction off the request path (predictions/shadow.py).
+SHADOW_ENABLED = env_bool("SHADOW_ENABLED", True)
+# After a pipeline run, its best challenger that did not become champion starts serving in shadow.
+SHADOW_AUTO_START = env_bool("SHADOW_AUTO_START", True)
+# Promotion over a champion needs a shadow period with a significant live gain first.
+SHADOW_REQUIRED_FOR_PROMOTION = env_bool("SHADOW_REQUIRED_FOR_PROMOTION", False)
+# The live loss the gate compares (lower is better) and how many settled shots both must have scored.
+SHADOW_METRIC = env_choice("SHADOW_METRIC", "log_loss", ("log_loss", "brier"))
+SHADOW_MIN_SETTLED = env_int("SHADOW_MIN_SETTLED", 300, minimum=2)
+SHADOW_CONFIDENCE = env_float("SHADOW_CONFIDENCE", 0.95, minimum=0.5, maximum=0.999)
+# Per web process: requests waiting for the shadow (the oldest fall out when full), shots per batch.
+SHADOW_QUEUE_MAX = env_int("SHADOW_QUEUE_MAX", 5_000, minimum=10)
+SHADOW_BATCH_SIZE = env_int("SHADOW_BATCH_SIZE", 16, minimum=1, maximum=5_000)
+SHADOW_FLUSH_SECONDS = env_float("SHADOW_FLUSH_SECONDS", 0.5, minimum=0.01, maximum=60.0)
+# Where the shadow scores: "thread" (a background thread in each web process) or "worker" (web
+# processes only hand the shots to Redis; the Celery task predictions.shadow_score, or
+# `manage.py shadow_score --loop`, scores them in another process: the web hosts do no model work).
+SHADOW_SCORER = env_choice("SHADOW_SCORER", "thread", ("thread", "worker"))
+# The share of requests the shadow scores: below 1 bounds its CPU on a saturated host (fewer pairs, same shots).
+SHADOW_SAMPLE_RATE = env_float("SHADOW_SAMPLE_RATE", 1.0, minimum=0.0, maximum=1.0)
+
+# --- Bettor safeguards (issue 14) ---
+# The longest cool-down a bettor can set on their profile (hours; 720 = 30 days).
+BETTOR_COOLDOWN_MAX_HOURS = env_int("BETTOR_COOLDOWN_MAX_HOURS", 720, minimum=1, maximum=24 * 366)
 
 # --- Backtests and insight pages ---
 # The backtest market maker prices shots from the league's make rates over this many days before the window.
@@ -344,6 +370,8 @@ BACKTEST_MARKET_LOOKBACK_DAYS = env_int("BACKTEST_MARKET_LOOKBACK_DAYS", 365, mi
 BACKTEST_MAX_VERSIONS = env_int("BACKTEST_MAX_VERSIONS", 2, minimum=1, maximum=4)
 BACKTEST_SOFT_TIME_LIMIT = env_int("BACKTEST_SOFT_TIME_LIMIT", 1_200, minimum=10)
 BACKTEST_TIME_LIMIT = env_int("BACKTEST_TIME_LIMIT", 1_260, minimum=10)
+# Backtest risk figures (issue 14): "ruin" is losing this share of the starting bankroll.
+BACKTEST_RUIN_FRACTION = env_float("BACKTEST_RUIN_FRACTION", 0.5, minimum=0.01, maximum=1.0)
 
 # --- Pages read, never compute: the shared cache and the stored figures (portal, analytics) ---
 INSTALLED_APPS += ["analytics"]
@@ -372,3 +400,103 @@ FIGURES_TIME_LIMIT = env_int("FIGURES_TIME_LIMIT", 3_300, minimum=10)
 SMOE_MIN_ATTEMPTS = env_int("SMOE_MIN_ATTEMPTS", 100, minimum=1)
 # Alertmanager's URL for the front page's "alerts firing" (empty: the platform's own checks).
 ALERTMANAGER_URL = env_str("ALERTMANAGER_URL", "")
+
+
+# --- Hardening (#12): client addresses, request bodies, logins, tokens, operations endpoints ---
+import datetime as _dt  # noqa: E402
+
+from django.core.exceptions import ImproperlyConfigured as _ImproperlyConfigured  # noqa: E402
+
+
+def _networks(name: str, default: list[str]) -> list[str]:
+    import ipaddress
+
+    entries = env_list(name, default)
+    for entry in entries:
+        try:
+            ipaddress.ip_network(entry, strict=False)
+        except ValueError:
+            raise _ImproperlyConfigured(f"{name}: {entry!r} is not an IP address or network.") from None
+    return entries
+
+
+# Reverse proxies (addresses or networks) whose X-Forwarded-For is believed; from anyone else the
+# peer's own address is the client (parivision/middleware.py). Empty: no proxy, trust no header.
+TRUSTED_PROXIES = _networks("TRUSTED_PROXIES", [])
+# REMOTE_ADDR already is the resolved client: DRF must not read X-Forwarded-For a second time.
+REST_FRAMEWORK["NUM_PROXIES"] = 0
+# One JSON error shape for everything under /api/: no browsable HTML renderer, a parser with a depth bound.
+REST_FRAMEWORK["DEFAULT_RENDERER_CLASSES"] = ["rest_framework.renderers.JSONRenderer"]
+REST_FRAMEWORK["DEFAULT_PARSER_CLASSES"] = ["parivision.parsers.JSONParser"]
+REST_FRAMEWORK["DEFAULT_AUTHENTICATION_CLASSES"] = [
+    # Hashed tokens with an expiry (django-rest-knox), answered from memory for a few seconds.
+    "predictions.authentication.CachedTokenAuthentication",
+    "rest_framework.authentication.SessionAuthentication",
+]
+# Bodies larger than this are refused with a 413 before anything reads them (bytes).
+API_MAX_BODY_BYTES = env_int("API_MAX_BODY_BYTES", 2_621_440, minimum=1_024, maximum=100_000_000)
+DATA_UPLOAD_MAX_MEMORY_SIZE = API_MAX_BODY_BYTES
+# JSON bodies nested deeper than this are a 400 (no API body needs more than a few levels).
+API_JSON_MAX_DEPTH = env_int("API_JSON_MAX_DEPTH", 32, minimum=4, maximum=500)
+# MongoDB: how long an operation waits for a reachable server before failing (a 503 in the API).
+# gunicorn.conf.py lowers it for web processes (800 ms) so an outage answers within a second.
+MONGODB_SERVER_SELECTION_TIMEOUT_MS = env_int("MONGODB_SERVER_SELECTION_TIMEOUT_MS", 10_000, minimum=100)
+MIDDLEWARE = [
+    MIDDLEWARE[0],  # django-prometheus first: refused requests (413...) are counted too
+    "parivision.middleware.ClientAddressMiddleware",
+    "parivision.middleware.RequestBodyMiddleware",
+    *MIDDLEWARE[1:],
+    "axes.middleware.AxesMiddleware",
+    "parivision.middleware.ApiErrorMiddleware",
+]
+
+# API tokens (django-rest-knox): only a SHA-512 digest is stored; the key is shown once.
+INSTALLED_APPS = [app for app in INSTALLED_APPS if app != "rest_framework.authtoken"]
+INSTALLED_APPS += ["knox", "axes"]
+API_TOKEN_TTL_DAYS = env_int("API_TOKEN_TTL_DAYS", 90, minimum=1, maximum=3_650)
+REST_KNOX = {
+    "TOKEN_TTL": _dt.timedelta(days=API_TOKEN_TTL_DAYS),
+    "AUTH_HEADER_PREFIX": "Token",
+    "AUTO_REFRESH": False,
+}
+
+# Logins (portal and admin) through django-axes: after LOGIN_FAILURE_LIMIT failures for a username,
+# or from an address, that username / address is locked out for LOGIN_LOCKOUT_MINUTES (429).
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+LOGIN_FAILURE_LIMIT = env_int("LOGIN_FAILURE_LIMIT", 5, minimum=1, maximum=1_000)
+LOGIN_LOCKOUT_MINUTES = env_int("LOGIN_LOCKOUT_MINUTES", 15, minimum=1, maximum=7 * 24 * 60)
+AXES_FAILURE_LIMIT = LOGIN_FAILURE_LIMIT
+AXES_COOLOFF_TIME = _dt.timedelta(minutes=LOGIN_LOCKOUT_MINUTES)
+AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
+AXES_RESET_ON_SUCCESS = True
+AXES_CLIENT_IP_CALLABLE = "parivision.middleware.client_ip"
+AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
+AXES_HTTP_RESPONSE_CODE = 429
+AXES_VERBOSE = False
+# Password-reset emails: per address asked for and per client address ("<n>/<s|m|h|d>").
+PASSWORD_RESET_RATE_PER_EMAIL = _rate("PASSWORD_RESET_RATE_PER_EMAIL", "3/hour")
+PASSWORD_RESET_RATE_PER_IP = _rate("PASSWORD_RESET_RATE_PER_IP", "10/hour")
+# Sign-ups (each opens a bankroll of STARTING_BANKROLL credits): per client address and site-wide.
+SIGNUP_RATE_PER_IP = _rate("SIGNUP_RATE_PER_IP", "3/day")
+SIGNUP_RATE_GLOBAL = _rate("SIGNUP_RATE_GLOBAL", "200/hour")
+
+# /metrics and the detailed /readyz: a bearer token (METRICS_TOKEN, or the file METRICS_TOKEN_FILE
+# names, e.g. a compose secret) or a client address in METRICS_ALLOWED_NETWORKS. Bare /healthz and
+# the status of /readyz stay public.
+METRICS_TOKEN = env_str("METRICS_TOKEN", "")
+METRICS_TOKEN_FILE = env_str("METRICS_TOKEN_FILE", "")
+if METRICS_TOKEN_FILE:
+    try:
+        METRICS_TOKEN = Path(METRICS_TOKEN_FILE).read_text().strip()
+    except OSError as _error:
+        raise _ImproperlyConfigured(f"METRICS_TOKEN_FILE={METRICS_TOKEN_FILE!r} cannot be read: {_error}") from None
+METRICS_ALLOWED_NETWORKS = _networks("METRICS_ALLOWED_NETWORKS", ["127.0.0.1/32", "::1/128"])
+# The OpenAPI schema states the rules enforced in code too (parivision/schema.py).
+SPECTACULAR_SETTINGS["POSTPROCESSING_HOOKS"] = [
+    "drf_spectacular.hooks.postprocess_schema_enums",
+    "parivision.schema.constraints_postprocess",
+]
+LOGGING["loggers"]["axes"] = {"level": "WARNING"}  # one line per login otherwise

@@ -2,12 +2,15 @@
 
 from django.core.exceptions import ImproperlyConfigured
 
-from parivision.env import env_bool, env_int, env_list, env_str
+from parivision.env import env_bool, env_int, env_list, env_str, secret_key_weakness
 from parivision.settings.base import *  # noqa: F403
 
 SECRET_KEY = env_str("SECRET_KEY")  # no default: refuse to start without it
-if len(SECRET_KEY) < 50 or SECRET_KEY.startswith("insecure") or len(set(SECRET_KEY)) < 5:
-    raise ImproperlyConfigured("SECRET_KEY must be a long random value (50+ characters).")
+_weakness = secret_key_weakness(SECRET_KEY)
+if _weakness:
+    raise ImproperlyConfigured(
+        f"SECRET_KEY must be a long random value (50+ characters, e.g. "
+        f"`python -c 'import secrets; print(secrets.token_urlsafe(64))'`): {_weakness}.")
 DEBUG = env_bool("DEBUG", False)
 if DEBUG:
     raise ImproperlyConfigured("DEBUG must be off in production.")

@@ -22,5 +22,10 @@ STORAGES = {
     "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
 }
 STATIC_ROOT = VAR_DIR / "staticfiles-test"
+# Many tests sign up and reset passwords from 127.0.0.1: the abuse limits are tested with their own values.
+SIGNUP_RATE_PER_IP = "100000/day"
+SIGNUP_RATE_GLOBAL = "100000/hour"
+PASSWORD_RESET_RATE_PER_EMAIL = "100000/hour"
+PASSWORD_RESET_RATE_PER_IP = "100000/hour"
 # Figures are recomputed by the tests that exercise it, not behind every promotion and import.
 FIGURES_AUTO_REFRESH = False

@@ -41,6 +41,8 @@ def test_a_finished_backtest_is_read_back_with_its_curves(world, api):
     assert data["status"] == "succeeded"
     version = data["results"]["versions"][0]
     assert {"bets", "hit_rate", "roi", "final_bankroll", "max_drawdown", "curve"} <= set(version)
+    assert {"sharpe", "profit_factor", "risk_of_ruin", "ruin_fraction", "zones"} <= set(version)
+    assert sum(zone["bets"] for zone in version["zones"]) == version["bets"]
     listed = api.get("/api/v1/backtests").json()["backtests"]
     assert [row["id"] for row in listed] == [created["id"]]
     assert "curve" not in listed[0]["results"]["versions"][0]  # the list stays light

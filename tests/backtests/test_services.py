@@ -9,6 +9,7 @@ import pytest
 
 from backtests.models import Backtest
 from backtests.services import backtest_create, backtest_execute, backtest_rerun
+from ingestion.shots import ZONE_BASIC
 from parivision.errors import ApplicationError
 from tests.backtests.conftest import WINDOW_END, WINDOW_START
 
@@ -39,6 +40,15 @@ def test_two_versions_bet_on_the_same_shots_against_the_same_market(world, analy
         assert version["final_bankroll"] == pytest.approx(1000 + version["profit"], abs=0.01)
         assert version["curve"][0]["bankroll"] == 1000
         assert version["curve"][-1]["bankroll"] == pytest.approx(version["final_bankroll"], abs=0.01)
+        # Risk figures and the per-zone breakdown (backtests.metrics) come with each version.
+        assert version["ruin_fraction"] == 0.5
+        assert 0 <= version["risk_of_ruin"] <= 1
+        assert version["sharpe"] is not None
+        assert version["profit_factor"] is None or version["profit_factor"] >= 0
+        zones = version["zones"]
+        assert sum(zone["bets"] for zone in zones) == version["bets"]
+        assert sum(zone["profit"] for zone in zones) == pytest.approx(version["profit"], abs=0.05)
+        assert {zone["zone"] for zone in zones} <= set(ZONE_BASIC)
     assert results["warnings"] == []  # both were trained on games before the window
 
 

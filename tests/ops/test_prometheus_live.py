@@ -58,8 +58,17 @@ def fast_alerting_rules(folder: Path) -> Path:
 
 
 @pytest.fixture
-def prometheus(live_server: Any, tmp_path: Path) -> Iterator[str]:
+def prometheus(live_server: Any, tmp_path: Path, settings: Any) -> Iterator[str]:
     binary = tool("prometheus")
+    # As in production: /metrics only with the bearer token, which Prometheus reads from a file
+    # (the compose secret there); the loopback is not allowed in, so the token is what lets it scrape.
+    settings.METRICS_TOKEN = "live-test-metrics-token-0123456789abcdef"
+    settings.METRICS_ALLOWED_NETWORKS = []
+    (tmp_path / "metrics_token").write_text(settings.METRICS_TOKEN + "\n")
+    production_jobs = {job["job_name"]: job
+                       for job in yaml.safe_load((PROMETHEUS_DIR / "prometheus.yml").read_text())["scrape_configs"]}
+    authorization = {**production_jobs["parivision-web"]["authorization"],
+                     "credentials_file": str(tmp_path / "metrics_token")}
     target = urllib.parse.urlsplit(live_server.url).netloc
     recording = yaml.safe_load((PROMETHEUS_DIR / "rules" / "recording.rules").read_text())
     for group in recording["groups"]:
@@ -68,7 +77,7 @@ def prometheus(live_server: Any, tmp_path: Path) -> Iterator[str]:
     config = {
         "global": {"scrape_interval": "1s", "scrape_timeout": "900ms", "evaluation_interval": "1s"},
         "rule_files": ["recording.rules", fast_alerting_rules(tmp_path).name],
-        "scrape_configs": [{"job_name": "parivision-web", "metrics_path": "/metrics",
+        "scrape_configs": [{"job_name": "parivision-web", "metrics_path": "/metrics", "authorization": authorization,
                             "static_configs": [{"targets": [target]}]}],
     }  # fmt: skip
     (tmp_path / "prometheus.yml").write_text(yaml.safe_dump(config))

@@ -9,7 +9,8 @@ import pytest
 from django.contrib.auth import get_user_model
 from django.core import mail
 from django.urls import reverse
-from rest_framework.authtoken.models import Token
+from knox.crypto import hash_token
+from knox.models import AuthToken
 
 from betting.models import Bankroll
 from tests.betting.fixtures import *  # noqa: F403  (fixtures)
@@ -118,30 +119,37 @@ def test_a_reset_for_an_unknown_email_sends_nothing_and_says_the_same(client):
 def test_creating_an_api_token_shows_it_once_then_masked(client, bettor):
     client.force_login(bettor)
     first = client.post(reverse("portal:token-manage"), {"action": "create"}, follow=True)
-    key = Token.objects.get(user=bettor).key
-    assert key in first.content.decode()
+    key = shown_key(first.content.decode())
+    assert AuthToken.objects.get(user=bettor).digest == hash_token(key)  # only the digest is stored
 
     later = client.get(reverse("portal:profile")).content.decode()
     assert key not in later
-    assert key[:6] in later
+    assert key[:8] in later
+    assert "expires" in later
+
+
+def shown_key(page: str) -> str:
+    """The key the profile shows in full, once."""
+    found = re.search(r'<code id="token-key">([0-9a-f]+)</code>', page)
+    assert found, "the new key is not on the page"
+    return found.group(1)
 
 
 def test_a_new_token_replaces_the_old_one_and_revoking_removes_it(client, bettor):
     client.force_login(bettor)
     client.post(reverse("portal:token-manage"), {"action": "create"})
-    old = Token.objects.get(user=bettor).key
+    old = AuthToken.objects.get(user=bettor).digest
     client.post(reverse("portal:token-manage"), {"action": "create"})
-    assert Token.objects.get(user=bettor).key != old
+    assert AuthToken.objects.get(user=bettor).digest != old
 
     response = client.post(reverse("portal:token-manage"), {"action": "revoke"}, follow=True)
-    assert not Token.objects.filter(user=bettor).exists()
+    assert not AuthToken.objects.filter(user=bettor).exists()
     assert "API token revoked" in response.content.decode()
 
 
 def test_the_api_accepts_the_token_made_on_the_profile(client, bettor):
     client.force_login(bettor)
-    client.post(reverse("portal:token-manage"), {"action": "create"})
-    key = Token.objects.get(user=bettor).key
+    key = shown_key(client.post(reverse("portal:token-manage"), {"action": "create"}, follow=True).content.decode())
     client.logout()
     from rest_framework.test import APIClient
 
@@ -156,4 +164,4 @@ def test_token_actions_need_a_post_and_a_login(client, bettor):
     assert client.post(reverse("portal:token-manage"), {"action": "create"}).status_code == 302
     client.force_login(bettor)
     assert client.get(reverse("portal:token-manage")).status_code == 405
-    assert not Token.objects.exists()
+    assert not AuthToken.objects.exists()

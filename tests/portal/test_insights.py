@@ -133,6 +133,12 @@ def test_a_finished_backtest_shows_its_results_and_curves_side_by_side(client, m
     page = response.content.decode()
     assert 'id="results-table"' in page
     assert "Max drawdown" in page
+    for label in ("Sharpe ratio (per bet)", "Profit factor", "Risk of ruin"):
+        assert label in page
+    assert 'id="zone-breakdown"' in page
+    backtest.refresh_from_db()
+    busiest = backtest.results["versions"][0]["zones"][0]
+    assert f"<td>{busiest['zone']}</td>" in page
     curves = json_block(response, "curves-data")
     assert [c["label"].split()[0] for c in curves] == [f"v{v}" for v in world.versions]
     assert all(c["points"][0]["bankroll"] == 1000 for c in curves)

@@ -210,3 +210,32 @@ def test_the_commands_train_report_drift_promote_and_roll_back(tmp_path, mlflow_
     call_command("rollback", stdout=out)
     assert champion_version() == first
     assert PromotionDecision.objects.filter(triggered_by__startswith="manage.py").count() == 2
+
+
+@pytest.mark.django_db
+def test_after_a_run_the_runner_up_serves_in_shadow_and_with_the_gate_a_winner_waits_in_shadow(
+        tmp_path, mlflow_store, settings, monkeypatch):
+    from predictions.models import ShadowDeployment
+    from training.ml.promotion import Verdict
+    from training.services import pipeline
+
+    import_games(tmp_path, start=0, stop=GAMES_FIRST)
+    first = run_pipeline()
+    champion = champion_version()
+    runner_up = ModelVersion.objects.exclude(version=champion).get(pipeline_run=first).version
+    shadow = ShadowDeployment.objects.get(status="active")
+    assert (shadow.version, shadow.pipeline_run_id) == (runner_up, first.pk)
+    assert mlflow_store.alias_version(alias="shadow") == str(runner_up)
+    assert first.message.endswith(f"v{runner_up} serves in shadow")
+
+    settings.SHADOW_REQUIRED_FOR_PROMOTION = True
+    monkeypatch.setattr(pipeline, "promotion_decide", lambda **_: Verdict(True, 0.01, "the challenger wins"))
+    held = run_pipeline(force=True)
+    assert held.status == PipelineRun.Status.SUCCEEDED, held.error
+    decision = PromotionDecision.objects.get(pipeline_run=held)
+    assert not decision.promoted
+    assert "held for a shadow period" in decision.reason
+    assert champion_version() == champion  # not replaced directly
+    waiting = ShadowDeployment.objects.get(status="active")
+    assert waiting.version == decision.challenger_version  # the held winner is the one in shadow
+    assert ShadowDeployment.objects.get(version=runner_up, pipeline_run=first).status == "stopped"

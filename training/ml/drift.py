@@ -107,7 +107,7 @@ def drift_report_build(
     from evidently.presets import DataDriftPreset
 
     with_target = target is not None and target in reference and target in current
-    options = {"numerical": numerical, "categorical": categorical, "max_rows": max_rows, "seed": seed,
+    options: dict[str, Any] = {"numerical": numerical, "categorical": categorical, "max_rows": max_rows, "seed": seed,
                "target": target if with_target else None}
     reference_data = _prepare(reference, **options)
     current_data = _prepare(current, **options)

@@ -38,7 +38,7 @@ CHAMPION = "champion"
 MODEL_ARTIFACT = "model"
 
 
-class ShotPyfuncModel(mlflow.pyfunc.PythonModel):
+class ShotPyfuncModel(mlflow.pyfunc.PythonModel):  # type: ignore[name-defined]  # re-exported lazily by MLflow
     """MLflow's view of a ShotModel: a DataFrame of canonical shots in, make probabilities out."""
 
     def __init__(self, model: ShotModel) -> None:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
+from dataclasses import replace
 from datetime import timedelta
 from typing import Any
 
@@ -151,7 +152,14 @@ def _execute(run: PipelineRun, step: Progress) -> str:
 
     step("comparing with the champion on the same holdout", 90)
     decision = _promote_best(run, round_, current_version)
-    return decision.reason
+    from predictions.shadow import shadow_after_pipeline
+
+    try:
+        shadow = shadow_after_pipeline(run=run, ranked_versions=[c.version for c in _ranked(round_)])
+    except Exception as error:  # the run's models and decision stand; the shadow can be started by hand
+        logger.exception("pipeline run #%s: starting the shadow failed", run.pk)
+        return f"{decision.reason}; the shadow was not started: {type(error).__name__}: {error}"
+    return decision.reason + (f"; v{shadow.version} serves in shadow" if shadow is not None else "")
 
 
 def _champion_reference(frame: pd.DataFrame, champion: ModelVersion) -> pd.DataFrame:
@@ -187,13 +195,16 @@ def _mirror_versions(run: PipelineRun, round_: ChallengerRound) -> None:
         )
 
 
+def _ranked(round_: ChallengerRound) -> list[Any]:
+    """The run's challengers, best first by ``PROMOTION_METRIC``."""
+    metric = settings.PROMOTION_METRIC
+    return sorted(round_.challengers.values(), key=lambda c: getattr(c.scores, metric),
+                  reverse=HIGHER_IS_BETTER[metric])
+
+
 def _promote_best(run: PipelineRun, round_: ChallengerRound, current_version: int | None) -> PromotionDecision:
     metric = settings.PROMOTION_METRIC
-    higher = HIGHER_IS_BETTER[metric]
-    ranked = sorted(
-        round_.challengers.values(), key=lambda c: getattr(c.scores, metric), reverse=higher
-    )
-    best = ranked[0]
+    best = _ranked(round_)[0]
     if best.version is None:
         raise ApplicationError("the best challenger was not registered")
     champion_score = None
@@ -207,6 +218,12 @@ def _promote_best(run: PipelineRun, round_: ChallengerRound, current_version: in
         challenger=getattr(best.scores, metric),
         champion=champion_score,
     )
+    from predictions.shadow import promotion_held
+
+    if verdict.promote and promotion_held(has_champion=current_version is not None):
+        # SHADOW_REQUIRED_FOR_PROMOTION: the winner serves in shadow; shadow_review promotes it later.
+        verdict = replace(verdict, promote=False, reason=f"{verdict.reason}; held for a shadow period (a significant "
+                                                          "live gain is required before promotion)")
     return decision_record(
         kind=PromotionDecision.Kind.AUTOMATIC,
         challenger_version=best.version,

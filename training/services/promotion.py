@@ -63,7 +63,7 @@ def decision_record(
         with transaction.atomic():
             ModelVersion.objects.filter(is_champion=True).exclude(version=challenger_version).update(is_champion=False)
             ModelVersion.objects.filter(version=challenger_version).update(is_champion=True, promoted_at=now)
-    tags = {
+    tags: dict[str, Any] = {
         "decision": "promoted" if promoted else "rejected",
         "decision_id": decision.pk,
         "decision_kind": kind,
