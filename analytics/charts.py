@@ -53,7 +53,7 @@ def chart_sums(binned: pd.DataFrame) -> dict[str, Any]:
     }  # fmt: skip
 
 
-def chart_merge(charts: Iterable[dict[str, Any]]) -> dict[str, Any]:
+def chart_merge(charts: Iterable[dict[str, Any] | None]) -> dict[str, Any]:
     """Several charts' sums added square by square (e.g. one per season → all seasons)."""
     squares: dict[tuple[float, float], list[Any]] = {}
     shots = made = 0

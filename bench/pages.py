@@ -19,6 +19,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 import requests
 
@@ -79,7 +80,7 @@ def main() -> int:
     parser.add_argument("--refresh", action="store_true", help="first time manage.py refresh_figures")
     args = parser.parse_args()
     base = args.base_url.rstrip("/")
-    result: dict[str, object] = {}
+    result: dict[str, Any] = {}
     if args.refresh:
         started = time.perf_counter()
         subprocess.run([sys.executable, "manage.py", "refresh_figures"], cwd=ROOT, check=True)
@@ -90,7 +91,7 @@ def main() -> int:
     discovery = requests.Session()  # its own session: the timed one starts cold
     login(discovery, base, args.username, args.password)
     targets = urls(discovery, base)
-    rows = []
+    rows: list[dict[str, Any]] = []
     for url in targets:
         cold = [timed(session, base + url) for _ in range(args.cold_hits)]
         rows.append({"url": url, "status": cold[0][1], "cold_ms": round(max(ms for ms, _ in cold), 1)})

@@ -36,7 +36,7 @@ def _int_param(request: HttpRequest, name: str, *, default: int | None, low: int
 
 @require_GET
 def leaderboard(request: HttpRequest) -> HttpResponse:
-    params = {"season": request.GET.get("season", "")[:7], "team": request.GET.get("team", "")[:3],
+    params: dict[str, Any] = {"season": request.GET.get("season", "")[:7], "team": request.GET.get("team", "")[:3],
               "sort": request.GET.get("sort", "diff")[:20], "order": request.GET.get("order", "desc")[:4]}  # fmt: skip
     error = None
     try:

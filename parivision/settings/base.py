@@ -382,7 +382,7 @@ CELERY_TASK_ROUTES["analytics.refresh_figures"] = {"queue": "ml"}
 # for CACHE_FALLBACK_SECONDS instead of failing the request (parivision/cache.py).
 CACHE_URL = env_str("CACHE_URL", REDIS_URL)
 CACHE_FALLBACK_SECONDS = env_float("CACHE_FALLBACK_SECONDS", 30.0, minimum=0.0, maximum=3_600)
-CACHES = {
+CACHES: dict[str, dict[str, object]] = {
     "default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "parivision"}
     if CACHE_URL == "locmem"
     else {"BACKEND": "parivision.cache.FallbackRedisCache", "LOCATION": CACHE_URL, "KEY_PREFIX": "pv",
