@@ -288,6 +288,28 @@ def stream_snapshot(*, user: Any) -> dict[str, Any]:
     return snapshot
 
 
+def bettors_today(*, top: int = 3) -> dict[str, Any]:
+    """Bets settled since midnight (UTC): how many, how many won, stakes, the bettors' net and the best of them."""
+    from django.utils import timezone
+
+    midnight = timezone.now().replace(hour=0, minute=0, second=0, microsecond=0)
+    settled = Bet.objects.filter(settled_at__gte=midnight).exclude(status=Bet.Status.OPEN)
+    totals = settled.aggregate(
+        bets=Count("pk"), won=Count("pk", filter=Q(status=Bet.Status.WON)),
+        staked=Coalesce(Sum("stake"), Value(Decimal("0")), output_field=DecimalField()),
+        paid=Coalesce(Sum("payout"), Value(Decimal("0")), output_field=DecimalField()),
+        bettors=Count("user", distinct=True),
+    )  # fmt: skip
+    best = (settled.values("user__username")
+            .annotate(net=Sum("payout") - Sum("stake"), bets=Count("pk")).order_by("-net", "user__username")[:top])  # fmt: skip
+    return {
+        "bets": totals["bets"], "won": totals["won"], "bettors": totals["bettors"],
+        "staked": float(totals["staked"]), "net": float(totals["paid"] - totals["staked"]),
+        "hit_rate": totals["won"] / totals["bets"] if totals["bets"] else None,
+        "best": [{"username": b["user__username"], "net": float(b["net"] or 0), "bets": b["bets"]} for b in best],
+    }  # fmt: skip
+
+
 def shot_trace(*, shot: LiveShot) -> dict[str, Any]:
     """Where a stream shot stands in the loop (operators and ``manage.py live_loop`` only: it names
     the shot's key, so it must never reach a page while the shot is open)."""

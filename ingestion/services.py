@@ -28,6 +28,7 @@ from django.utils import timezone
 
 from ingestion import lake, metrics
 from ingestion.conventions import Convention
+from ingestion.figures import figures_after_new_shots
 from ingestion.mappers import SHOT_LOCATIONS, UnknownFormatError, detect_format, map_record
 from ingestion.models import IngestionRun
 from ingestion.readers import MappedRecord, Tiebreaker, default_source, map_file, open_shot_file, with_repeat
@@ -347,6 +348,8 @@ def _write_shots(batch: PreparedBatch) -> IngestReport:
     report.inserted += inserted
     report.duplicates += duplicates
     lake.insert_quarantine(batch.refused)
+    if inserted or report.corrected:  # new or corrected shots: their seasons' figures are due
+        figures_after_new_shots(seasons={doc.get("season") for doc in batch.shot_docs})
     return report
 
 

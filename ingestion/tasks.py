@@ -91,3 +91,12 @@ def sweep_runs() -> dict[str, list[int]]:
         import_file.apply_async(kwargs={"location": run.source, "run_id": run.pk, "attempt": run.attempts})
 
     return runs_sweep(enqueue=enqueue)
+
+
+@shared_task(name="ingestion.refresh_figures", soft_time_limit=120, time_limit=150)
+def refresh_figures() -> dict[str, Any]:
+    """The data page's ingestion figures (runs per day, store counts, quarantine reasons), stored."""
+    from ingestion.figures import ingestion_figures_refresh
+
+    value = ingestion_figures_refresh()
+    return {"days": len(value["daily"]["labels"]), **value["counts"]}

@@ -31,6 +31,8 @@ FEED_PULLS = "feed_pulls"
 # Warehouse collections: clean canonical shots, and served predictions.
 SHOTS = "shots"
 PREDICTIONS = "predictions"
+# Figures the pages read by key, computed by Celery (parivision/figures.py).
+FIGURES = "figures"
 
 _lock = threading.Lock()
 _client: MongoClient[dict[str, Any]] | None = None
@@ -122,6 +124,7 @@ def ensure_indexes() -> None:
     predictions = warehouse_collection(PREDICTIONS)
     # The compact log (predictions/log.py) is read by shot key (the join) and by _id (its time).
     predictions.create_index([("key", ASCENDING)])
+    warehouse_collection(FIGURES).create_index([("scope", ASCENDING)])
 
 
 def _drop_old_unique_event_index() -> None:

@@ -79,6 +79,18 @@ DEFAULT_SCHEDULES: tuple[DefaultSchedule, ...] = (
         description="Take the open shot and open the next one when the stream's pace says so.",
     ),
     DefaultSchedule(
+        name="Refresh the ingestion figures",
+        task="ingestion.refresh_figures",
+        every_seconds=60,
+        description="The data page's runs per day, store counts and quarantine reasons, stored for the page.",
+    ),
+    DefaultSchedule(
+        name="Refresh the live status",
+        task="analytics.refresh_live_status",
+        every_seconds=60,
+        description="Live quality of each model version and the alerts firing, stored for the front and model pages.",
+    ),
+    DefaultSchedule(
         name="Settle taken shots",
         task="betting.settle_pending",
         every_seconds=60,

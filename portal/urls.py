@@ -8,6 +8,7 @@ app_name = "portal"
 
 urlpatterns = [
     path("", views.home, name="home"),
+    path("next-shot.json", views.home_shot_json, name="home-shot"),
     path("", include("portal.urls_play")),
     path("", include("portal.urls_insights")),
 ]

@@ -3,6 +3,7 @@
 from django.urls import path
 
 from portal import views_insights as views
+from portal import views_shotmaking
 
 urlpatterns = [
     path("backtests/", views.backtest_list, name="backtests"),
@@ -12,4 +13,6 @@ urlpatterns = [
     path("data/", views.data_page, name="data"),
     path("data/shot-chart.json", views.shot_chart_json, name="shot-chart"),
     path("matches/", views.match_page, name="match"),
+    path("shot-making/", views_shotmaking.leaderboard, name="shot-making"),
+    path("shot-making/players/<int:player_id>/", views_shotmaking.player, name="shot-making-player"),
 ]

@@ -1,4 +1,9 @@
-"""Backtests, the model, the data and matches: pages for signed-in users (quarantine for staff)."""
+"""Backtests, the model, the data and matches: pages for signed-in users (quarantine for staff).
+
+Pages read, never compute: every figure here was computed by a Celery task and stored (read
+by key), or is a small indexed SQL read. A figure not there yet says "being computed" or
+"no data yet" instead.
+"""
 
 from __future__ import annotations
 
@@ -13,15 +18,19 @@ from django.shortcuts import redirect, render
 from django.views.decorators.clickjacking import xframe_options_sameorigin
 from django.views.decorators.http import require_GET, require_http_methods
 
+from analytics import selectors as analytics_selectors
+from analytics.status import live_status
 from backtests import selectors as backtest_selectors
 from backtests.engine import STRATEGIES
 from backtests.models import Backtest
 from backtests.services import backtest_create
 from ingestion import selectors as ingestion_selectors
+from ingestion.figures import ingestion_figures
+from ingestion.models import IngestionRun
 from parivision.errors import ApplicationError
-from portal import insights
 from predictions import selectors as prediction_selectors
 from predictions.shadow import shadow_summary
+from training import selectors as training_selectors
 from training.models import DriftReport, ModelVersion
 from training.services.drift import drift_artifact_text
 
@@ -78,7 +87,7 @@ def _form_defaults(versions: list[ModelVersion]) -> dict[str, Any]:
     if span.get("first_date") and span.get("last_date"):
         initial["date_from"], initial["date_to"] = span["first_date"], span["last_date"]
     else:
-        last = insights.latest_game_date()
+        last = analytics_selectors.latest_game_date()
         if last is not None:
             initial["date_from"], initial["date_to"] = last - dt.timedelta(days=30), last
     return initial
@@ -131,13 +140,35 @@ def backtest_detail(request: HttpRequest, backtest_id: int) -> HttpResponse:
 # --- the model ------------------------------------------------------------------------------------
 
 
+def live_quality(row: ModelVersion) -> dict[str, Any] | None:
+    """The version's stored scores on settled live predictions beside its holdout ones, or None without any."""
+    scores = ((live_status() or {}).get("live") or {}).get(str(row.version))
+    if not scores:
+        return None
+    holdout = row.holdout_scores or {}
+    return {
+        "settled": scores["settled"],
+        "metrics": [
+            {"name": name, "holdout": training_selectors.score_of(row, key), "live": scores[key],
+             "better_high": key == "accuracy"}
+            for name, key in (("Accuracy", "accuracy"), ("Log loss", "log_loss"), ("Brier", "brier"))
+            if key in holdout and key in scores
+        ],
+    }  # fmt: skip
+
+
+def figure_state(status: Any) -> str:
+    """``computing`` when its task is queued or running, ``failed`` after a failure, else ``missing``."""
+    return "computing" if status.computing else "failed" if status.state == "failed" else "missing"
+
+
 @login_required
 @require_GET
 def model_page(request: HttpRequest) -> HttpResponse:
-    context: dict[str, Any] = {"mlflow_ui_url": settings.MLFLOW_UI_URL, "history": insights.versions_history(),
-                               "decisions": insights.recent_decisions(),
-                               "drift": prediction_selectors.latest_drift_report()}  # fmt: skip
-    row = insights.champion_row()
+    context: dict[str, Any] = {"mlflow_ui_url": settings.MLFLOW_UI_URL, "history": training_selectors.versions_history(),
+                               "decisions": training_selectors.recent_decisions(),
+                               "drift": prediction_selectors.latest_drift_report(), "figures": None}  # fmt: skip
+    row = prediction_selectors.champion_version_row()
     context["champion"] = row
     context["shadow"] = shadow_summary()
     if row is not None:
@@ -148,12 +179,13 @@ def model_page(request: HttpRequest) -> HttpResponse:
                 ("Brier", "brier", "num"), ("ECE", "ece", "num"))
             if isinstance(scores.get(key), (int, float))
         ]  # fmt: skip
-        context["promotion"] = insights.promotion_of(row)
-        context["live"] = insights.live_quality(row)
-        try:
-            context["figures"] = insights.model_figures(row)
-        except Exception as error:  # the registry is unreachable: the rest of the page still helps
-            context["figures_error"] = f"{type(error).__name__}: {error}"[:300]
+        context["promotion"] = training_selectors.promotion_of(row)
+        context["live"] = live_quality(row)
+        context["figures"] = training_selectors.model_figures_of(version=row.version)
+        if context["figures"] is None:
+            status = training_selectors.model_figures_status(version=row.version)
+            context["figures_state"] = figure_state(status)
+            context["figures_error"] = status.message if status.state == "failed" else ""
     return render(request, "portal/insights/model.html", context)
 
 
@@ -170,25 +202,29 @@ def drift_report(request: HttpRequest, report_id: int) -> HttpResponse:
 # --- the data -------------------------------------------------------------------------------------
 
 
-def _shot_filter(request: HttpRequest) -> insights.ShotFilter:
-    return insights.ShotFilter(season=request.GET.get("season", "")[:7], team=request.GET.get("team", "")[:60],
-                               player=request.GET.get("player", "")[:100])  # fmt: skip
+def _chart_query(request: HttpRequest) -> analytics_selectors.ChartQuery:
+    return analytics_selectors.ChartQuery(season=request.GET.get("season", "")[:7],
+                                          team=request.GET.get("team", "")[:60],
+                                          player=request.GET.get("player", "")[:100])  # fmt: skip
 
 
 @login_required
 @require_GET
 def data_page(request: HttpRequest) -> HttpResponse:
-    shot_filter = _shot_filter(request)
+    query = _chart_query(request)
+    stored = ingestion_figures()
     context: dict[str, Any] = {
-        "counts": ingestion_selectors.store_counts(),
-        "daily": insights.ingestion_daily(),
-        "runs": insights.recent_runs(),
-        "options": insights.shot_filter_options(season=shot_filter.season),
-        "filter": shot_filter,
-        "champion": insights.champion_row(),
+        "ingestion": stored,
+        "counts": (stored or {}).get("counts"),
+        "daily": (stored or {}).get("daily") or {"labels": []},
+        "runs": list(IngestionRun.objects.order_by("-started_at")[:8]),
+        "options": analytics_selectors.filter_options(season=query.season),
+        "filter": query,
+        "champion": prediction_selectors.champion_version_row(),
+        "figures_status": analytics_selectors.status(),
     }
     if request.user.is_staff:
-        context["reasons"] = ingestion_selectors.quarantine_reasons()[:10]
+        context["reasons"] = (stored or {}).get("reasons") or []
         context["quarantined"] = ingestion_selectors.quarantine_list(limit=10)[0]
     return render(request, "portal/insights/data.html", context)
 
@@ -196,7 +232,7 @@ def data_page(request: HttpRequest) -> HttpResponse:
 @login_required
 @require_GET
 def shot_chart_json(request: HttpRequest) -> JsonResponse:
-    return JsonResponse(insights.shot_chart(shot_filter=_shot_filter(request)))
+    return JsonResponse(analytics_selectors.shot_chart(query=_chart_query(request)))
 
 
 # --- a match --------------------------------------------------------------------------------------
@@ -206,12 +242,14 @@ def shot_chart_json(request: HttpRequest) -> JsonResponse:
 @require_GET
 def match_page(request: HttpRequest) -> HttpResponse:
     try:
-        day = dt.date.fromisoformat(request.GET["date"]) if request.GET.get("date") else insights.latest_game_date()
+        day = dt.date.fromisoformat(request.GET["date"]) if request.GET.get("date") else None
     except ValueError:
-        day = insights.latest_game_date()
-    games = insights.games_on(day) if day else []
-    game_id = request.GET.get("game") or (games[0]["game_id"] if games else "")
-    match = insights.match_curve(game_id=game_id[:20]) if game_id else None
+        day = None
+    day = day or analytics_selectors.latest_game_date()
+    games = analytics_selectors.games_on(day) if day else []
+    game_id = (request.GET.get("game") or (games[0]["game_id"] if games else ""))[:20]
+    match = analytics_selectors.match(game_id=game_id, day=day) if game_id else None
     return render(request, "portal/insights/match.html", {
-        "day": day, "games": games, "game_id": game_id, "match": match, "champion": insights.champion_row(),
+        "day": day, "games": games, "game_id": game_id, "match": match,
+        "champion": prediction_selectors.champion_version_row(), "figures_status": analytics_selectors.status(),
     })  # fmt: skip

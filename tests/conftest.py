@@ -32,6 +32,8 @@ def service_urls(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str,
             "MONGODB_LAKE_DB": f"pv_test_{token}_lake",
             "MONGODB_WAREHOUSE_DB": f"pv_test_{token}_warehouse",
             "REDIS_URL": redis_url,
+            # Django's cache on the same server, its own database (cache.clear() never empties the broker).
+            "CACHE_URL": redis_url.rsplit("/", 1)[0] + "/1",
             "CELERY_BROKER_URL": redis_url,
             "CELERY_RESULT_BACKEND": redis_url,
             # A throw-away MLflow store (SQLite backend, local artifacts) shared with the worker.
@@ -69,6 +71,7 @@ def _point_settings_at_services(service_urls: dict[str, str]) -> Iterator[None]:
     for name, value in overrides.items():
         setattr(settings, name, value)
     app.conf.update(broker_url=service_urls["CELERY_BROKER_URL"], result_backend=service_urls["CELERY_RESULT_BACKEND"])
+    _point_cache_at(service_urls["CACHE_URL"])
     mongo.reset_client()
     yield
     try:
@@ -77,6 +80,15 @@ def _point_settings_at_services(service_urls: dict[str, str]) -> Iterator[None]:
         mongo.reset_client()
         for name, value in saved.items():
             setattr(settings, name, value)
+
+
+def _point_cache_at(url: str) -> None:
+    """Django's cache on the session's Redis (settings were read before the servers started)."""
+    from django.conf import settings
+    from django.test.signals import setting_changed
+
+    settings.CACHES = {"default": {**settings.CACHES["default"], "LOCATION": url}}
+    setting_changed.send(sender=None, setting="CACHES", value=settings.CACHES, enter=True)
 
 
 @pytest.fixture

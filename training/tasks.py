@@ -24,3 +24,24 @@ def run_ml_pipeline(self: Any, pipeline_run_id: int | None = None, force: bool =
         pipeline_run_id = PipelineRun.objects.create(trigger=trigger, forced=force).pk
     run = pipeline_execute(pipeline_run_id=pipeline_run_id, task_id=self.request.id or "")
     return {"pipeline_run_id": run.pk, "status": run.status, "message": run.message}
+
+
+@shared_task(
+    name="training.compute_model_figures",
+    acks_late=True,
+    soft_time_limit=settings.FIGURES_SOFT_TIME_LIMIT,
+    time_limit=settings.FIGURES_TIME_LIMIT,
+)
+def compute_model_figures(version: int) -> dict[str, Any]:
+    """The model page's calibration and importance for ``version``, stored (idempotent: replaces them)."""
+    from parivision import figures
+    from training.services.figures import model_figures_compute, status_name
+
+    figures.status_set(name=status_name(version), state=figures.RUNNING)
+    try:
+        value = model_figures_compute(version=version)
+    except Exception as error:
+        figures.status_set(name=status_name(version), state=figures.FAILED, message=f"{type(error).__name__}: {error}")
+        raise
+    figures.status_set(name=status_name(version), state=figures.DONE)
+    return {"version": version, "holdout_rows": value["holdout_rows"]}

@@ -372,10 +372,35 @@ BACKTEST_SOFT_TIME_LIMIT = env_int("BACKTEST_SOFT_TIME_LIMIT", 1_200, minimum=10
 BACKTEST_TIME_LIMIT = env_int("BACKTEST_TIME_LIMIT", 1_260, minimum=10)
 # Backtest risk figures (issue 14): "ruin" is losing this share of the starting bankroll.
 BACKTEST_RUIN_FRACTION = env_float("BACKTEST_RUIN_FRACTION", 0.5, minimum=0.01, maximum=1.0)
-# Model, data and match pages: computed figures (calibration, shot charts, match curves) are cached this long.
-INSIGHTS_CACHE_SECONDS = env_int("INSIGHTS_CACHE_SECONDS", 900, minimum=0)
-# The shot chart predicts and bins at most this many of the most recent matching shots.
-SHOT_CHART_MAX_SHOTS = env_int("SHOT_CHART_MAX_SHOTS", 20_000, minimum=100)
+
+# --- Pages read, never compute: the shared cache and the stored figures (portal, analytics) ---
+INSTALLED_APPS += ["analytics"]
+# Recomputing a season's figures is CPU work: off the queue the live stream and settlement use.
+CELERY_TASK_ROUTES["analytics.refresh_figures"] = {"queue": "ml"}
+# Django's cache is shared by every process through Redis (CACHE_URL, default REDIS_URL); "locmem"
+# keeps it in each process. When Redis does not answer, the cache falls back to process memory
+# for CACHE_FALLBACK_SECONDS instead of failing the request (parivision/cache.py).
+CACHE_URL = env_str("CACHE_URL", REDIS_URL)
+CACHE_FALLBACK_SECONDS = env_float("CACHE_FALLBACK_SECONDS", 30.0, minimum=0.0, maximum=3_600)
+CACHES: dict[str, dict[str, object]] = {
+    "default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "parivision"}
+    if CACHE_URL == "locmem"
+    else {"BACKEND": "parivision.cache.FallbackRedisCache", "LOCATION": CACHE_URL, "KEY_PREFIX": "pv",
+          "OPTIONS": {"socket_connect_timeout": 0.5, "socket_timeout": 1.0}}
+}
+# Figures the pages show (calibration, importance, shot charts, match views, shot-making over
+# expected, ingestion charts, the front page's status) are computed by Celery and stored in the
+# warehouse's ``figures`` collection. After new shots arrive, their seasons are recomputed once
+# this many seconds have passed (one refresh for a burst of transforms); a promotion recomputes all.
+FIGURES_AUTO_REFRESH = env_bool("FIGURES_AUTO_REFRESH", True)  # off: only `manage.py refresh_figures` and beat
+FIGURES_REFRESH_DELAY_SECONDS = env_int("FIGURES_REFRESH_DELAY_SECONDS", 300, minimum=0, maximum=86_400)
+FIGURES_SOFT_TIME_LIMIT = env_int("FIGURES_SOFT_TIME_LIMIT", 3_000, minimum=10)
+FIGURES_TIME_LIMIT = env_int("FIGURES_TIME_LIMIT", 3_300, minimum=10)
+# Shot-making over expected: the leaderboard lists players with at least this many attempts.
+SMOE_MIN_ATTEMPTS = env_int("SMOE_MIN_ATTEMPTS", 100, minimum=1)
+# Alertmanager's URL for the front page's "alerts firing" (empty: the platform's own checks).
+ALERTMANAGER_URL = env_str("ALERTMANAGER_URL", "")
+
 
 # --- Hardening (#12): client addresses, request bodies, logins, tokens, operations endpoints ---
 import datetime as _dt  # noqa: E402

@@ -27,3 +27,5 @@ SIGNUP_RATE_PER_IP = "100000/day"
 SIGNUP_RATE_GLOBAL = "100000/hour"
 PASSWORD_RESET_RATE_PER_EMAIL = "100000/hour"
 PASSWORD_RESET_RATE_PER_IP = "100000/hour"
+# Figures are recomputed by the tests that exercise it, not behind every promotion and import.
+FIGURES_AUTO_REFRESH = False

@@ -266,7 +266,10 @@
           summary.textContent = chart.shots
             ? `${chart.shots.toLocaleString()} shots (${chart.first_date} to ${chart.last_date}) · made ${pct(chart.make_rate)}` +
               (chart.version !== null ? ` · champion v${chart.version} expects ${pct(chart.mean_probability)}` : " · no champion yet")
-            : "No shots match these filters.";
+            : chart.status === "computing" ? "Being computed by a worker: reload in a minute."
+            : window.location.search.length > 1 ? "No shots match these filters."
+            : "No data yet: the charts are computed after shots arrive and after each promotion.";
+          summary.dataset.state = chart.status || "";
         }
         const note = document.getElementById("court-model-note");
         if (note && chart.version === null) note.hidden = false;
@@ -325,7 +328,68 @@
     }
   }
 
-  const pages = { "backtest-detail": backtestDetail, backtests: backtestForm, model: modelPage, data: dataPage, match: matchPage };
+  // --- shot-making over expected --------------------------------------------------------------------
+  function shotMakingBoard() {
+    const filters = document.getElementById("smoe-filters");
+    if (filters) filters.querySelectorAll("select").forEach((el) => el.addEventListener("change", () => filters.submit()));
+    // Each interval on one scale (±10 points): a bar from low to high, a tick at the estimate.
+    const SPAN = 0.1;
+    const at = (v) => Math.max(0, Math.min(100, 50 + (v / SPAN) * 50));
+    document.querySelectorAll(".interval").forEach((el) => {
+      const low = parseFloat(el.dataset.low), high = parseFloat(el.dataset.high), mid = parseFloat(el.dataset.mid);
+      if ([low, high, mid].some(Number.isNaN)) return;
+      const bar = document.createElement("span");
+      bar.className = "interval-bar" + (low > 0 ? " good" : high < 0 ? " bad" : "");
+      bar.style.left = at(low) + "%";
+      bar.style.width = Math.max(1, at(high) - at(low)) + "%";
+      const tick = document.createElement("span");
+      tick.className = "interval-mid";
+      tick.style.left = at(mid) + "%";
+      el.append(bar, tick);
+    });
+  }
+
+  function shotMakingPlayer() {
+    const detail = data("player-data");
+    const picker = document.getElementById("player-season");
+    if (picker) picker.querySelectorAll("select").forEach((el) => el.addEventListener("change", () => picker.submit()));
+    if (!detail) return;
+    const trend = detail.trend;
+    const canvas = document.getElementById("trend-chart");
+    if (trend && canvas && themeCharts()) {
+      let n = 0, made = 0, expected = 0;
+      const actual = [], model = [];
+      trend.dates.forEach((date, i) => {
+        n += trend.n[i]; made += trend.made[i]; expected += trend.p_sum[i];
+        actual.push({ x: i + 1, y: made / n, date, n });
+        model.push({ x: i + 1, y: expected / n, date, n });
+      });
+      new Chart(canvas, {
+        type: "line",
+        data: { datasets: [
+          { label: "Actual FG%", data: actual, borderColor: COLORS[0], backgroundColor: COLORS[0], pointRadius: 0, borderWidth: 2.5 },
+          { label: "Expected FG%", data: model, borderColor: COLORS[1], backgroundColor: COLORS[1], borderDash: [6, 4], pointRadius: 0, borderWidth: 2 },
+        ] },
+        options: {
+          parsing: false, animation: false, interaction: { mode: "nearest", intersect: false },
+          scales: { x: { type: "linear", min: 1, title: { display: true, text: "Game" } },
+            y: { ticks: { callback: (v) => pct(v) }, title: { display: true, text: "Cumulative FG%" } } },
+          plugins: { tooltip: { callbacks: { title: (items) => `${items[0].raw.date} · ${items[0].raw.n} attempts so far`,
+            label: (item) => `${item.dataset.label}: ${pct(item.raw.y)}` } } },
+        },
+      });
+    }
+    const chart = detail.chart;
+    const courts = [["court-actual", (b) => b.rate], ["court-expected", (b) => b.p]]
+      .map(([id, value]) => [document.getElementById(id), value]).filter(([el]) => el && window.PariCourt)
+      .map(([el, value]) => [PariCourt.create(el), value]);
+    const draw = () => courts.forEach(([court, value]) => { court.clear(); court.drawBins(chart.bins, { value, binFt: chart.bin_ft }); });
+    draw();
+    courts.forEach(([court]) => court.onResize(draw));
+  }
+
+  const pages = { "backtest-detail": backtestDetail, backtests: backtestForm, model: modelPage, data: dataPage, match: matchPage,
+    "shot-making": shotMakingBoard, "shot-making-player": shotMakingPlayer };
   const page = pages[root.dataset.insights];
   if (page) page();
 })();

@@ -7,6 +7,7 @@ from typing import Any
 import pytest
 
 from backtests.models import Backtest
+from ingestion.figures import ingestion_figures_refresh
 from tests.backtests import conftest as backtest_fixtures
 from tests.backtests.conftest import WINDOW_END, WINDOW_START
 
@@ -52,6 +53,14 @@ def some_ingestion_history() -> None:
     ])  # fmt: skip
 
 
+def compute_figures(world: Any) -> None:
+    from analytics.services import figures_refresh
+    from training.services.figures import model_figures_compute
+
+    model_figures_compute(version=world.versions[1])
+    figures_refresh()
+
+
 @pytest.fixture
 def analyst(django_user_model: Any) -> Any:
     return django_user_model.objects.create_user(username="analyst", password="pw-analyst-123", is_staff=True)
@@ -93,6 +102,7 @@ def test_the_model_data_and_match_pages_draw_their_charts(browser_page, live_url
     logged_in(page, live_url, analyst)
     errors: list[str] = []
     page.on("pageerror", lambda error: errors.append(str(error)))
+    compute_figures(world)  # what the workers do after a promotion: the pages only read
 
     page.goto(f"{live_url}/model/")
     page.wait_for_function("() => window.Chart && Chart.getChart(document.getElementById('calibration-chart'))")
@@ -101,6 +111,7 @@ def test_the_model_data_and_match_pages_draw_their_charts(browser_page, live_url
     screenshots(page, "model")
 
     some_ingestion_history()
+    ingestion_figures_refresh()
     page.goto(f"{live_url}/data/?season=2023-24")
     page.wait_for_function("() => !document.getElementById('shot-summary').textContent.startsWith('Loading')")
     assert "shots" in page.text_content("#shot-summary")

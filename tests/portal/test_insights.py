@@ -12,6 +12,7 @@ from django.urls import reverse
 
 from backtests.models import Backtest
 from backtests.services import backtest_execute
+from ingestion.figures import ingestion_figures_refresh
 from tests.backtests import conftest as backtest_fixtures
 from tests.backtests.conftest import WINDOW_END, WINDOW_START
 
@@ -154,7 +155,31 @@ def test_someone_elses_backtest_is_not_found(client, member, world, django_user_
     assert reverse("portal:backtest-detail", args=[theirs.pk]) not in client.get(reverse("portal:backtests")).content.decode()
 
 
+def refresh_all_figures(version):
+    """What the Celery tasks do after a promotion: the model's figures, then the warehouse's."""
+    from analytics.services import figures_refresh
+    from training.services.figures import model_figures_compute
+
+    model_figures_compute(version=version)
+    return figures_refresh()
+
+
+def test_the_model_page_says_its_figures_are_being_computed_until_a_worker_stored_them(client, member, world):
+    from parivision import figures
+    from training.services.figures import status_name
+
+    page = client.get(reverse("portal:model")).content.decode()
+    assert 'data-state="no-data"' in page
+    assert "manage.py refresh_figures" in page
+
+    figures.status_set(name=status_name(world.versions[1]), state=figures.QUEUED)
+    page = client.get(reverse("portal:model")).content.decode()
+    assert 'data-state="computing"' in page
+    assert "Being computed" in page
+
+
 def test_the_model_page_shows_the_champion_its_calibration_and_importance(client, member, world):
+    refresh_all_figures(world.versions[1])
     response = client.get(reverse("portal:model"))
     page = response.content.decode()
 
@@ -185,7 +210,18 @@ def test_the_drift_report_is_embedded_from_the_same_origin(client, member, monke
     assert client.get(reverse("portal:drift-report", args=[report.pk + 1])).status_code == 404
 
 
+def test_the_shot_chart_is_empty_with_a_reason_until_it_is_computed(client, member, world):
+    from analytics.services import STATUS
+    from parivision import figures
+
+    assert client.get(reverse("portal:shot-chart")).json()["status"] == "no_data"
+    figures.status_set(name=STATUS, state=figures.RUNNING)
+    chart = client.get(reverse("portal:shot-chart")).json()
+    assert (chart["status"], chart["shots"]) == ("computing", 0)
+
+
 def test_the_shot_chart_bins_real_make_rates_and_the_champions_probabilities(client, member, world):
+    refresh_all_figures(world.versions[1])
     chart = client.get(reverse("portal:shot-chart"), {"season": "2023-24"}).json()
 
     assert chart["shots"] == len(world.frame)
@@ -197,10 +233,16 @@ def test_the_shot_chart_bins_real_make_rates_and_the_champions_probabilities(cli
     assert max(b["p"] for b in near) > min(b["p"] for b in far)  # closer shots are likelier to go in
 
 
-def test_the_shot_chart_filters_by_player(client, member, world):
+def test_the_shot_chart_filters_by_player_and_adds_seasons_up(client, member, world):
+    refresh_all_figures(world.versions[1])
     chart = client.get(reverse("portal:shot-chart"), {"player": "Player 3"}).json()
 
     assert chart["shots"] == int((world.frame["player_name"] == "Player 3").sum())
+    by_id = client.get(reverse("portal:shot-chart"), {"player": "1003", "season": "2023-24"}).json()
+    assert by_id["bins"] == chart["bins"]  # one season: all seasons is the same chart
+    everything = client.get(reverse("portal:shot-chart")).json()
+    assert everything["shots"] == len(world.frame)
+    assert everything["make_rate"] == round(float(world.frame["made"].mean()), 4)
 
 
 def test_only_staff_see_the_quarantine(client, member, staff_client, world):
@@ -210,6 +252,7 @@ def test_only_staff_see_the_quarantine(client, member, staff_client, world):
         "_id": "q1", "field": "period", "value": "11", "reason": "period: out of range",
         "message": "period 11 is outside 1-10", "source": "file:bad.csv", "quarantined_at": dt.datetime(2024, 1, 2),
     })  # fmt: skip
+    ingestion_figures_refresh()  # what beat runs every minute: the reasons are counted by a worker
 
     assert "period 11 is outside 1-10" not in client.get(reverse("portal:data")).content.decode()
     page = staff_client.get(reverse("portal:data")).content.decode()
@@ -218,6 +261,7 @@ def test_only_staff_see_the_quarantine(client, member, staff_client, world):
 
 
 def test_the_match_view_compares_expected_and_actual_points(client, member, world):
+    refresh_all_figures(world.versions[1])
     last_day = world.frame["game_date"].max().date()
     response = client.get(reverse("portal:match"), {"date": str(last_day)})
 
@@ -235,6 +279,7 @@ def test_the_match_view_compares_expected_and_actual_points(client, member, worl
 
 
 def test_an_unknown_game_gets_a_friendly_message(client, member, world):
+    refresh_all_figures(world.versions[1])
     page = client.get(reverse("portal:match"), {"game": "0000000000"}).content.decode()
 
     assert "No game found with id 0000000000" in page

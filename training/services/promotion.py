@@ -15,6 +15,7 @@ from django.utils import timezone
 from parivision.errors import ApplicationError
 from training.models import ModelVersion, PipelineRun, PromotionDecision
 from training.registry import get_registry
+from training.services.figures import figures_after_promotion
 
 
 def champion_version() -> int | None:
@@ -75,6 +76,8 @@ def decision_record(
         tags[f"holdout_{metric}_challenger"] = challenger_score
         tags[f"holdout_{metric}_champion"] = champion_score if champion_score is not None else "none"
     registry.version_tags_set(version=challenger_version, tags=tags)
+    if promoted:
+        transaction.on_commit(lambda: figures_after_promotion(version=challenger_version))
     return decision
 
 
