@@ -7,14 +7,26 @@ from typing import Any
 
 from django.http import StreamingHttpResponse
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiExample, extend_schema
+from drf_spectacular.utils import OpenApiExample, OpenApiParameter, extend_schema
 from rest_framework import permissions
+from rest_framework.negotiation import DefaultContentNegotiation
 from rest_framework.renderers import BaseRenderer, JSONRenderer
 from rest_framework.request import Request
 from rest_framework.response import Response
 
 from betting.export import COLUMNS, bets_csv_response
 from predictions.api import ApiView, _errors
+
+
+class _AcceptOnly:
+    URL_FORMAT_OVERRIDE = None
+
+
+class AcceptHeaderNegotiation(DefaultContentNegotiation):
+    """The representation follows the Accept header only: DRF's ``?format=`` override answered an
+    unknown value with an undocumented 404 (and put a parameter nobody needs in the schema)."""
+
+    settings = _AcceptOnly  # type: ignore[assignment]
 
 
 class CsvRenderer(BaseRenderer):
@@ -31,6 +43,7 @@ class CsvRenderer(BaseRenderer):
 class BetExportApi(ApiView):
     permission_classes = [permissions.IsAuthenticated]
     renderer_classes = [CsvRenderer, JSONRenderer]
+    content_negotiation_class = AcceptHeaderNegotiation
 
     def finalize_response(self, request: Request, response: Any, *args: Any, **kwargs: Any) -> Any:
         if isinstance(response, Response):  # a refusal (401, 429): the one JSON error shape, whatever was asked
@@ -42,6 +55,7 @@ class BetExportApi(ApiView):
         description=("Every bet of the signed-in user, oldest first, streamed as CSV with the columns "
                      f"{', '.join(COLUMNS)}. A shot's outcome and key are blank until the stream has taken it."),
         request=None, responses={(200, "text/csv"): OpenApiTypes.STR, **_errors(401, 429)},
+        parameters=[OpenApiParameter("format", exclude=True)],  # Accept only (AcceptHeaderNegotiation)
         examples=[OpenApiExample("Two bets, one still open", response_only=True, media_type="text/csv", value=(
             ",".join(COLUMNS) + "\n"
             "41,2024-04-02T19:03:11Z,2024-04-02T19:03:31Z,won,made,25.00,1.850,46.25,21.25,0.6210,812,settled,"

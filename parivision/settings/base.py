@@ -427,9 +427,6 @@ TRUSTED_PROXIES = _networks("TRUSTED_PROXIES", [])
 REST_FRAMEWORK["NUM_PROXIES"] = 0
 # One JSON error shape for everything under /api/: no browsable HTML renderer, a parser with a depth bound.
 REST_FRAMEWORK["DEFAULT_RENDERER_CLASSES"] = ["rest_framework.renderers.JSONRenderer"]
-# The representation is chosen by the Accept header only: DRF's `?format=` override answered an
-# unknown value with a 404 (and the CSV export's schema grew a parameter nobody needs).
-REST_FRAMEWORK["URL_FORMAT_OVERRIDE"] = None
 REST_FRAMEWORK["DEFAULT_PARSER_CLASSES"] = ["parivision.parsers.JSONParser"]
 REST_FRAMEWORK["DEFAULT_AUTHENTICATION_CLASSES"] = [
     # Hashed tokens with an expiry (django-rest-knox), answered from memory for a few seconds.
