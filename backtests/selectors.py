@@ -12,14 +12,14 @@ from django.db.models import QuerySet
 from backtests.models import Backtest
 from ingestion import lake
 from parivision import mongo
-from training.ml.features import PlayerHistory
+from training.ml.features import HISTORY_INPUTS, PlayerHistory
 from training.services.data import COLUMNS
 
 if TYPE_CHECKING:
     from training.ml.train import ShotModel
 
 # What a shooter's history is built from (training.ml.features.history_daily_counts).
-HISTORY_COLUMNS = ["player_id", "game_date", "shot_type", "distance_ft", "zone_basic", "action_type", "made"]
+HISTORY_COLUMNS = list(HISTORY_INPUTS)
 MARKET_COLUMNS = ["zone_basic", "action_type", "made"]
 
 

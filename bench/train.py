@@ -99,8 +99,8 @@ def main(argv: list[str] | None = None) -> int:
     versions = {kind: str(c.version) for kind, c in round_.challengers.items()}
     history = round_.history
     examples = round_.holdout_examples()
-    # Both challengers are scored on the same holdout, so their log losses are comparable.
-    best = min(models, key=lambda kind: scores[kind].log_loss)
+    # Chosen on the validation slice, as the pipeline does (the holdout only judges).
+    best = min(models, key=lambda kind: round_.challengers[kind].validation_scores.log_loss)
     registry.alias_set(version=versions[best], alias=CHAMPION)
     champion = registry.model_load(alias=CHAMPION)
     expected = models[best].predict_proba_frame(split.test.head(500), history=history)

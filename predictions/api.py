@@ -178,7 +178,7 @@ class ModelRefSerializer(serializers.Serializer):
 
 def _prediction_dict(prediction: services.Prediction) -> dict[str, Any]:
     return {
-        "probability_made": round(prediction.probability_made, 6),
+        "probability_made": prediction.probability_made,  # unrounded: exactly what the model scored
         "predicted_outcome": prediction.predicted_outcome,
         "odds_made": round(prediction.odds_made, 4),
         "odds_missed": round(prediction.odds_missed, 4),

@@ -18,10 +18,11 @@ from ingestion.models import IngestionRun
 from ingestion.shots import TEAM_ABBREVIATIONS
 from parivision import mongo
 from parivision.errors import ApplicationError
+from training.ml.features import HISTORY_INPUTS
 from training.models import DriftReport, ModelVersion, PipelineRun, PromotionDecision
 
 # What a shooter's history is built from (training.ml.features.history_daily_counts).
-HISTORY_FIELDS = ("player_id", "game_date", "shot_type", "distance_ft", "zone_basic", "action_type", "made")
+HISTORY_FIELDS = HISTORY_INPUTS
 
 
 def player_shots(*, player_ids: list[int]) -> list[dict[str, Any]]:

@@ -427,6 +427,8 @@ def shadow_after_pipeline(*, run: PipelineRun, ranked_versions: Sequence[int]) -
     if not (settings.SHADOW_AUTO_START or settings.SHADOW_REQUIRED_FOR_PROMOTION):
         return None
     champion = champion_version()
+    if champion is None:  # nothing serves, so nothing to shadow (the first champion was not found yet)
+        return None
     candidate = next((v for v in ranked_versions if v is not None and v != champion), None)
     if candidate is None:
         return None

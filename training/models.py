@@ -64,6 +64,11 @@ class PromotionDecision(models.Model):
         MANUAL = "manual", "Manual promotion"
         ROLLBACK = "rollback", "Rollback"
 
+    class Against(models.TextChoices):
+        CHAMPION = "champion", "The champion, re-scored on the same holdout"
+        BASELINE = "baseline", "The zone x action lookup baseline (no champion yet)"
+        NONE = "", "Nothing (manual decision or rollback)"
+
     kind = models.CharField(max_length=16, choices=Kind.choices, db_index=True)
     pipeline_run = models.ForeignKey(PipelineRun, null=True, blank=True, on_delete=models.SET_NULL, related_name="decisions")
     challenger_version = models.PositiveIntegerField()
@@ -71,7 +76,13 @@ class PromotionDecision(models.Model):
     metric = models.CharField(max_length=20, blank=True)
     min_gain = models.FloatField(default=0.0)
     challenger_score = models.FloatField(null=True, blank=True)
-    champion_score = models.FloatField(null=True, blank=True)
+    champion_score = models.FloatField(null=True, blank=True, help_text="The score of what it was compared with.")
+    compared_with = models.CharField(max_length=10, choices=Against.choices, blank=True, default="")
+    gain = models.FloatField(null=True, blank=True, help_text="Challenger better by (positive: better).")
+    gain_low = models.FloatField(null=True, blank=True, help_text="Lower end of the paired bootstrap interval.")
+    gain_high = models.FloatField(null=True, blank=True, help_text="Upper end of the paired bootstrap interval.")
+    confidence = models.FloatField(null=True, blank=True, help_text="Level of the interval (0.95: 95%).")
+    games = models.PositiveIntegerField(null=True, blank=True, help_text="Holdout games resampled.")
     promoted = models.BooleanField(db_index=True)
     reason = models.TextField()
     triggered_by = models.CharField(max_length=200)

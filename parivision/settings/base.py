@@ -201,13 +201,23 @@ MLFLOW_ARTIFACT_ROOT = env_str("MLFLOW_ARTIFACT_ROOT", str(VAR_DIR / "mlflow" / 
 MLFLOW_EXPERIMENT = env_str("MLFLOW_EXPERIMENT", "parivision-shots")
 MLFLOW_MODEL_NAME = env_str("MLFLOW_MODEL_NAME", "parivision-shot-model")
 MLFLOW_UI_URL = env_str("MLFLOW_UI_URL", "http://127.0.0.1:5000")
-PROMOTION_METRIC = env_choice("PROMOTION_METRIC", "accuracy", ("accuracy", "log_loss", "roc_auc", "brier"))
+PROMOTION_METRIC = env_choice("PROMOTION_METRIC", "log_loss", ("log_loss", "brier", "roc_auc", "accuracy"))
 PROMOTION_MIN_GAIN = env_float("PROMOTION_MIN_GAIN", 0.0, minimum=0.0)
+# The gain must also be significant: the paired bootstrap interval over holdout games must exclude 0.
+PROMOTION_CONFIDENCE = env_float("PROMOTION_CONFIDENCE", 0.95, minimum=0.5, maximum=0.999)
+PROMOTION_BOOTSTRAP_RESAMPLES = env_int("PROMOTION_BOOTSTRAP_RESAMPLES", 1000, minimum=100, maximum=100_000)
 
 # --- Training ----------------------------------------------------------------------------
 # The training window: the most recent N seasons in the warehouse (the game has changed:
 # older seasons hurt more than they help), and the holdout: the last share of game dates.
 TRAINING_SEASONS = env_int("TRAINING_SEASONS", 2, minimum=1, maximum=30)
+# The one shooter-history rule (training, serving, backtests): a shot sees its shooter's shots of the
+# N days before its game date; 0 counts every earlier shot. Over 45 (the recent-form window).
+SHOOTER_HISTORY_DAYS = env_int("SHOOTER_HISTORY_DAYS", 730, minimum=0, maximum=36500)
+if 0 < SHOOTER_HISTORY_DAYS <= 45:
+    from django.core.exceptions import ImproperlyConfigured
+
+    raise ImproperlyConfigured(f"SHOOTER_HISTORY_DAYS={SHOOTER_HISTORY_DAYS} must be 0 (no limit) or more than 45.")
 TRAINING_HOLDOUT_FRACTION = env_float("TRAINING_HOLDOUT_FRACTION", 0.2, minimum=0.01, maximum=0.5)
 TRAINING_VALIDATION_FRACTION = env_float("TRAINING_VALIDATION_FRACTION", 0.1, minimum=0.01, maximum=0.5)
 # Overrides of the default hyper-parameters (training/ml/train.py), as JSON objects.

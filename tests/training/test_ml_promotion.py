@@ -6,15 +6,46 @@ import math
 
 import pytest
 
+from training.ml.bootstrap import Interval
 from training.ml.promotion import gain_of, promotion_decide
 
 
-def test_the_first_challenger_becomes_champion():
+def test_with_nothing_to_compare_with_the_challenger_becomes_champion():
     verdict = promotion_decide(metric="accuracy", min_gain=0.0, challenger=0.6, champion=None)
     assert verdict.promote
-    assert "no champion yet" in verdict.reason
+    assert "nothing to compare with" in verdict.reason
 
 
+def _interval(low, high, estimate=None):
+    return Interval(estimate if estimate is not None else (low + high) / 2, low, high, 0.95, 1000, 120)
+
+
+def test_a_gain_whose_interval_reaches_zero_keeps_the_champion():
+    verdict = promotion_decide(metric="log_loss", min_gain=0.0, challenger=0.630, champion=0.632,
+                               interval=_interval(-0.0005, 0.0045, 0.002))
+    assert not verdict.promote
+    assert verdict.gain == pytest.approx(0.002)
+    assert "not significant" in verdict.reason
+    assert "95% interval over 120 games [-0.00050, +0.00450]" in verdict.reason
+
+
+def test_a_significant_gain_promotes_and_says_against_what():
+    verdict = promotion_decide(metric="log_loss", min_gain=0.001, challenger=0.630, champion=0.634,
+                               interval=_interval(0.002, 0.006, 0.004), against="baseline")
+    assert verdict.promote
+    assert "vs baseline 0.63400" in verdict.reason
+    assert verdict.interval is not None
+    assert verdict.interval.low == 0.002
+
+
+def test_a_significant_gain_below_the_minimum_keeps_the_champion():
+    verdict = promotion_decide(metric="brier", min_gain=0.01, challenger=0.220, champion=0.222,
+                               interval=_interval(0.001, 0.003, 0.002))
+    assert not verdict.promote
+    assert "at least 0.01" in verdict.reason
+
+
+# Without an interval (scores from elsewhere) only the gain rule applies.
 @pytest.mark.parametrize(
     ("metric", "challenger", "champion", "promote"),
     [

@@ -46,8 +46,17 @@ def run_pipeline(*, force: bool = False) -> PipelineRun:
     return pipeline_execute(pipeline_run_id=run.pk)
 
 
+def first_champion(run: PipelineRun) -> int:
+    """The champion after a first run. On these few synthetic games no challenger beats the lookup
+    baseline significantly, so none is promoted: an operator promotes the run's choice by hand."""
+    if champion_version() is None:
+        decision = PromotionDecision.objects.get(pipeline_run=run)
+        champion_promote(version=decision.challenger_version, triggered_by="test operator")
+    return champion_version()
+
+
 @pytest.mark.django_db
-def test_the_first_run_registers_both_challengers_and_promotes_the_best(tmp_path, mlflow_store):
+def test_the_first_run_registers_both_challengers_and_judges_the_best_against_the_baseline(tmp_path, mlflow_store):
     import_games(tmp_path, start=0, stop=GAMES_FIRST)
     run = run_pipeline()
 
@@ -56,16 +65,28 @@ def test_the_first_run_registers_both_challengers_and_promotes_the_best(tmp_path
     assert sorted(v.algorithm for v in versions) == ["random_forest", "xgboost"]
     decision = PromotionDecision.objects.get()
     assert decision.kind == PromotionDecision.Kind.AUTOMATIC
-    assert decision.promoted
     assert decision.champion_version is None
-    assert "no champion yet" in decision.reason
-    assert champion_version() == decision.challenger_version
-    champion = ModelVersion.objects.get(is_champion=True)
-    assert champion.version == decision.challenger_version
-    assert 0.5 < champion.holdout_scores["accuracy"] < 0.8
-    tags = mlflow_store.version_tags(version=champion.version)
-    assert tags["decision"] == "promoted"
-    assert tags["decided_by"].startswith(f"pipeline run #{run.pk}")
+    assert decision.compared_with == PromotionDecision.Against.BASELINE
+    assert decision.metric == "log_loss"
+    # The best is chosen on the validation slice, then judged on the holdout against the baseline.
+    validation = run.data["validation_scores"]
+    chosen = min(validation, key=lambda name: validation[name]["log_loss"])
+    assert chosen.endswith(f"v{decision.challenger_version}")
+    holdout = run.data["holdout_scores"]
+    assert decision.challenger_score == pytest.approx(holdout[chosen]["log_loss"])
+    assert decision.champion_score == pytest.approx(holdout["baseline (zone x action)"]["log_loss"])
+    assert decision.gain == pytest.approx(decision.champion_score - decision.challenger_score)
+    assert decision.gain_low <= decision.gain <= decision.gain_high
+    assert decision.confidence == 0.95
+    frame = data.shots_frame()
+    holdout_games = frame.loc[frame["game_date"] >= run.data["test"]["first"], "game_id"].nunique()
+    assert decision.games == holdout_games > 1  # whole games are resampled
+    assert decision.promoted is (decision.gain_low > 0)
+    assert "vs baseline" in decision.reason
+    assert champion_version() == (decision.challenger_version if decision.promoted else None)
+    tags = mlflow_store.version_tags(version=decision.challenger_version)
+    assert tags["compared_with"] == "baseline"
+    assert float(tags["gain_low"]) == pytest.approx(decision.gain_low)
     assert run.data["test"]["rows"] > 0
     assert run.data["train"]["last"] < run.data["test"]["first"]  # the holdout is the latest dates
 
@@ -74,28 +95,28 @@ def test_the_first_run_registers_both_challengers_and_promotes_the_best(tmp_path
 def test_without_new_data_retraining_is_skipped_unless_forced(tmp_path, mlflow_store, settings):
     import_games(tmp_path, start=0, stop=GAMES_FIRST)
     first = run_pipeline()
-    champion_before = champion_version()
+    champion_before = first_champion(first)
 
     skipped = run_pipeline()
     assert skipped.status == PipelineRun.Status.SKIPPED
     assert "no new data" in skipped.message
 
-    settings.PROMOTION_MIN_GAIN = 0.5  # no challenger can gain half a point of accuracy
+    settings.PROMOTION_MIN_GAIN = 0.5  # no challenger can gain half a point of log loss
     forced = run_pipeline(force=True)
     assert forced.status == PipelineRun.Status.SUCCEEDED, forced.error
     decision = PromotionDecision.objects.filter(pipeline_run=forced).get()
     assert not decision.promoted
     assert decision.champion_version == champion_before
     assert champion_version() == champion_before
-    assert "does not beat" in decision.reason
+    assert "kept the champion" in decision.reason
+    assert decision.compared_with == PromotionDecision.Against.CHAMPION
     assert first.pk != forced.pk
 
 
 @pytest.mark.django_db
 def test_the_champion_is_rescored_on_the_same_holdout_as_the_challengers(tmp_path, mlflow_store):
     import_games(tmp_path, start=0, stop=GAMES_FIRST)
-    run_pipeline()
-    old_champion = champion_version()
+    old_champion = first_champion(run_pipeline())
     import_games(tmp_path, start=GAMES_FIRST, stop=GAMES_FIRST + GAMES_MORE)
 
     run = run_pipeline()
@@ -108,10 +129,12 @@ def test_the_champion_is_rescored_on_the_same_holdout_as_the_challengers(tmp_pat
     split = shots_split_by_date(frame, test_fraction=0.2, validation_fraction=0.1)
     from training.ml.features import PlayerHistory
 
-    rescored = model_rescore(
+    rescored, _ = model_rescore(
         model=mlflow_store.model_load(version=old_champion), split=split, history=PlayerHistory.from_shots(frame)
     )
-    assert decision.champion_score == pytest.approx(rescored.accuracy)
+    assert decision.champion_score == pytest.approx(rescored.log_loss)
+    assert run.data["holdout_scores"][f"champion v{old_champion} (re-scored)"]["log_loss"] == pytest.approx(
+        rescored.log_loss)
     stored = ModelVersion.objects.get(version=old_champion).holdout_scores["accuracy"]
     assert run.data["test"]["first"] > ModelVersion.objects.get(version=old_champion).data["holdout"]["first_date"]
     assert decision.champion_score is not None
@@ -121,7 +144,7 @@ def test_the_champion_is_rescored_on_the_same_holdout_as_the_challengers(tmp_pat
 @pytest.mark.django_db
 def test_new_data_gets_a_drift_report_stored_in_mlflow(tmp_path, mlflow_store, admin_client):
     import_games(tmp_path, start=0, stop=GAMES_FIRST)
-    run_pipeline()
+    first_champion(run_pipeline())
     import_games(tmp_path, start=GAMES_FIRST, stop=GAMES_FIRST + GAMES_MORE)
     run = run_pipeline()
 
@@ -141,8 +164,7 @@ def test_new_data_gets_a_drift_report_stored_in_mlflow(tmp_path, mlflow_store, a
 @pytest.mark.django_db
 def test_promote_by_hand_and_roll_back_are_audited(tmp_path, mlflow_store):
     import_games(tmp_path, start=0, stop=GAMES_FIRST)
-    run_pipeline()
-    first = champion_version()
+    first = first_champion(run_pipeline())
     other = ModelVersion.objects.exclude(version=first).get().version
 
     manual = champion_promote(version=other, triggered_by="test operator")
@@ -182,8 +204,10 @@ def test_the_whole_pipeline_runs_in_a_real_celery_worker(tmp_path):
         time.sleep(0.5)
     assert run.status == PipelineRun.Status.SUCCEEDED, run.error
     assert run.task_id
-    assert PromotionDecision.objects.filter(pipeline_run=run, promoted=True).exists()
-    assert champion_version() is not None
+    decision = PromotionDecision.objects.get(pipeline_run=run)
+    assert decision.compared_with == PromotionDecision.Against.BASELINE
+    assert decision.gain_low is not None
+    assert champion_version() == (decision.challenger_version if decision.promoted else None)
 
 
 @pytest.mark.django_db
@@ -195,7 +219,16 @@ def test_the_commands_train_report_drift_promote_and_roll_back(tmp_path, mlflow_
     out = StringIO()
     import_games(tmp_path, start=0, stop=GAMES_FIRST)
     call_command("train", stdout=out)
-    assert "succeeded" in out.getvalue()
+    printed = out.getvalue()
+    assert "succeeded" in printed
+    # Every model's scores, then the decision with its interval.
+    for model in ("baseline (zone x action)", "random_forest v", "xgboost v"):
+        assert model in printed
+    for column in ("accuracy", "roc_auc", "log_loss", "brier", "ece"):
+        assert column in printed
+    assert "decision on log_loss" in printed
+    assert "95% interval" in printed
+    first_champion(PipelineRun.objects.get())
     with pytest.raises(Exception, match="no shots since"):
         call_command("drift_report", stdout=out)
     import_games(tmp_path, start=GAMES_FIRST, stop=GAMES_FIRST + GAMES_MORE)
@@ -220,9 +253,14 @@ def test_after_a_run_the_runner_up_serves_in_shadow_and_with_the_gate_a_winner_w
     from training.services import pipeline
 
     import_games(tmp_path, start=0, stop=GAMES_FIRST)
-    first = run_pipeline()
-    champion = champion_version()
-    runner_up = ModelVersion.objects.exclude(version=champion).get(pipeline_run=first).version
+    before = run_pipeline()
+    assert not ShadowDeployment.objects.exists()  # no champion yet: nothing to shadow
+    champion = first_champion(before)
+    first = run_pipeline(force=True)
+    assert champion_version() == champion  # the same data: nothing beats it significantly
+    ranked = PromotionDecision.objects.get(pipeline_run=first).challenger_version
+    runner_up = ranked if ranked != champion else ModelVersion.objects.filter(pipeline_run=first).exclude(
+        version=ranked).get().version
     shadow = ShadowDeployment.objects.get(status="active")
     assert (shadow.version, shadow.pipeline_run_id) == (runner_up, first.pk)
     assert mlflow_store.alias_version(alias="shadow") == str(runner_up)

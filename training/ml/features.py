@@ -48,6 +48,8 @@ INPUT_COLUMNS = (
     "y_ft",
 )
 LABEL_COLUMN = "made"
+# The canonical fields a shooter history is built from (history_daily_counts).
+HISTORY_INPUTS = ("player_id", "game_date", "shot_type", "distance_ft", "zone_basic", "action_type", LABEL_COLUMN)
 
 # Shot families for the shooter's history: a 3 and a layup are different skills.
 FAMILIES = ("all", "close2", "mid2", "three")
@@ -67,6 +69,9 @@ _ZONE_OFFSET = len(FAMILIES)
 _ACTION_OFFSET = _ZONE_OFFSET + len(ZONE_BASIC)
 # Recent form: the same table queried twice, at the shot's date and this many days earlier.
 RECENT_DAYS = 45
+# The one shooter-history rule: a shot sees its shooter's shots of the HISTORY_DAYS days before its
+# game date (training, serving and backtests alike; settings.SHOOTER_HISTORY_DAYS, 0 = no limit).
+HISTORY_DAYS = 730
 
 REGULATION_PERIODS = 4
 PERIOD_SECONDS = 720
@@ -304,6 +309,7 @@ class ShotFeaturePipeline:
     min_action_count: int = 200
     close_range_ft: float = CLOSE_RANGE_FT
     action_smoothing: float = 50.0
+    history_days: int = HISTORY_DAYS  # the shooter-history window; 0 counts every earlier shot
     action_types: tuple[str, ...] = ()
     league_rate: float = 0.5
     group_rates: tuple[float, ...] = ()
@@ -313,11 +319,19 @@ class ShotFeaturePipeline:
     feature_names: tuple[str, ...] = ()
     fitted: bool = False
 
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        # Pipelines pickled before the history window existed counted every earlier shot.
+        state.setdefault("history_days", 0)
+        self.__dict__.update(state)
+
     # ------------------------------------------------------------------ fitting
     def fit(self, frame: pd.DataFrame, *, history: PlayerHistory | None = None) -> Self:
         """Learn from training shots (with ``made``); ``history`` defaults to one built from them."""
         if frame.empty:
             raise ValueError("cannot fit the feature pipeline on an empty frame")
+        if self.history_days and self.history_days <= RECENT_DAYS:
+            raise ValueError(f"history_days must be 0 (no limit) or more than the recent-form window "
+                             f"({RECENT_DAYS} days), got {self.history_days}")
         made = frame[LABEL_COLUMN].to_numpy().astype(np.float64)
         self.league_rate = float(made.mean())
 
@@ -461,7 +475,14 @@ class ShotFeaturePipeline:
         source = history if history is not None else self.history
         player = _to_int_ids(columns["player_id"])
         day = _day_numbers(columns["game_date"])
-        attempts, makes = source._lookup(player, day)
+        # Counts as of the shot's date, minus those as of HISTORY_DAYS earlier: the shooter's shots in
+        # [date - history_days, date). Counts are whole numbers in float64, so the difference is exact
+        # whatever earlier shots the history holds: any history covering the window gives the same row.
+        all_attempts, all_makes = source._lookup(player, day)
+        attempts, makes = all_attempts, all_makes
+        if self.history_days:
+            before_attempts, before_makes = source._lookup(player, day - self.history_days)
+            attempts, makes = all_attempts - before_attempts, all_makes - before_makes
         rates = np.asarray(self.group_rates)
         strengths = np.asarray(self.group_strengths)
         smoothed = (makes + strengths * rates) / (attempts + strengths)
@@ -489,8 +510,8 @@ class ShotFeaturePipeline:
         put((attempts[:, _ACTION_OFFSET + 1] + 0.2) / total)
         # Recent form: the last RECENT_DAYS as the difference of two as-of lookups, shrunk to the career rate.
         old_attempts, old_makes = source._lookup(player, day - RECENT_DAYS)
-        recent_attempts = attempts - old_attempts
-        recent_makes = makes - old_makes
+        recent_attempts = all_attempts - old_attempts
+        recent_makes = all_makes - old_makes
         recent_strength = 2.0 * strengths
         put((recent_makes[:, 0] + recent_strength[0] * smoothed[:, 0]) / (recent_attempts[:, 0] + recent_strength[0]))
         put((recent_makes[rows, family] + recent_strength[family] * smoothed[rows, family])

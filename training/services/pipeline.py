@@ -20,6 +20,7 @@ from django.utils import timezone
 
 from parivision.errors import ApplicationError
 from training import metrics
+from training.ml.bootstrap import paired_gain
 from training.ml.drift import drift_report_build
 from training.ml.pipeline import ChallengerRound, challengers_round, model_rescore
 from training.ml.promotion import HIGHER_IS_BETTER, promotion_decide
@@ -133,10 +134,14 @@ def _execute(run: PipelineRun, step: Progress) -> str:
         test_fraction=settings.TRAINING_HOLDOUT_FRACTION,
         validation_fraction=settings.TRAINING_VALIDATION_FRACTION,
     )
+    step("loading the shooters' earlier shots (SHOOTER_HISTORY_DAYS)", 30)
+    history_shots = data.history_shots(window=frame, history_days=settings.SHOOTER_HISTORY_DAYS)
     registry = get_registry()
     round_ = challengers_round(
         frame=frame,
         split=split,
+        history_shots=history_shots,
+        history_days=settings.SHOOTER_HISTORY_DAYS,
         registry=registry,
         source=f"warehouse shots, seasons {', '.join(seasons)}",
         xgboost_params=settings.XGBOOST_PARAMS,
@@ -145,9 +150,9 @@ def _execute(run: PipelineRun, step: Progress) -> str:
         tags={"pipeline_run": str(run.pk), "trigger": run.trigger[:200]},
         progress=step,
     )
-    PipelineRun.objects.filter(pk=run.pk).update(
-        data={**split.describe(), "dataset": round_.dataset.as_dict(), "baseline": round_.baseline.as_metrics()}
-    )
+    run.data = {**split.describe(), "dataset": round_.dataset.as_dict(), "baseline": round_.baseline.as_metrics(),
+                "history_days": settings.SHOOTER_HISTORY_DAYS}
+    PipelineRun.objects.filter(pk=run.pk).update(data=run.data)
     _mirror_versions(run, round_)
 
     step("comparing with the champion on the same holdout", 90)
@@ -196,9 +201,13 @@ def _mirror_versions(run: PipelineRun, round_: ChallengerRound) -> None:
 
 
 def _ranked(round_: ChallengerRound) -> list[Any]:
-    """The run's challengers, best first by ``PROMOTION_METRIC``."""
+    """The run's challengers, best first by ``PROMOTION_METRIC`` on the validation slice.
+
+    The holdout then judges the chosen one against the champion: choosing on the holdout too
+    would favour whichever challenger got lucky on it.
+    """
     metric = settings.PROMOTION_METRIC
-    return sorted(round_.challengers.values(), key=lambda c: getattr(c.scores, metric),
+    return sorted(round_.challengers.values(), key=lambda c: getattr(c.validation_scores, metric),
                   reverse=HIGHER_IS_BETTER[metric])
 
 
@@ -207,16 +216,35 @@ def _promote_best(run: PipelineRun, round_: ChallengerRound, current_version: in
     best = _ranked(round_)[0]
     if best.version is None:
         raise ApplicationError("the best challenger was not registered")
-    champion_score = None
     if current_version is not None:
         # Re-scored on this run's holdout: a stored number from another holdout says nothing.
         champion = get_registry().model_load(version=current_version)
-        champion_score = getattr(model_rescore(model=champion, split=round_.split, history=round_.history), metric)
+        reference_scores, reference_proba = model_rescore(model=champion, split=round_.split, history=round_.history)
+        against = f"champion v{current_version}"
+    else:
+        # The first champion must earn its place against the zone x action lookup.
+        reference_scores, reference_proba = round_.baseline, round_.baseline_proba
+        against = "baseline"
+    table = {"baseline (zone x action)": round_.baseline.as_metrics()}
+    for challenger in _ranked(round_):
+        table[f"{challenger.kind} v{challenger.version}"] = challenger.scores.as_metrics()
+    if current_version is not None:
+        table[f"champion v{current_version} (re-scored)"] = reference_scores.as_metrics()
+    run.data = {**(run.data or {}), "holdout_scores": table,
+                "validation_scores": {f"{c.kind} v{c.version}": c.validation_scores.as_metrics() for c in _ranked(round_)}}
+    PipelineRun.objects.filter(pk=run.pk).update(data=run.data)
+    interval = paired_gain(
+        metric=metric, y_true=round_.holdout_labels, proba=best.holdout_proba, reference_proba=reference_proba,
+        game_ids=round_.holdout_games, confidence=settings.PROMOTION_CONFIDENCE,
+        resamples=settings.PROMOTION_BOOTSTRAP_RESAMPLES, seed=run.pk or 0,
+    )
     verdict = promotion_decide(
         metric=metric,
         min_gain=settings.PROMOTION_MIN_GAIN,
         challenger=getattr(best.scores, metric),
-        champion=champion_score,
+        champion=getattr(reference_scores, metric),
+        interval=interval,
+        against=against,
     )
     from predictions.shadow import promotion_held
 
@@ -229,12 +257,14 @@ def _promote_best(run: PipelineRun, round_: ChallengerRound, current_version: in
         challenger_version=best.version,
         champion_version=current_version,
         promoted=verdict.promote,
-        reason=f"{best.kind} v{best.version}: {verdict.reason}",
+        reason=f"{best.kind} v{best.version} (best on validation): {verdict.reason}",
         triggered_by=f"pipeline run #{run.pk} ({run.trigger})"[:200],
         metric=metric,
         min_gain=settings.PROMOTION_MIN_GAIN,
         challenger_score=getattr(best.scores, metric),
-        champion_score=champion_score,
+        champion_score=getattr(reference_scores, metric),
+        compared_with=PromotionDecision.Against.CHAMPION if current_version is not None else PromotionDecision.Against.BASELINE,
+        interval=interval,
         pipeline_run=run,
     )
 

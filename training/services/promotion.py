@@ -13,6 +13,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from parivision.errors import ApplicationError
+from training.ml.bootstrap import Interval
 from training.models import ModelVersion, PipelineRun, PromotionDecision
 from training.registry import get_registry
 from training.services.figures import figures_after_promotion
@@ -36,6 +37,8 @@ def decision_record(
     min_gain: float = 0.0,
     challenger_score: float | None = None,
     champion_score: float | None = None,
+    compared_with: str = "",
+    interval: Interval | None = None,
     pipeline_run: PipelineRun | None = None,
     user: Any = None,
 ) -> PromotionDecision:
@@ -53,6 +56,12 @@ def decision_record(
         min_gain=min_gain,
         challenger_score=challenger_score,
         champion_score=champion_score,
+        compared_with=compared_with,
+        gain=interval.estimate if interval is not None else None,
+        gain_low=interval.low if interval is not None else None,
+        gain_high=interval.high if interval is not None else None,
+        confidence=interval.confidence if interval is not None else None,
+        games=interval.games if interval is not None else None,
         promoted=promoted,
         reason=reason,
         triggered_by=triggered_by,
@@ -70,11 +79,14 @@ def decision_record(
         "decision_reason": reason[:4000],
         "decided_by": triggered_by,
         "decided_at": now.isoformat(),
-        "compared_with": champion_version if champion_version is not None else "none",
+        "compared_with": champion_version if champion_version is not None else (compared_with or "none"),
     }
+    if interval is not None:
+        tags.update({"gain": interval.estimate, "gain_low": interval.low, "gain_high": interval.high,
+                     "gain_confidence": interval.confidence, "gain_games": interval.games})
     if metric:
         tags[f"holdout_{metric}_challenger"] = challenger_score
-        tags[f"holdout_{metric}_champion"] = champion_score if champion_score is not None else "none"
+        tags[f"holdout_{metric}_{compared_with or 'champion'}"] = champion_score if champion_score is not None else "none"
     registry.version_tags_set(version=challenger_version, tags=tags)
     if promoted:
         transaction.on_commit(lambda: figures_after_promotion(version=challenger_version))

@@ -40,5 +40,27 @@ class Command(BaseCommand):
                 run = pipeline_execute(pipeline_run_id=run.pk, progress=progress)
             except ApplicationError as error:
                 raise CommandError(error.message) from error
+        self._scores_table(run)
         style = self.style.SUCCESS if run.status == PipelineRun.Status.SUCCEEDED else self.style.WARNING
         self.stdout.write(style(f"pipeline run #{run.pk} {run.status}: {run.message or run.error}"))
+        decision = run.decisions.order_by("-created_at").first()
+        if decision is not None and decision.gain_low is not None:
+            self.stdout.write(
+                f"decision on {decision.metric}: {decision.challenger_score:.5f} vs {decision.compared_with} "
+                f"{decision.champion_score:.5f}, gain {decision.gain:+.5f}, {decision.confidence:.0%} interval "
+                f"[{decision.gain_low:+.5f}, {decision.gain_high:+.5f}] over {decision.games} games: "
+                f"{'PROMOTED' if decision.promoted else 'kept'}"
+            )
+
+    def _scores_table(self, run: PipelineRun) -> None:
+        """Every model's scores on the run's holdout (and the challengers' on the validation slice)."""
+        for title, key in (("holdout", "holdout_scores"), ("validation (chooses the best)", "validation_scores")):
+            table = (run.data or {}).get(key)
+            if not table:
+                continue
+            self.stdout.write(f"{title}: {'model':<34}{'accuracy':>9}{'roc_auc':>9}{'log_loss':>9}{'brier':>9}{'ece':>8}")
+            for name, scores in table.items():
+                self.stdout.write(
+                    f"{'':<{len(title) + 2}}{name:<34}{scores['accuracy']:9.4f}{scores['roc_auc']:9.4f}"
+                    f"{scores['log_loss']:9.4f}{scores['brier']:9.4f}{scores['ece']:8.4f}"
+                )
