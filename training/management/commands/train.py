@@ -54,13 +54,15 @@ class Command(BaseCommand):
 
     def _scores_table(self, run: PipelineRun) -> None:
         """Every model's scores on the run's holdout (and the challengers' on the validation slice)."""
-        for title, key in (("holdout", "holdout_scores"), ("validation (chooses the best)", "validation_scores")):
+        for title, key in (("holdout (judges the best)", "holdout_scores"),
+                           ("validation (chooses the best)", "validation_scores")):
             table = (run.data or {}).get(key)
             if not table:
                 continue
-            self.stdout.write(f"{title}: {'model':<34}{'accuracy':>9}{'roc_auc':>9}{'log_loss':>9}{'brier':>9}{'ece':>8}")
+            self.stdout.write(f"{title}:")
+            self.stdout.write(f"  {'model':<34}{'accuracy':>9}{'roc_auc':>9}{'log_loss':>9}{'brier':>9}{'ece':>8}")
             for name, scores in table.items():
                 self.stdout.write(
-                    f"{'':<{len(title) + 2}}{name:<34}{scores['accuracy']:9.4f}{scores['roc_auc']:9.4f}"
+                    f"  {name:<34}{scores['accuracy']:9.4f}{scores['roc_auc']:9.4f}"
                     f"{scores['log_loss']:9.4f}{scores['brier']:9.4f}{scores['ece']:8.4f}"
                 )
