@@ -36,6 +36,7 @@ class Challenger:
     scores: ClassificationScores
     run_id: str = ""
     version: int | None = None
+    proba: np.ndarray | None = field(default=None, repr=False)  # on the holdout, for the model card
 
 
 @dataclass
@@ -95,7 +96,7 @@ def challengers_round(
     progress("scoring and registering the challengers", 70)
     for kind, model in models.items():
         proba = model.predict_proba_frame(split.test, history=history)
-        challenger = Challenger(kind=kind, model=model, scores=scores_compute(y_true=y_test, proba=proba))
+        challenger = Challenger(kind=kind, model=model, scores=scores_compute(y_true=y_test, proba=proba), proba=proba)
         logged = registry.run_log(
             model=model,
             metrics={
