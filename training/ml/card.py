@@ -129,7 +129,7 @@ def known_limits(*, slices: Sequence[Mapping[str, Any]], seasons: Sequence[str],
         limits.append(f"The data had drifted from the previous champion's training data ({columns}).")
     limits.append("Probabilities describe shots like those in the warehouse (synthetic or imported play-by-play); "
                   "they are not betting advice and carry no guarantee on other data.")
-    return limits
+    return list(dict.fromkeys(limits))  # 3PT is a family in both groupings: say it once
 
 
 def _metric_label(metric: str) -> str:
