@@ -77,7 +77,7 @@ def test_a_decision_refreshes_the_cards_of_both_versions_it_names(tmp_path, mlfl
     assert model_card_of(version=other)["card"]["promotions"] == []
     evaluation_before = model_card_of(version=other)["evaluation"]
 
-    settings.FIGURES_AUTO_REFRESH = True
+    settings.MODEL_CARD_AUTO_REFRESH = True
     monkeypatch.setattr("training.services.promotion.figures_after_promotion", lambda version: None)
     monkeypatch.setitem(app.conf, "task_always_eager", True)
     with django_capture_on_commit_callbacks(execute=True):
@@ -146,3 +146,17 @@ def test_the_command_regenerates_missing_cards_from_the_warehouse(tmp_path, mlfl
     assert log_loss["estimate"] == pytest.approx(row.holdout_scores["log_loss"], abs=1e-3)
     with pytest.raises(CommandError, match="unknown model version"):
         call_command("model_cards", "--version", "999")
+
+
+def test_a_refresh_is_queued_once_per_named_version_and_only_when_enabled(settings, monkeypatch):
+    from training import tasks
+
+    queued = []
+    monkeypatch.setattr(tasks.refresh_model_card, "delay", lambda *, version: queued.append(version))
+    settings.MODEL_CARD_AUTO_REFRESH = False
+    cards.cards_refresh_enqueue(versions=[3, 2])
+    assert queued == []
+
+    settings.MODEL_CARD_AUTO_REFRESH = True
+    cards.cards_refresh_enqueue(versions=[3, None, 3, 2])  # a first champion's decision names no champion
+    assert queued == [3, 2]

@@ -215,7 +215,7 @@ def cards_after_round(*, round_: ChallengerRound) -> None:
 
 def cards_refresh_enqueue(*, versions: list[int | None]) -> None:
     """Queue a refresh of each version's card (a decision changed its promotion history); never raises."""
-    if not settings.FIGURES_AUTO_REFRESH:
+    if not settings.MODEL_CARD_AUTO_REFRESH:
         return
     from training.tasks import refresh_model_card
 
