@@ -167,3 +167,8 @@ def test_the_api_refuses_unknown_versions_and_missing_cards_in_the_one_error_sha
     assert missing.status_code == 404
     assert "card not generated: RuntimeError: boom" in missing.json()["message"]
     assert api.get("/api/v1/models/4/card", HTTP_ACCEPT="application/pdf").status_code == 406
+
+
+def test_the_admin_list_of_versions_links_each_card(admin_client, version):
+    text = admin_client.get("/admin/training/modelversion/").content.decode()
+    assert '<a href="/model/versions/4/card/">card</a>' in text
