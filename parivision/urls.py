@@ -18,6 +18,7 @@ urlpatterns = [
     path("api/v1/", include("backtests.urls_api")),
     path("api/v1/", include("betting.urls_api")),
     path("api/v1/", include("analytics.urls_api")),
+    path("api/v1/", include("training.urls_api")),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="swagger-ui"),
     path("api/redoc/", SpectacularRedocView.as_view(url_name="schema"), name="redoc"),

@@ -31,6 +31,7 @@ from parivision.errors import ApplicationError
 from predictions import selectors as prediction_selectors
 from predictions.shadow import shadow_summary
 from training import selectors as training_selectors
+from training.ml.card import card_sections
 from training.models import DriftReport, ModelVersion
 from training.services.drift import drift_artifact_text
 
@@ -166,6 +167,8 @@ def figure_state(status: Any) -> str:
 @require_GET
 def model_page(request: HttpRequest) -> HttpResponse:
     context: dict[str, Any] = {"mlflow_ui_url": settings.MLFLOW_UI_URL, "history": training_selectors.versions_history(),
+                               "card_versions": list(ModelVersion.objects.order_by("-version")
+                                                     .values_list("version", flat=True)[:30]),
                                "decisions": training_selectors.recent_decisions(),
                                "drift": prediction_selectors.latest_drift_report(), "figures": None}  # fmt: skip
     row = prediction_selectors.champion_version_row()
@@ -187,6 +190,47 @@ def model_page(request: HttpRequest) -> HttpResponse:
             context["figures_state"] = figure_state(status)
             context["figures_error"] = status.message if status.state == "failed" else ""
     return render(request, "portal/insights/model.html", context)
+
+
+def _version_or_404(version: int) -> ModelVersion:
+    row = ModelVersion.objects.filter(version=version).first()
+    if row is None:
+        raise Http404(f"No model version {version}: versions appear here once a pipeline run registers them.")
+    return row
+
+
+@login_required
+@require_GET
+def model_card_page(request: HttpRequest, version: int) -> HttpResponse:
+    """The stored card of one version (generated at registration, refreshed after each decision about it)."""
+    row = _version_or_404(version)
+    stored = training_selectors.model_card_of(version=version) or {}
+    card = stored.get("card")
+    return render(request, "portal/insights/model_card.html", {
+        "row": row, "card": card, "sections": card_sections(card) if card else None,
+        "error": stored.get("error") or "", "failed_at": stored.get("failed_at") or "",
+        "versions": list(ModelVersion.objects.order_by("-version").values_list("version", flat=True)[:30]),
+    })  # fmt: skip
+
+
+CARD_FORMATS = {"md": ("markdown", "text/markdown; charset=utf-8"), "html": ("html", "text/html; charset=utf-8")}
+
+
+@login_required
+@require_GET
+def model_card_download(request: HttpRequest, version: int, fmt: str) -> HttpResponse:
+    """The card as a Markdown or HTML file (an attachment: the HTML is never rendered in the portal's origin)."""
+    if fmt not in CARD_FORMATS:
+        raise Http404("Model cards download as .md or .html.")
+    _version_or_404(version)
+    key, content_type = CARD_FORMATS[fmt]
+    text = (training_selectors.model_card_of(version=version) or {}).get(key)
+    if not text:
+        raise Http404(f"Model version {version} has no card yet (manage.py model_cards --version {version}).")
+    response = HttpResponse(text, content_type=content_type)
+    response["Content-Disposition"] = f'attachment; filename="parivision-v{version}-model-card.{fmt}"'
+    response["X-Content-Type-Options"] = "nosniff"
+    return response
 
 
 @login_required

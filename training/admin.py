@@ -50,7 +50,7 @@ class PipelineRunAdmin(admin.ModelAdmin):
 @admin.register(ModelVersion)
 class ModelVersionAdmin(admin.ModelAdmin):
     list_display = ("version", "algorithm", "is_champion", "accuracy", "roc_auc", "log_loss", "brier", "ece",
-                    "trained_until", "promoted_at", "pipeline_run")  # fmt: skip
+                    "trained_until", "promoted_at", "pipeline_run", "card")  # fmt: skip
     list_filter = ("is_champion", "algorithm")
     search_fields = ("version", "mlflow_run_id")
     readonly_fields = [f.name for f in ModelVersion._meta.fields]
@@ -61,6 +61,10 @@ class ModelVersionAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False
+
+    @admin.display(description="model card")
+    def card(self, obj: ModelVersion) -> str:
+        return format_html('<a href="{}">card</a>', reverse("portal:model-card", args=[obj.version]))
 
     @admin.display(description="accuracy")
     def accuracy(self, obj: ModelVersion) -> str:

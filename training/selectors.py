@@ -50,3 +50,10 @@ def versions_history(*, limit: int = 30) -> dict[str, Any]:
         "champion": [r.is_champion for r in rows],
         "created": [timezone.localtime(r.created_at).strftime("%Y-%m-%d %H:%M") for r in rows],
     }
+
+
+def model_card_of(*, version: int) -> dict[str, Any] | None:
+    """The stored card document of ``version`` (``card``, ``markdown``, ``html``, ``error``), or None."""
+    from training.services.cards import card_key
+
+    return figures.figure_get(key=card_key(version))

@@ -45,3 +45,17 @@ def compute_model_figures(version: int) -> dict[str, Any]:
         raise
     figures.status_set(name=status_name(version), state=figures.DONE)
     return {"version": version, "holdout_rows": value["holdout_rows"]}
+
+
+@shared_task(
+    name="training.refresh_model_card",
+    acks_late=True,
+    soft_time_limit=settings.FIGURES_SOFT_TIME_LIMIT,
+    time_limit=settings.FIGURES_TIME_LIMIT,
+)
+def refresh_model_card(version: int) -> dict[str, Any]:
+    """Rebuild the card of ``version`` (a decision about it was recorded); a failure is stored, not raised."""
+    from training.services.cards import card_generate_safely
+
+    document = card_generate_safely(version=version)
+    return {"version": version, "generated": document is not None}

@@ -406,6 +406,10 @@ FIGURES_AUTO_REFRESH = env_bool("FIGURES_AUTO_REFRESH", True)  # off: only `mana
 FIGURES_REFRESH_DELAY_SECONDS = env_int("FIGURES_REFRESH_DELAY_SECONDS", 300, minimum=0, maximum=86_400)
 FIGURES_SOFT_TIME_LIMIT = env_int("FIGURES_SOFT_TIME_LIMIT", 3_000, minimum=10)
 FIGURES_TIME_LIMIT = env_int("FIGURES_TIME_LIMIT", 3_300, minimum=10)
+# Game resamples behind each model card's holdout intervals (ROC AUC uses at most 200 of them).
+MODEL_CARD_RESAMPLES = env_int("MODEL_CARD_RESAMPLES", 1000, minimum=50, maximum=10_000)
+# Off: a card changes only when its version is registered and by `manage.py model_cards`.
+MODEL_CARD_AUTO_REFRESH = env_bool("MODEL_CARD_AUTO_REFRESH", True)
 # Shot-making over expected: the leaderboard lists players with at least this many attempts.
 SMOE_MIN_ATTEMPTS = env_int("SMOE_MIN_ATTEMPTS", 100, minimum=1)
 # Alertmanager's URL for the front page's "alerts firing" (empty: the platform's own checks).

@@ -29,3 +29,4 @@ PASSWORD_RESET_RATE_PER_EMAIL = "100000/hour"
 PASSWORD_RESET_RATE_PER_IP = "100000/hour"
 # Figures are recomputed by the tests that exercise it, not behind every promotion and import.
 FIGURES_AUTO_REFRESH = False
+MODEL_CARD_AUTO_REFRESH = False  # likewise the model cards after each decision

@@ -28,6 +28,7 @@ from training.ml.split import shots_split_by_date
 from training.models import DriftReport, ModelVersion, PipelineRun, PromotionDecision
 from training.registry import get_registry
 from training.services import data
+from training.services.cards import cards_after_round
 from training.services.drift import champion_seen_until, drift_report_save
 from training.services.promotion import champion_version, decision_record
 
@@ -154,6 +155,7 @@ def _execute(run: PipelineRun, step: Progress) -> str:
                 "history_days": settings.SHOOTER_HISTORY_DAYS}
     PipelineRun.objects.filter(pk=run.pk).update(data=run.data)
     _mirror_versions(run, round_)
+    cards_after_round(round_=round_)  # never raises: a card that fails says why on its page
 
     step("comparing with the champion on the same holdout", 90)
     decision = _promote_best(run, round_, current_version)

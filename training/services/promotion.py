@@ -16,6 +16,7 @@ from parivision.errors import ApplicationError
 from training.ml.bootstrap import Interval
 from training.models import ModelVersion, PipelineRun, PromotionDecision
 from training.registry import get_registry
+from training.services.cards import cards_refresh_enqueue
 from training.services.figures import figures_after_promotion
 
 
@@ -90,6 +91,8 @@ def decision_record(
     registry.version_tags_set(version=challenger_version, tags=tags)
     if promoted:
         transaction.on_commit(lambda: figures_after_promotion(version=challenger_version))
+    # Both versions' cards list this decision in their promotion history.
+    transaction.on_commit(lambda: cards_refresh_enqueue(versions=[challenger_version, champion_version]))
     return decision
 
 

@@ -1,0 +1,95 @@
+"""Training over the REST API: a version's model card as JSON, Markdown or HTML (by the Accept header)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiExample, OpenApiParameter, extend_schema
+from rest_framework import serializers
+from rest_framework.renderers import BaseRenderer, JSONRenderer
+from rest_framework.request import Request
+from rest_framework.response import Response
+
+from betting.api import AcceptHeaderNegotiation
+from parivision.errors import ApplicationError
+from predictions.api import ApiView, _errors
+from training import selectors
+from training.models import ModelVersion
+
+
+class _TextRenderer(BaseRenderer):
+    charset = "utf-8"
+
+    def render(self, data: Any, accepted_media_type: str | None = None, renderer_context: Any = None) -> bytes:
+        return data.encode() if isinstance(data, str) else b""  # refusals are switched to JSON below
+
+
+class MarkdownRenderer(_TextRenderer):
+    media_type = "text/markdown"
+    format = "md"
+
+
+class CardHtmlRenderer(_TextRenderer):
+    media_type = "text/html"
+    format = "html"
+
+
+CARD_EXAMPLE = {
+    "version": 7, "generated_at": "2024-04-01T03:41:20+00:00",
+    "card": {"version": 7, "algorithm": "xgboost", "is_champion": True, "features": ["distance_ft", "is_three"],
+             "data": {"window": ["2023-10-24", "2024-03-31"], "seasons": ["2023-24"]},
+             "holdout": {"rows": 12040, "games": 180, "confidence": 0.95, "scores": [
+                 {"metric": "log_loss", "estimate": 0.6157, "low": 0.6101, "high": 0.6214, "resamples": 1000}]},
+             "walkforward": None, "drift": None, "promotions": [],
+             "limits": ["No walk-forward evaluation: stability over successive periods has not been measured."]},
+}  # fmt: skip
+
+
+class ModelCardApi(ApiView):
+    renderer_classes = [JSONRenderer, MarkdownRenderer, CardHtmlRenderer]
+    content_negotiation_class = AcceptHeaderNegotiation
+
+    class OutputSerializer(serializers.Serializer):
+        class Meta:
+            ref_name = "ModelCardOutput"
+
+        version = serializers.IntegerField()
+        generated_at = serializers.CharField(help_text="ISO 8601, when the card was last built.")
+        card = serializers.JSONField(help_text="Data window and slices, features, holdout scores with 95% "
+                                               "game-bootstrap intervals, calibration by shot family, walk-forward, "
+                                               "drift, promotion history and known limits.")
+
+    def finalize_response(self, request: Request, response: Any, *args: Any, **kwargs: Any) -> Any:
+        if isinstance(response, Response) and response.status_code >= 400:  # the one JSON error shape
+            request.accepted_renderer, request.accepted_media_type = JSONRenderer(), JSONRenderer.media_type
+        return super().finalize_response(request, response, *args, **kwargs)
+
+    @extend_schema(
+        operation_id="model_card", tags=["models"], summary="A version's model card",
+        description=("The card stored when the version was registered (refreshed after each promotion decision "
+                     "about it). `Accept: application/json` (default) for the data, `text/markdown` or `text/html` "
+                     "for a download."),
+        request=None,
+        responses={(200, "application/json"): OutputSerializer, (200, "text/markdown"): OpenApiTypes.STR,
+                   (200, "text/html"): OpenApiTypes.STR, **_errors(404, 429)},
+        parameters=[OpenApiParameter("version", OpenApiTypes.INT, OpenApiParameter.PATH),
+                    OpenApiParameter("format", exclude=True)],  # Accept only (AcceptHeaderNegotiation)
+        examples=[OpenApiExample("A card", response_only=True, media_type="application/json", value=CARD_EXAMPLE)],
+    )  # fmt: skip
+    def get(self, request: Request, version: int) -> Response:
+        if not ModelVersion.objects.filter(version=version).exists():
+            raise ApplicationError(f"No model version {version}.", field="version", value=version, code="not_found",
+                                   status=404)
+        stored = selectors.model_card_of(version=version) or {}
+        if not stored.get("card"):
+            reason = f"card not generated: {stored['error']}" if stored.get("error") else "no card generated yet"
+            raise ApplicationError(f"Model version {version} has no card ({reason}).", field="version", value=version,
+                                   code="not_found", status=404)
+        fmt = request.accepted_renderer.format
+        if fmt in ("md", "html"):
+            key = "markdown" if fmt == "md" else "html"
+            return Response(stored[key], headers={
+                "Content-Disposition": f'attachment; filename="parivision-v{version}-model-card.{fmt}"'})
+        return Response(self.OutputSerializer({"version": version, "generated_at": stored["card"]["generated_at"],
+                                               "card": stored["card"]}).data)
