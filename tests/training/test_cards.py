@@ -13,7 +13,7 @@ from training.models import DriftReport, ModelVersion, PipelineRun, PromotionDec
 from training.registry import get_registry
 from training.selectors import model_card_of
 from training.services import cards
-from training.services.promotion import champion_promote, champion_version
+from training.services.promotion import champion_promote
 
 pytestmark = [pytest.mark.usefixtures("mongo_db"), pytest.mark.django_db]
 
@@ -71,8 +71,7 @@ def test_the_pipeline_stores_a_card_per_version_in_mlflow_and_for_the_portal(tmp
 def test_a_decision_refreshes_the_cards_of_both_versions_it_names(tmp_path, mlflow_store, settings, monkeypatch,
                                                                      django_capture_on_commit_callbacks):
     pipeline_helpers.import_games(tmp_path, start=0, stop=GAMES)
-    pipeline_helpers.run_pipeline()
-    first = champion_version()
+    first = pipeline_helpers.first_champion(pipeline_helpers.run_pipeline())
     other = ModelVersion.objects.exclude(version=first).get().version
     assert model_card_of(version=other)["card"]["promotions"] == []
     evaluation_before = model_card_of(version=other)["evaluation"]
@@ -90,7 +89,9 @@ def test_a_decision_refreshes_the_cards_of_both_versions_it_names(tmp_path, mlfl
     assert promoted["evaluation"] == evaluation_before  # re-rendered, not re-predicted
     assert promoted["card"]["is_champion"]
     replaced = model_card_of(version=first)["card"]["promotions"]
-    assert [(p["role"], p["other_version"]) for p in replaced] == [("challenger", None), ("replaced", other)]
+    # The run's decision (kept the baseline), the operator's promotion of it, then its replacement.
+    assert [(p["role"], p["other_version"]) for p in replaced] == [
+        ("challenger", None), ("challenger", None), ("replaced", other)]
     assert "replaced as champion by v" + str(other) in artifact_text(mlflow_store, first, "model_card.md")
 
 
@@ -112,8 +113,7 @@ def test_a_failing_card_never_fails_the_run_and_says_why(tmp_path, mlflow_store,
 
 def test_a_second_run_records_drift_against_the_previous_champion(tmp_path, mlflow_store):
     pipeline_helpers.import_games(tmp_path, start=0, stop=GAMES)
-    pipeline_helpers.run_pipeline()
-    old_champion = champion_version()
+    old_champion = pipeline_helpers.first_champion(pipeline_helpers.run_pipeline())
     pipeline_helpers.import_games(tmp_path, start=GAMES, stop=GAMES + pipeline_helpers.GAMES_MORE)
     run = pipeline_helpers.run_pipeline()
     assert run.status == PipelineRun.Status.SUCCEEDED, run.error
@@ -130,7 +130,7 @@ def test_a_second_run_records_drift_against_the_previous_champion(tmp_path, mlfl
 def test_the_command_regenerates_missing_cards_from_the_warehouse(tmp_path, mlflow_store, capsys):
     pipeline_helpers.import_games(tmp_path, start=0, stop=GAMES)
     run = pipeline_helpers.run_pipeline()
-    version = champion_version()
+    version = pipeline_helpers.first_champion(run)
     figures._collection().delete_one({"_id": cards.card_key(version)})
     assert model_card_of(version=version) is None
 
