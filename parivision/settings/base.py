@@ -513,6 +513,10 @@ SPECTACULAR_SETTINGS["POSTPROCESSING_HOOKS"] = [
 ]
 LOGGING["loggers"]["axes"] = {"level": "WARNING"}  # one line per login otherwise
 
+# The live figures (analytics.refresh_live_status, every minute) read by the front page,
+# GET /api/v1/models and /metrics are reported stale when older than this (seconds).
+LIVE_STATUS_STALE_SECONDS = env_int("LIVE_STATUS_STALE_SECONDS", 300, minimum=60)
+
 # --- Celery broker: the visibility timeout (issue #10) ----------------------------------------
 # With Redis, a message taken but not acknowledged (acks_late) goes back to the queue after the
 # visibility timeout, and a second worker runs it again. It must outlast the longest task's hard
