@@ -76,7 +76,14 @@ def import_season(path: Path, *, source: str | None = None) -> dict[str, Any]:
     from ingestion.services import shots_import_file
 
     started = time.perf_counter()
-    _run, report = shots_import_file(location=str(path), source=source)
+    shown = [started]
+
+    def progress(report: Any) -> None:  # every batch; a line every 30 s
+        if time.perf_counter() - shown[0] >= 30:
+            shown[0] = time.perf_counter()
+            say(f"  {path.name}: {report.read:,} rows read, {report.read / (shown[0] - started):,.0f} rows/s")
+
+    _run, report = shots_import_file(location=str(path), source=source, progress=progress)
     seconds = time.perf_counter() - started
     return {"file": path.name, "rows": report.read, "inserted": report.inserted, "seconds": round(seconds, 1),
             "shots_per_s": round(report.read / seconds, 1)}  # fmt: skip
