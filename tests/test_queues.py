@@ -140,3 +140,12 @@ def test_up_sh_starts_a_live_worker_and_a_long_worker_on_every_other_queue() -> 
         out = subprocess.run(["bash", "-c", f"PY={shlex.quote(sys.executable)}; {helper}; pool {names}"],
                              cwd=ROOT, capture_output=True, text=True, check=True).stdout
         assert out.strip().split(",") == list(expected)
+
+
+def test_the_default_beat_schedules_send_each_task_to_its_routed_queue() -> None:
+    from parivision.schedules import DEFAULT_SCHEDULES
+
+    for schedule in DEFAULT_SCHEDULES:
+        assert schedule.task in EXPECTED_QUEUE, schedule.task
+        # A schedule naming a queue overrides the routes: it must name the same one.
+        assert (schedule.queue or queue_of(schedule.task)) == EXPECTED_QUEUE[schedule.task], schedule.name
