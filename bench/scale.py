@@ -144,27 +144,20 @@ def import_ratio(extra: Path, state: dict[str, Any], state_file: Path) -> dict[s
             "import_ratio_full_vs_empty": round(full["shots_per_s"] / empty["shots_per_s"], 3)}  # fmt: skip
 
 
-def shooters(count: int, seasons: list[str]) -> list[dict[str, Any]]:
-    """One recent shot for each of ``count`` distinct shooters of the warehouse, as API bodies
-    (the shooters of the newest seasons first: one indexed query per season, not a full scan)."""
-    from parivision import mongo
-    from predictions.selectors import distinct_values
+def shooters(count: int, files: list[Path]) -> list[dict[str, Any]]:
+    """The first shot of ``count`` distinct shooters, read from the season files (newest first), as
+    API bodies. Read from the files, not the warehouse: a ``$group`` over a season of the full
+    warehouse takes minutes on the MongoDB stand-in."""
+    from ingestion.readers import iter_mapped
 
-    shots = mongo.warehouse_collection(mongo.SHOTS)
-    players: list[int] = []
-    for season in sorted(seasons, reverse=True):
-        known = set(players)
-        players += sorted(p for p in distinct_values(shots, "player_id", {"season": season}) if p not in known)
-        if len(players) >= count:
-            break
-    if len(players) < count:
-        raise SystemExit(f"the warehouse has {len(players)} shooters, the bench needs {count}")
-    bodies = []
-    for player in players[:count]:
-        doc = shots.find_one({"player_id": player}, sort=[("game_date", -1)])
-        assert doc is not None
-        bodies.append(api_body(doc))
-    return bodies
+    bodies: dict[int, dict[str, Any]] = {}
+    for path in sorted(files, key=lambda f: f.name, reverse=True):
+        for record in iter_mapped(path):
+            if record.shot is not None and record.shot.player_id not in bodies:
+                bodies[record.shot.player_id] = api_body(record.shot.to_document())
+                if len(bodies) == count:
+                    return list(bodies.values())
+    raise SystemExit(f"the seasons have {len(bodies)} shooters, the bench needs {count}")
 
 
 class Web:
@@ -322,7 +315,7 @@ def main(argv: list[str] | None = None) -> int:
         user.save()
         token = token_create(user=user).key
         needed = args.cold_shooters + args.batch_size
-        bodies = shooters(needed, [season_of(f) for f in files])
+        bodies = shooters(needed, files)
         say(f"{len(bodies)} distinct shooters picked: {args.cold_shooters} for single predictions, "
             f"{args.batch_size} per batch")
 

@@ -51,3 +51,17 @@ def test_season_files_are_found_in_the_folder_or_its_nba_shots(tmp_path: Path) -
         season_files(tmp_path / "nowhere")
     assert season_of(Path("NBA_2024_Shots.csv.zip")) == "2023-24"
     assert season_of(Path("NBA_2000_Shots.csv.zip")) == "1999-00"
+
+
+def test_the_scale_bench_picks_distinct_shooters_from_the_newest_season_first(real_data_dir: Path) -> None:
+    from bench.scale import shooters
+    from predictions.api import ShotInputSerializer
+
+    files = season_files(real_data_dir)
+    bodies = shooters(50, files)
+    assert len(bodies) == 50
+    assert len({b["player_id"] for b in bodies}) == 50
+    assert all(b["game_date"] >= "2023-10-01" for b in bodies)  # NBA_2024: the 2023-24 season
+    assert all(ShotInputSerializer(data=b).is_valid() for b in bodies)
+    with pytest.raises(SystemExit, match="the bench needs"):
+        shooters(10**6, files[:1])
