@@ -70,11 +70,18 @@ def alerts_own(*, live: dict[str, dict[str, Any]]) -> list[dict[str, str]]:
     return alerts
 
 
-def live_status_refresh() -> dict[str, Any]:
-    from predictions.selectors import live_scores
+def _scores_by_version(scores: list[Any]) -> dict[str, dict[str, Any]]:
+    return {s.model_version: {"settled": s.settled, "accuracy": round(s.accuracy, 4), "log_loss": round(s.log_loss, 4),
+                              "brier": round(s.brier, 4)} for s in scores}  # fmt: skip
 
-    live = {s.model_version: {"settled": s.settled, "accuracy": round(s.accuracy, 4), "log_loss": round(s.log_loss, 4),
-                              "brier": round(s.brier, 4)} for s in live_scores()}  # fmt: skip
+
+def live_status_refresh() -> dict[str, Any]:
+    """Compute and store the live figures (the beat task, every minute): the only caller of
+    ``live_scores``; the pages, ``GET /api/v1/models`` and ``/metrics`` read what it stored."""
+    from predictions.selectors import backfill_scores, live_scores
+
+    live = _scores_by_version(live_scores())
+    backfill = _scores_by_version(backfill_scores())
     source = "platform checks"
     if settings.ALERTMANAGER_URL:
         try:
@@ -86,10 +93,28 @@ def live_status_refresh() -> dict[str, Any]:
             alerts = alerts_own(live=live)
     else:
         alerts = alerts_own(live=live)
-    value = {"live": live, "alerts": alerts, "alerts_source": source, "computed_at": timezone.now().isoformat()}
+    value = {"live": live, "backfill": backfill, "alerts": alerts, "alerts_source": source,
+             "computed_at": timezone.now().isoformat()}  # fmt: skip
     figures.figure_put(key=FIGURE_KEY, value=value)
     return value
 
 
 def live_status() -> dict[str, Any] | None:
     return figures.figure_get(key=FIGURE_KEY)
+
+
+NOT_COMPUTED = "not_computed"
+FRESH = "fresh"
+STALE = "stale"
+
+
+def live_status_freshness(status: dict[str, Any] | None, *, now: dt.datetime | None = None) -> dict[str, Any]:
+    """Whether the stored live figures can be trusted as current: ``not_computed`` (no refresh has
+    run yet), ``stale`` (older than LIVE_STATUS_STALE_SECONDS: beat or the worker is not running),
+    else ``fresh``; with when they were computed and their age in seconds."""
+    if status is None or not status.get("computed_at"):
+        return {"state": NOT_COMPUTED, "computed_at": None, "age_seconds": None}
+    computed_at = dt.datetime.fromisoformat(status["computed_at"])
+    age = max(0.0, ((now or timezone.now()) - computed_at).total_seconds())
+    state = STALE if age > settings.LIVE_STATUS_STALE_SECONDS else FRESH
+    return {"state": state, "computed_at": status["computed_at"], "age_seconds": round(age, 1)}

@@ -126,7 +126,9 @@ class BacktestListCreateApi(ApiView):
 
     @extend_schema(
         operation_id="backtest_create", tags=["backtests"], summary="Queue a backtest",
-        description="Validates, stores and queues it; answers 202 with the backtest to poll.",
+        description=("Validates, stores and queues it; answers 202 with the backtest to poll. Each user may have "
+                     "BACKTEST_MAX_ACTIVE_PER_USER backtests queued or running and start BACKTEST_MAX_PER_DAY per "
+                     "24 hours: past either, 429 with code `backtest_limit` and a message naming the limit."),
         request=InputSerializer, responses={202: BacktestSerializer, **_errors(400, 401, 429)},
         examples=[
             OpenApiExample("Two versions, fractional Kelly", request_only=True, value={

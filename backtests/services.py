@@ -9,6 +9,7 @@ from typing import Any
 
 import pandas as pd
 from django.conf import settings
+from django.contrib.auth import get_user_model
 from django.db import transaction
 from django.utils import timezone
 
@@ -32,6 +33,40 @@ def _enqueue(backtest: Backtest) -> None:
     from backtests.tasks import run_backtest
 
     transaction.on_commit(lambda: run_backtest.delay(backtest_id=backtest.pk))
+
+
+def backtest_limits_check(*, owner: Any) -> None:
+    """Refuse a new backtest past its owner's limits, naming the limit (429).
+
+    Backtests hold a worker of the ``backtests`` queue for up to BACKTEST_TIME_LIMIT: each user may
+    have BACKTEST_MAX_ACTIVE_PER_USER queued or running at once and start BACKTEST_MAX_PER_DAY per
+    rolling 24 hours (0: no limit). Staff are exempt unless BACKTEST_LIMITS_APPLY_TO_STAFF.
+    Re-runs are an operator action (the admin) and are not counted.
+    """
+    if getattr(owner, "is_staff", False) and not settings.BACKTEST_LIMITS_APPLY_TO_STAFF:
+        return
+    mine = Backtest.objects.filter(owner=owner)
+    most_active = settings.BACKTEST_MAX_ACTIVE_PER_USER
+    if most_active:
+        active = mine.filter(status__in=[Backtest.Status.QUEUED, Backtest.Status.RUNNING]).count()
+        if active >= most_active:
+            raise ApplicationError(
+                f"you already have {active} backtest(s) queued or running, the most allowed at once "
+                f"(BACKTEST_MAX_ACTIVE_PER_USER={most_active}): wait for one to finish",
+                field=None, value=active, code="backtest_limit", status=429,
+            )  # fmt: skip
+    most_per_day = settings.BACKTEST_MAX_PER_DAY
+    if most_per_day:
+        since = timezone.now() - dt.timedelta(days=1)
+        started = mine.filter(created_at__gte=since).count()
+        if started >= most_per_day:
+            oldest = mine.filter(created_at__gte=since).order_by("created_at").values_list("created_at", flat=True)[0]
+            free_at = (oldest + dt.timedelta(days=1)).astimezone(dt.UTC).strftime("%Y-%m-%d %H:%M UTC")
+            raise ApplicationError(
+                f"you have started {started} backtests in the last 24 hours, the most allowed per day "
+                f"(BACKTEST_MAX_PER_DAY={most_per_day}): the next one can start at {free_at}",
+                field=None, value=started, code="backtest_limit", status=429,
+            )  # fmt: skip
 
 
 def backtest_create(
@@ -74,11 +109,16 @@ def backtest_create(
     if shots.find_one({"game_date": {"$lt": _midnight(date_from)}}, {"_id": 1}) is None:
         raise ApplicationError("the market needs shots before the window to set its prices: choose a later start",
                                field="date_from", value=str(date_from))
-    backtest = Backtest.objects.create(
-        owner=owner, model_versions=versions, date_from=date_from, date_to=date_to,
-        strategy=params.strategy, params=params.as_dict(),
-    )  # fmt: skip
-    _enqueue(backtest)
+    with transaction.atomic():
+        # Two requests of one user at once: the owner's row lock makes the second count the first
+        # (PostgreSQL; SQLite serializes writers anyway).
+        list(get_user_model().objects.select_for_update().filter(pk=owner.pk).values_list("pk", flat=True))
+        backtest_limits_check(owner=owner)
+        backtest = Backtest.objects.create(
+            owner=owner, model_versions=versions, date_from=date_from, date_to=date_to,
+            strategy=params.strategy, params=params.as_dict(),
+        )  # fmt: skip
+        _enqueue(backtest)
     return backtest
 
 

@@ -24,11 +24,9 @@ from typing import Any
 import requests
 
 ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
 
-
-def percentile(values: list[float], share: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, max(0, round(share * (len(ordered) - 1))))]
+from bench.common import percentile  # noqa: E402  (run as a script: the project root first)
 
 
 def login(session: requests.Session, base: str, username: str, password: str) -> None:
@@ -70,6 +68,38 @@ def timed(session: requests.Session, url: str) -> tuple[float, int]:
     return (time.perf_counter() - started) * 1000, response.status_code
 
 
+def measure(base: str, username: str, password: str, *, warm_requests: int, cold_hits: int) -> dict[str, Any]:
+    """Each URL's first ``cold_hits`` requests (the worst is its cold figure), then ``warm_requests``
+    each in turn; prints the table and returns the worst cold and warm p95 with their URLs."""
+    session = requests.Session()
+    login(session, base, username, password)
+    discovery = requests.Session()  # its own session: the timed one starts cold
+    login(discovery, base, username, password)
+    targets = urls(discovery, base)
+    rows: list[dict[str, Any]] = []
+    for url in targets:
+        cold = [timed(session, base + url) for _ in range(cold_hits)]
+        rows.append({"url": url, "status": cold[0][1], "cold_ms": round(max(ms for ms, _ in cold), 1)})
+    warm: dict[str, list[float]] = {row["url"]: [] for row in rows}
+    for _ in range(warm_requests):
+        for url in warm:
+            warm[url].append(timed(session, base + url)[0])
+    for row in rows:
+        row["warm_p50_ms"] = round(statistics.median(warm[row["url"]]), 1)
+        row["warm_p95_ms"] = round(percentile(warm[row["url"]], 0.95), 1)
+    width = max(len(r["url"]) for r in rows)
+    print(f"{'url':<{width}}  status  cold ms  warm p50  warm p95")
+    for r in rows:
+        print(f"{r['url']:<{width}}  {r['status']:>6}  {r['cold_ms']:>7}  {r['warm_p50_ms']:>8}  {r['warm_p95_ms']:>8}")
+    worst_warm = max(rows, key=lambda r: r["warm_p95_ms"])
+    worst_cold = max(rows, key=lambda r: r["cold_ms"])
+    return {
+        "pages": len(rows), "page_p95_warm_ms": worst_warm["warm_p95_ms"], "page_p95_warm_url": worst_warm["url"],
+        "page_p95_cold_ms": worst_cold["cold_ms"], "page_p95_cold_url": worst_cold["url"],
+        "errors": [r["url"] for r in rows if r["status"] >= 500],
+    }  # fmt: skip
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--base-url", default="http://127.0.0.1:8000")
@@ -86,33 +116,7 @@ def main() -> int:
         subprocess.run([sys.executable, "manage.py", "refresh_figures"], cwd=ROOT, check=True)
         result["refresh_figures_s"] = round(time.perf_counter() - started, 1)
 
-    session = requests.Session()
-    login(session, base, args.username, args.password)
-    discovery = requests.Session()  # its own session: the timed one starts cold
-    login(discovery, base, args.username, args.password)
-    targets = urls(discovery, base)
-    rows: list[dict[str, Any]] = []
-    for url in targets:
-        cold = [timed(session, base + url) for _ in range(args.cold_hits)]
-        rows.append({"url": url, "status": cold[0][1], "cold_ms": round(max(ms for ms, _ in cold), 1)})
-    warm: dict[str, list[float]] = {row["url"]: [] for row in rows}
-    for _ in range(args.requests):
-        for url in warm:
-            warm[url].append(timed(session, base + url)[0])
-    for row in rows:
-        row["warm_p50_ms"] = round(statistics.median(warm[row["url"]]), 1)
-        row["warm_p95_ms"] = round(percentile(warm[row["url"]], 0.95), 1)
-    width = max(len(r["url"]) for r in rows)
-    print(f"{'url':<{width}}  status  cold ms  warm p50  warm p95")
-    for r in rows:
-        print(f"{r['url']:<{width}}  {r['status']:>6}  {r['cold_ms']:>7}  {r['warm_p50_ms']:>8}  {r['warm_p95_ms']:>8}")
-    worst_warm = max(rows, key=lambda r: r["warm_p95_ms"])
-    worst_cold = max(rows, key=lambda r: r["cold_ms"])
-    result.update({
-        "pages": len(rows), "page_p95_warm_ms": worst_warm["warm_p95_ms"], "page_p95_warm_url": worst_warm["url"],
-        "page_p95_cold_ms": worst_cold["cold_ms"], "page_p95_cold_url": worst_cold["url"],
-        "errors": [r["url"] for r in rows if r["status"] >= 500],
-    })  # fmt: skip
+    result.update(measure(base, args.username, args.password, warm_requests=args.requests, cold_hits=args.cold_hits))
     print(json.dumps(result))
     return 0
 

@@ -96,20 +96,14 @@ def train_and_register(frame: pd.DataFrame, tracking_uri: str, artifacts: str, *
 
 def request_mix(frame: pd.DataFrame, n: int = 2_000) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
     """(API bodies, canonical records for MLflow) of real shots by the most active shooters."""
+    from bench.common import api_body
     from training.ml.features import INPUT_COLUMNS
 
     players = frame["player_id"].value_counts().index[:PLAYERS]
     sample = frame[frame["player_id"].isin(players)].sample(n=n, random_state=7)
     bodies, records = [], []
     for row in sample.to_dict("records"):
-        bodies.append({
-            "player_id": int(row["player_id"]), "game_date": row["game_date"].date().isoformat(),
-            "period": int(row["period"]), "seconds_left": int(row["seconds_left"]),
-            "action_type": row["action_type"], "shot_type": row["shot_type"], "x_ft": float(row["x_ft"]),
-            "y_ft": float(row["y_ft"]), "home_away": "home" if row["is_home"] else "away",
-            "season_type": row["season_type"], "position": row["position"] or "NA",
-            "game_id": row["game_id"],
-        })  # fmt: skip
+        bodies.append(api_body(row))
         record = {c: row[c] for c in INPUT_COLUMNS}
         record["game_date"] = row["game_date"].isoformat()
         record["is_home"] = bool(row["is_home"]) if row["is_home"] is not None else None

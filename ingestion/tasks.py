@@ -6,6 +6,7 @@ import logging
 from typing import Any
 
 from celery import shared_task
+from django.conf import settings
 
 from ingestion.feed import FeedClientError, feed_pull
 from ingestion.services import NO_SUCH_RUN, lake_transform_pending, run_claim, runs_sweep, shots_import_file
@@ -55,8 +56,8 @@ def transform_lake(self: Any) -> dict[str, Any]:
     bind=True,
     acks_late=True,
     reject_on_worker_lost=True,
-    soft_time_limit=1800,
-    time_limit=1900,
+    soft_time_limit=settings.INGEST_IMPORT_SOFT_TIME_LIMIT,
+    time_limit=settings.INGEST_IMPORT_TIME_LIMIT,
 )
 def import_file(self: Any, location: str, run_id: int | None = None, attempt: int | None = None) -> dict[str, Any]:
     """Import a CSV or zip (path or URL) of either format (idempotent: safe to redeliver).

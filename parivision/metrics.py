@@ -102,7 +102,8 @@ class ScrapeTimeCollector(Collector):
         yield scores
 
     def _live(self) -> Iterator[Metric]:
-        from predictions.selectors import live_scores
+        """The live scores analytics.refresh_live_status stored (a scrape never scans the prediction log)."""
+        from analytics.status import NOT_COMPUTED, live_status, live_status_freshness
 
         families = {
             "accuracy": GaugeMetricFamily("parivision_live_accuracy",
@@ -118,10 +119,21 @@ class ScrapeTimeCollector(Collector):
                                          "How many settled predictions the live scores use.",
                                          labels=["model_version"]),
         }  # fmt: skip
-        for scores in live_scores():
+        computed = GaugeMetricFamily("parivision_live_status_computed",
+                                     "1 once analytics.refresh_live_status has stored the live scores, else 0.")
+        age = GaugeMetricFamily("parivision_live_status_age_seconds",
+                                "Age of the stored live scores (absent until they are computed).")
+        stored = live_status()
+        freshness = live_status_freshness(stored)
+        computed.add_metric([], 0.0 if freshness["state"] == NOT_COMPUTED else 1.0)
+        if freshness["age_seconds"] is not None:
+            age.add_metric([], float(freshness["age_seconds"]))
+        for version, scores in ((stored or {}).get("live") or {}).items():
             for name, family in families.items():
-                family.add_metric([scores.model_version], float(getattr(scores, name)))
+                family.add_metric([version], float(scores[name]))
         yield from families.values()
+        yield computed
+        yield age
 
     def _drift(self) -> Iterator[Metric]:
         from predictions.selectors import latest_drift_report

@@ -20,6 +20,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from analytics.status import FRESH, NOT_COMPUTED, STALE, live_status, live_status_freshness
 from ingestion import shots as canonical
 from parivision.errors import ApplicationError
 from parivision.fields import MAX_ID, StrictCharField, StrictFloatField, StrictIntegerField, StrictRegexField
@@ -344,10 +345,24 @@ MODEL_VERSION_EXAMPLE = {
 }  # fmt: skip
 
 
-def _version_dicts(versions: list[Any]) -> list[dict[str, Any]]:
+class LiveStatusSerializer(serializers.Serializer):
+    state = serializers.ChoiceField(
+        choices=[NOT_COMPUTED, FRESH, STALE],
+        help_text="not_computed: no refresh has run yet (live and backfill are null); stale: older than "
+                  "LIVE_STATUS_STALE_SECONDS (beat or the worker is down); fresh otherwise.")  # fmt: skip
+    computed_at = serializers.CharField(allow_null=True, help_text="When analytics.refresh_live_status computed them.")
+    age_seconds = serializers.FloatField(allow_null=True)
+
+
+LIVE_STATUS_EXAMPLE = {"state": "fresh", "computed_at": "2024-04-01T12:00:03+00:00", "age_seconds": 41.5}
+
+
+def _version_dicts(versions: list[Any], stored: dict[str, Any] | None) -> list[dict[str, Any]]:
+    """The versions with their live and backfill scores as ``analytics.refresh_live_status`` stored them
+    (a request never scans the prediction log)."""
     decisions = selectors.decisions_by_version(v.version for v in versions)
-    live = {s.model_version: s for s in selectors.live_scores()}
-    backfill = {s.model_version: s for s in selectors.backfill_scores()}
+    live = (stored or {}).get("live") or {}
+    backfill = (stored or {}).get("backfill") or {}
     rows = []
     for v in versions:
         scores = live.get(str(v.version))
@@ -358,10 +373,7 @@ def _version_dicts(versions: list[Any]) -> list[dict[str, Any]]:
                                if not isinstance(x, (dict, list))},
             "trained_until": v.trained_until, "created_at": v.created_at, "is_champion": v.is_champion,
             "promoted_at": v.promoted_at, "decisions": decisions.get(v.version, []),
-            "live": None if scores is None else {"settled": scores.settled, "accuracy": scores.accuracy,
-                                                 "log_loss": scores.log_loss, "brier": scores.brier},
-            "backfill": None if late is None else {"settled": late.settled, "accuracy": late.accuracy,
-                                                   "log_loss": late.log_loss, "brier": late.brier},
+            "live": scores, "backfill": late,
         })  # fmt: skip
     return rows
 
@@ -372,16 +384,22 @@ class ModelListApi(ApiView):
             ref_name = "ModelListOutput"
 
         models = ModelVersionSerializer(many=True)
+        live_status = LiveStatusSerializer(help_text="How current the live and backfill scores are.")
 
     @extend_schema(
         operation_id="model_list", tags=["models"], summary="Registered model versions",
-        description="Newest first (at most 100): holdout scores, promotion decisions and live scores on real traffic.",
+        description=("Newest first (at most 100): holdout scores, promotion decisions and live scores on real "
+                     "traffic. The live scores are those analytics.refresh_live_status stored (every minute): "
+                     "`live_status` says when, and whether they are not computed yet or stale."),
         responses={200: OutputSerializer, **_errors(429)},
-        examples=[OpenApiExample("Versions", response_only=True, value={"models": [MODEL_VERSION_EXAMPLE]})],
+        examples=[OpenApiExample("Versions", response_only=True,
+                                 value={"models": [MODEL_VERSION_EXAMPLE], "live_status": LIVE_STATUS_EXAMPLE})],
     )  # fmt: skip
     def get(self, request: Request) -> Response:
         versions = selectors.model_versions(limit=100)
-        return Response(self.OutputSerializer({"models": _version_dicts(versions)}).data)
+        stored = live_status()
+        return Response(self.OutputSerializer({"models": _version_dicts(versions, stored),
+                                               "live_status": live_status_freshness(stored)}).data)  # fmt: skip
 
 
 class ModelChampionApi(ApiView):
@@ -396,6 +414,7 @@ class ModelChampionApi(ApiView):
             loaded_at = serializers.FloatField(required=False, help_text="Unix time it was loaded.")
 
         served = ServedSerializer(help_text="What this web process is serving right now.")
+        live_status = LiveStatusSerializer(help_text="How current the live and backfill scores are.")
 
     @extend_schema(
         operation_id="model_champion", tags=["models"], summary="The champion",
@@ -403,13 +422,15 @@ class ModelChampionApi(ApiView):
         responses={200: OutputSerializer, **_errors(404, 429)},
         examples=[OpenApiExample("Champion", response_only=True, value={
             **MODEL_VERSION_EXAMPLE, "served": {"loaded": True, "version": "7", "algorithm": "xgboost",
-                                                "loaded_at": 1711942875.2}})],
+                                                "loaded_at": 1711942875.2}, "live_status": LIVE_STATUS_EXAMPLE})],
     )  # fmt: skip
     def get(self, request: Request) -> Response:
         champion = selectors.champion_version_row()
         if champion is None:
             raise ApplicationError("No champion has been promoted yet.", code="not_found", status=404)
-        data = {**_version_dicts([champion])[0], "served": serving.describe()}
+        stored = live_status()
+        data = {**_version_dicts([champion], stored)[0], "served": serving.describe(),
+                "live_status": live_status_freshness(stored)}  # fmt: skip
         return Response(self.OutputSerializer(data).data)
 
 

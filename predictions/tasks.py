@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from celery import shared_task
+from django.conf import settings
 
 from predictions.services import predictions_join_outcomes
 
@@ -23,7 +24,8 @@ def shadow_review() -> dict[str, Any]:
     return review().as_dict()
 
 
-@shared_task(name="predictions.roll_up_log", acks_late=True, soft_time_limit=1_800, time_limit=1_900)
+@shared_task(name="predictions.roll_up_log", acks_late=True, soft_time_limit=settings.PREDICTION_ROLLUP_SOFT_TIME_LIMIT,
+             time_limit=settings.PREDICTION_ROLLUP_TIME_LIMIT)
 def roll_up_log() -> dict[str, Any]:
     """Roll the prediction log's old days up into daily aggregates and purge them (idempotent)."""
     from predictions.retention import prediction_log_roll_up

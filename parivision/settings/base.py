@@ -12,6 +12,7 @@ from typing import Any
 
 import dj_database_url
 
+from parivision import queues as _queues
 from parivision.env import (
     env_bool,
     env_choice,
@@ -155,11 +156,10 @@ CELERY_RESULT_EXPIRES = 7 * 24 * 3600
 CELERY_TIMEZONE = TIME_ZONE
 CELERY_TASK_SOFT_TIME_LIMIT = env_int("CELERY_TASK_SOFT_TIME_LIMIT", 600, minimum=1)
 CELERY_TASK_TIME_LIMIT = env_int("CELERY_TASK_TIME_LIMIT", 660, minimum=1)
-CELERY_TASK_DEFAULT_QUEUE = "default"
-CELERY_TASK_ROUTES = {
-    "ingestion.*": {"queue": "ingestion"},
-    "training.*": {"queue": "ml"},
-}
+# Queues and routes live in parivision/queues.py (the live queue never carries a long task);
+# the broker's visibility timeout is set at the end of this file, above every task's hard limit.
+CELERY_TASK_DEFAULT_QUEUE = _queues.LIVE
+CELERY_TASK_ROUTES = dict(_queues.ROUTES)
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_TRACK_STARTED = True
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
@@ -175,6 +175,9 @@ INGEST_RUN_LEASE_S = env_int("INGEST_RUN_LEASE_S", 120, minimum=5)
 INGEST_HEARTBEAT_S = env_int("INGEST_HEARTBEAT_S", 5, minimum=1)
 INGEST_MAX_ATTEMPTS = env_int("INGEST_MAX_ATTEMPTS", 3, minimum=1, maximum=20)
 INGEST_URL_DEADLINE_S = env_int("INGEST_URL_DEADLINE_S", 900, minimum=1)
+# The import task's time limits (seconds), on the `ingestion` queue (a whole season takes minutes).
+INGEST_IMPORT_SOFT_TIME_LIMIT = env_int("INGEST_IMPORT_SOFT_TIME_LIMIT", 1_800, minimum=10)
+INGEST_IMPORT_TIME_LIMIT = env_int("INGEST_IMPORT_TIME_LIMIT", 1_900, minimum=10)
 # The replay feed: what it serves (a shot file path or "warehouse") and how much of it.
 FEED_DATASET = env_str("FEED_DATASET", "warehouse")
 FEED_LIMIT = env_int("FEED_LIMIT", 50_000, minimum=1)
@@ -192,6 +195,9 @@ FEED_TOKEN = env_str("FEED_TOKEN", "local-feed-token")
 FEED_PACED_BY_STREAM = env_bool("FEED_PACED_BY_STREAM", True)
 # Logged predictions older than this are rolled up into per-version daily aggregates and purged.
 PREDICTION_LOG_RETENTION_DAYS = env_int("PREDICTION_LOG_RETENTION_DAYS", 30, minimum=1, maximum=3_650)
+# The nightly roll-up's time limits (seconds), on the `ml` queue.
+PREDICTION_ROLLUP_SOFT_TIME_LIMIT = env_int("PREDICTION_ROLLUP_SOFT_TIME_LIMIT", 1_800, minimum=10)
+PREDICTION_ROLLUP_TIME_LIMIT = env_int("PREDICTION_ROLLUP_TIME_LIMIT", 1_900, minimum=10)
 BETSAPI_TOKEN = env_optional("BETSAPI_TOKEN")
 BETSAPI_BASE_URL = env_str("BETSAPI_BASE_URL", "https://api.b365api.com")
 
@@ -382,11 +388,17 @@ BACKTEST_SOFT_TIME_LIMIT = env_int("BACKTEST_SOFT_TIME_LIMIT", 1_200, minimum=10
 BACKTEST_TIME_LIMIT = env_int("BACKTEST_TIME_LIMIT", 1_260, minimum=10)
 # Backtest risk figures (issue 14): "ruin" is losing this share of the starting bankroll.
 BACKTEST_RUIN_FRACTION = env_float("BACKTEST_RUIN_FRACTION", 0.5, minimum=0.01, maximum=1.0)
+# Per-user limits (issue #10): backtests queued or running at once, and backtests started per
+# rolling 24 hours (re-runs count). 0 switches a limit off. Staff are exempt unless
+# BACKTEST_LIMITS_APPLY_TO_STAFF is true.
+BACKTEST_MAX_ACTIVE_PER_USER = env_int("BACKTEST_MAX_ACTIVE_PER_USER", 2, minimum=0, maximum=1_000)
+BACKTEST_MAX_PER_DAY = env_int("BACKTEST_MAX_PER_DAY", 20, minimum=0, maximum=100_000)
+BACKTEST_LIMITS_APPLY_TO_STAFF = env_bool("BACKTEST_LIMITS_APPLY_TO_STAFF", False)
 
 # --- Pages read, never compute: the shared cache and the stored figures (portal, analytics) ---
 INSTALLED_APPS += ["analytics"]
-# Recomputing a season's figures is CPU work: off the queue the live stream and settlement use.
-CELERY_TASK_ROUTES["analytics.refresh_figures"] = {"queue": "ml"}
+# Recomputing a season's figures is CPU work: on the `ml` queue (parivision/queues.py), off the
+# queue the live stream and settlement use.
 # Django's cache is shared by every process through Redis (CACHE_URL, default REDIS_URL); "locmem"
 # keeps it in each process. When Redis does not answer, the cache falls back to process memory
 # for CACHE_FALLBACK_SECONDS instead of failing the request (parivision/cache.py).
@@ -514,3 +526,20 @@ SPECTACULAR_SETTINGS["POSTPROCESSING_HOOKS"] = [
     "parivision.schema.constraints_postprocess",
 ]
 LOGGING["loggers"]["axes"] = {"level": "WARNING"}  # one line per login otherwise
+
+# The live figures (analytics.refresh_live_status, every minute) read by the front page,
+# GET /api/v1/models and /metrics are reported stale when older than this (seconds).
+LIVE_STATUS_STALE_SECONDS = env_int("LIVE_STATUS_STALE_SECONDS", 300, minimum=60)
+
+# --- Celery broker: the visibility timeout (issue #10) ----------------------------------------
+# With Redis, a message taken but not acknowledged (acks_late) goes back to the queue after the
+# visibility timeout, and a second worker runs it again. It must outlast the longest task's hard
+# time limit: derived from every limit here (a task with a literal limit is at most a few minutes),
+# plus a margin, so raising a limit raises it too. tests/parivision/test_queues.py checks every
+# registered task against it.
+CELERY_LONGEST_TIME_LIMIT = max(
+    CELERY_TASK_TIME_LIMIT, ML_PIPELINE_TIME_LIMIT, BACKTEST_TIME_LIMIT, FIGURES_TIME_LIMIT,
+    INGEST_IMPORT_TIME_LIMIT, PREDICTION_ROLLUP_TIME_LIMIT,
+)  # fmt: skip
+CELERY_VISIBILITY_MARGIN_S = env_int("CELERY_VISIBILITY_MARGIN_S", 600, minimum=60)
+CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": CELERY_LONGEST_TIME_LIMIT + CELERY_VISIBILITY_MARGIN_S}

@@ -15,7 +15,7 @@ from tests.ops.monitoring import MONITORING, ROOT
 
 COMPOSE_FILE = ROOT / "docker-compose.yml"
 SERVICES = {
-    "init", "web", "feed", "worker", "beat", "redis", "mongodb", "postgres", "mlflow", "prometheus",
+    "init", "web", "feed", "worker", "worker-batch", "worker-ml", "beat", "redis", "mongodb", "postgres", "mlflow", "prometheus",
     "alertmanager", "grafana", "homer", "node-exporter", "cadvisor", "mongodb-exporter", "portainer", "flower",
 }  # fmt: skip
 
@@ -66,7 +66,8 @@ def test_every_long_running_service_restarts_and_the_core_ones_have_health_check
     for name, service in services.items():
         if name != "init":
             assert service.get("restart") == "unless-stopped", name
-    for name in ("postgres", "mongodb", "redis", "worker", "prometheus", "alertmanager", "grafana"):
+    for name in ("postgres", "mongodb", "redis", "worker", "worker-batch", "worker-ml", "prometheus", "alertmanager",
+                 "grafana"):
         assert service_healthcheck(services[name]), name
     # web, feed and mlflow use their image's HEALTHCHECK (Dockerfile).
     dockerfile = (ROOT / "Dockerfile").read_text()
@@ -80,7 +81,7 @@ def service_healthcheck(service: dict[str, Any]) -> list[str]:
 
 
 def test_the_app_waits_for_healthy_stores_and_the_one_shot_set_up(services: dict[str, Any]) -> None:
-    for name in ("web", "feed", "worker", "beat"):
+    for name in ("web", "feed", "worker", "worker-batch", "worker-ml", "beat"):
         depends = services[name]["depends_on"]
         assert depends["init"] == {"condition": "service_completed_successfully"}, name
         for store in ("postgres", "mongodb", "redis", "mlflow"):
@@ -139,14 +140,17 @@ def test_mlflow_runs_with_basic_auth_on_postgresql_and_the_app_signs_in(services
 
 
 def test_prometheus_finds_the_web_and_the_worker_metrics_where_compose_serves_them(services: dict[str, Any]) -> None:
+    workers = ["worker", "worker-batch", "worker-ml"]
     worker = services["worker"]["environment"]
-    assert worker["CELERY_METRICS_ADDR"] == "0.0.0.0"
+    for name in workers:  # every worker serves its /metrics on the same port of its own container
+        assert services[name]["environment"]["CELERY_METRICS_ADDR"] == "0.0.0.0"
+        assert services[name]["environment"]["CELERY_METRICS_PORT"] == worker["CELERY_METRICS_PORT"]
     config = yaml.safe_load((MONITORING / "prometheus" / "prometheus.yml").read_text())
     jobs = {job["job_name"]: job for job in config["scrape_configs"]}
     assert jobs["parivision-worker"]["dns_sd_configs"][0] == {
-        "names": ["worker"], "type": "A", "port": int(worker["CELERY_METRICS_PORT"]), "refresh_interval": "30s"}
+        "names": workers, "type": "A", "port": int(worker["CELERY_METRICS_PORT"]), "refresh_interval": "30s"}
     assert jobs["parivision-web"]["dns_sd_configs"][0]["names"] == ["web"]
-    for name in ("web", "feed", "worker"):  # multiprocess mode, a folder per container
+    for name in ("web", "feed", *workers):  # multiprocess mode, a folder per container
         assert services[name]["environment"]["PROMETHEUS_MULTIPROC_DIR"].startswith("/tmp/")
 
 

@@ -7,6 +7,7 @@ import datetime as dt
 import pytest
 from rest_framework.test import APIClient
 
+from analytics.status import live_status_refresh
 from parivision import mongo
 from predictions.log import prediction_log
 from predictions.selectors import backfill_scores, live_scores
@@ -77,6 +78,7 @@ def test_a_prediction_of_a_shot_already_known_is_a_backfill_kept_out_of_live_sco
     assert predictions_join_outcomes().backfill == 1
     assert [s.settled for s in live_scores()] == [1]
     assert [s.settled for s in backfill_scores()] == [2]
+    live_status_refresh()  # what beat runs every minute: /metrics and the API read what it stored
     text = api.get("/metrics").content.decode()
     assert 'parivision_live_settled_predictions{model_version="1"} 1.0' in text  # the backfill is not in it
     from training.models import ModelVersion
@@ -102,6 +104,7 @@ def test_live_accuracy_log_loss_and_brier_are_known_per_model_version(api: APICl
     assert scores["1"].brier == pytest.approx((0.2**2 + 0.6**2) / 2)
     assert scores["2"].log_loss == pytest.approx(-__import__("math").log(0.7))
 
+    live_status_refresh()  # what beat runs every minute: /metrics reads what it stored
     text = api.get("/metrics").content.decode()
     assert 'parivision_live_accuracy{model_version="1"} 0.5' in text
     assert 'parivision_live_settled_predictions{model_version="2"} 1.0' in text

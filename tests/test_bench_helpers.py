@@ -1,0 +1,67 @@
+"""The benchmarks' shared helpers (bench/common.py) and bench/scale.py's pure parts."""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+
+import pytest
+
+from bench.common import api_body, machine_load, percentile
+from bench.scale import season_files, season_of
+
+
+def test_percentile_picks_the_nearest_rank() -> None:
+    values = [float(v) for v in range(1, 101)]
+    assert percentile(values, 0.5) == 51.0  # round(0.5 * 99) = 50 -> the 51st value
+    assert percentile(values, 0.99) == 99.0
+    assert percentile(values, 1.0) == 100.0
+    assert percentile([3.0], 0.95) == 3.0
+
+
+def test_machine_load_reports_the_cores_and_the_three_averages() -> None:
+    load = machine_load()
+    assert load["cores"] >= 1
+    assert set(load) == {"cores", "loadavg_1m", "loadavg_5m", "loadavg_15m"}
+    assert all(load[k] >= 0 for k in ("loadavg_1m", "loadavg_5m", "loadavg_15m"))
+
+
+def test_a_warehouse_shot_becomes_a_prediction_body_the_api_accepts() -> None:
+    from predictions.api import ShotInputSerializer
+
+    doc = {"player_id": 201939, "game_date": dt.datetime(2024, 3, 1), "period": 3, "seconds_left": 312,
+           "action_type": "Pullup Jump shot", "shot_type": "3PT", "x_ft": 1.2, "y_ft": 25.9,
+           "is_home": False, "season_type": "Regular Season", "position": None, "game_id": "0022300777"}  # fmt: skip
+    body = api_body(doc)
+    assert body["game_date"] == "2024-03-01"
+    assert body["home_away"] == "away"
+    assert body["position"] == "NA"
+    serializer = ShotInputSerializer(data=body)
+    assert serializer.is_valid(), serializer.errors
+
+
+def test_season_files_are_found_in_the_folder_or_its_nba_shots(tmp_path: Path) -> None:
+    (tmp_path / "nba_shots").mkdir()
+    for year in (2024, 2004):
+        (tmp_path / "nba_shots" / f"NBA_{year}_Shots.csv.zip").write_bytes(b"")
+    names = [p.name for p in season_files(tmp_path)]
+    assert names == ["NBA_2004_Shots.csv.zip", "NBA_2024_Shots.csv.zip"]
+    assert season_files(tmp_path / "nba_shots") == season_files(tmp_path)
+    with pytest.raises(SystemExit, match="no NBA_"):
+        season_files(tmp_path / "nowhere")
+    assert season_of(Path("NBA_2024_Shots.csv.zip")) == "2023-24"
+    assert season_of(Path("NBA_2000_Shots.csv.zip")) == "1999-00"
+
+
+def test_the_scale_bench_picks_distinct_shooters_from_the_newest_season_first(real_data_dir: Path) -> None:
+    from bench.scale import shooters
+    from predictions.api import ShotInputSerializer
+
+    files = season_files(real_data_dir)
+    bodies = shooters(50, files)
+    assert len(bodies) == 50
+    assert len({b["player_id"] for b in bodies}) == 50
+    assert all(b["game_date"] >= "2023-10-01" for b in bodies)  # NBA_2024: the 2023-24 season
+    assert all(ShotInputSerializer(data=b).is_valid() for b in bodies)
+    with pytest.raises(SystemExit, match="the bench needs"):
+        shooters(10**6, files[:1])
