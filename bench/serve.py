@@ -514,6 +514,7 @@ def main(argv: list[str] | None = None) -> int:
             # A warm shooter stays warm for the whole run (the default, 30 s, re-reads each shooter
             # from the store that often: one cold-shooter cost per shooter, worker and 30 s).
             "SERVING_HISTORY_TTL_SECONDS": "3600",
+            "MONGODB_TIMEOUT_MS": "600000",  # the backfill's reads of whole seasons on a busy machine
             # --shadow: the workers notice the shadow alias within a second.
             **({"SERVING_ALIAS_POLL_SECONDS": "1", "SHADOW_SCORER": args.shadow_scorer} if args.shadow else {}),
         }  # fmt: skip
