@@ -9,10 +9,16 @@ temporary folder), it starts
 
 * PariVision with the production settings: gunicorn, 2 gthread workers, token auth,
   throttling, the prediction log and Prometheus metrics all switched on;
-* ``mlflow models serve`` of the same model version (``--env-manager local``, 2 workers);
+* ``mlflow models serve`` of the same model version (``--env-manager local``, 2 workers), its
+  XGBoost pinned to one thread like ours (``n_jobs=1`` in the registered model, ``OMP_NUM_THREADS=1``);
 
-and drives both from 127.0.0.1: latency at concurrency 1, requests/s at concurrency 16, and
-1,000-shot batches at concurrency 2. The load generator shares the machine's cores with the
+and drives both from 127.0.0.1. The warehouse holds four real seasons (``--seasons``) and the
+shooter-history store built from them (``manage.py shooter_history_backfill``); the single
+requests are shots of every shooter of one whole season (NBA 2023-24, ~570 shooters), half of
+whom are *cold* at the start: measured first, one request each, before anything else touched
+them, then the *warm* half at concurrency 1 and 16; batches hold one shot each of 1,000
+distinct shooters (from all the seasons), the first one sent while every shooter in it is cold.
+The machine's load average (``os.getloadavg``) is recorded next to the figures. The load generator shares the machine's cores with the
 servers, so it must cost as little as possible: ``wrk`` (C, one thread, keep-alive, the
 request bodies pre-formatted by ``bench/wrk_post.lua``; ``apt-get install wrk``) when it is
 installed, else a Python one (asyncio, keep-alive), which costs the servers more CPU
@@ -48,9 +54,11 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "parivision.settings.local")
 
-SEASON = "NBA_2024_Shots.csv.zip"
+SEASON = "NBA_2024_Shots.csv.zip"  # the model is trained on it and the single requests come from it
+HISTORY_SEASONS = ("NBA_2008_Shots.csv.zip", "NBA_2016_Shots.csv.zip", "NBA_2023_Shots.csv.zip", SEASON)
 MODEL_NAME = "parivision-bench-serve"
-PLAYERS = 40  # shooters in the request mix (their history goes in the warehouse)
+SHOTS_PER_SHOOTER = 4  # single requests per shooter of the season
+BATCH_SHOOTERS = 1_000  # distinct shooters in a batch
 
 
 # --- the model -------------------------------------------------------------------------------------
@@ -84,6 +92,11 @@ def train_and_register(frame: pd.DataFrame, tracking_uri: str, artifacts: str, *
     registry = ModelRegistry(tracking_uri=tracking_uri, experiment_name="bench-serve", model_name=MODEL_NAME,
                              artifact_location=f"file://{artifacts}")
     records = [{**r, "game_date": r["game_date"].to_pydatetime()} for r in split.test.head(3).to_dict("records")]
+    from predictions.serving import single_threaded
+
+    # Pinned to one thread in the artifact, as PariVision's workers pin it when they load it, so
+    # ``mlflow models serve`` predicts on one thread too (it would use XGBoost's n_jobs=2 otherwise).
+    model = single_threaded(model)
     run = registry.run_log(model=model, metrics={}, input_records=records,
                            dataset=dataset_describe(source=SEASON, slices={"train": split.train}))
     assert run.version is not None
@@ -94,21 +107,55 @@ def train_and_register(frame: pd.DataFrame, tracking_uri: str, artifacts: str, *
 # --- requests ----------------------------------------------------------------------------------
 
 
-def request_mix(frame: pd.DataFrame, n: int = 2_000) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
-    """(API bodies, canonical records for MLflow) of real shots by the most active shooters."""
+def as_requests(rows: list[dict[str, Any]]) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """(API bodies, canonical records for MLflow) of these warehouse shots."""
     from bench.common import api_body
     from training.ml.features import INPUT_COLUMNS
 
-    players = frame["player_id"].value_counts().index[:PLAYERS]
-    sample = frame[frame["player_id"].isin(players)].sample(n=n, random_state=7)
     bodies, records = [], []
-    for row in sample.to_dict("records"):
-        bodies.append(api_body(row))
+    for row in rows:
+        game_date = pd.Timestamp(row["game_date"])
+        bodies.append(api_body({**row, "game_date": game_date}))
         record = {c: row[c] for c in INPUT_COLUMNS}
-        record["game_date"] = row["game_date"].isoformat()
+        record["game_date"] = game_date.isoformat()
         record["is_home"] = bool(row["is_home"]) if row["is_home"] is not None else None
         records.append(record)
     return bodies, records
+
+
+def request_mix(frame: pd.DataFrame, *, seed: int = 7) -> dict[str, Any]:
+    """Shots of every shooter of the season, the shooters split in two halves: cold and warm.
+
+    ``cold``: one shot per cold shooter (each measured request is that shooter's first);
+    ``warm``: ``SHOTS_PER_SHOOTER`` shots per warm shooter (sent once before measuring).
+    """
+    rng = np.random.default_rng(seed)
+    players = np.array(sorted(int(p) for p in frame["player_id"].unique()))
+    rng.shuffle(players)
+    cold_players, warm_players = set(players[: len(players) // 2].tolist()), set(players[len(players) // 2:].tolist())
+    # Up to SHOTS_PER_SHOOTER random shots of each shooter, the shooters interleaved.
+    sample = frame.sample(frac=1.0, random_state=seed).groupby("player_id").head(SHOTS_PER_SHOOTER)
+    warm_rows = sample[sample["player_id"].isin(warm_players)].to_dict("records")
+    cold_rows = sample[sample["player_id"].isin(cold_players)].drop_duplicates("player_id").to_dict("records")
+    warm_bodies, warm_records = as_requests(warm_rows)
+    cold_bodies, cold_records = as_requests(cold_rows)
+    return {"warm": warm_bodies, "warm_records": warm_records, "cold": cold_bodies, "cold_records": cold_records,
+            "cold_players": sorted(cold_players), "warm_players": sorted(warm_players)}
+
+
+def batch_mix(per_player: dict[int, list[dict[str, Any]]], *, exclude: set[int], size: int = BATCH_SHOOTERS,
+              batches: int = 2, seed: int = 11) -> list[tuple[list[dict[str, Any]], list[dict[str, Any]]]]:
+    """Batches of one shot each of ``size`` distinct shooters (never the cold single-request ones)."""
+    rng = np.random.default_rng(seed)
+    pool = sorted(p for p in per_player if p not in exclude)
+    if len(pool) < size:
+        raise SystemExit(f"only {len(pool)} shooters for batches of {size}: add seasons (--seasons)")
+    out = []
+    for b in range(batches):
+        chosen = rng.choice(pool, size=size, replace=False)
+        rows = [per_player[int(p)][b % len(per_player[int(p)])] for p in chosen]
+        out.append(as_requests(rows))
+    return out
 
 
 def http_request(path: str, body: Any, headers: dict[str, str]) -> bytes:
@@ -262,6 +309,77 @@ def warm_up(port: int, path: str, bodies: list[Any], headers: dict[str, str]) ->
         raise SystemExit(f"warm-up requests answered {sorted(statuses)}")
 
 
+def first_requests(port: int, path: str, bodies: list[Any], headers: dict[str, str]) -> dict[str, float]:
+    """Each body once, in turn, on one keep-alive connection: latency of requests whose shooters
+    no worker has seen yet (for a batch, of 1,000 such shooters)."""
+    import http.client
+
+    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=120)
+    latencies = []
+    try:
+        for body in bodies:
+            payload = json.dumps(body)
+            started = time.perf_counter()
+            connection.request("POST", path, body=payload, headers={**headers, "Content-Type": "application/json"})
+            response = connection.getresponse()
+            response.read()
+            latencies.append(time.perf_counter() - started)
+            if response.status != 200:
+                raise SystemExit(f"a first request answered {response.status}")
+    finally:
+        connection.close()
+    ms = np.asarray(latencies) * 1000
+    return {"requests": len(ms), "p50_ms": float(np.percentile(ms, 50)), "p99_ms": float(np.percentile(ms, 99)),
+            "max_ms": float(ms.max()), "total_s": float(ms.sum() / 1000)}
+
+
+def warehouse_fill(client: Any, data_dir: Path, seasons: list[str], frame: pd.DataFrame) -> dict[int, list[dict[str, Any]]]:
+    """Every shot of ``seasons`` in the warehouse (``frame`` is SEASON's, already read); returns a few
+    shots of each shooter (for the batches)."""
+    from pymongo.errors import BulkWriteError
+
+    from ingestion.readers import iter_mapped
+
+    shots = client["parivision_warehouse"]["shots"]
+    per_player: dict[int, list[dict[str, Any]]] = {}
+
+    def write(docs: list[dict[str, Any]]) -> None:
+        for doc in docs:
+            kept = per_player.setdefault(int(doc["player_id"]), [])
+            if len(kept) < 2:
+                kept.append(doc)
+        try:
+            shots.insert_many([{"_id": _key_of(d), **d} for d in docs], ordered=False)
+        except BulkWriteError as error:  # a repeated key within a file: the warehouse keeps one
+            if any(e.get("code") != 11000 for e in error.details.get("writeErrors", [])):
+                raise
+
+    for name in seasons:
+        started = time.perf_counter()
+        if name == SEASON:
+            rows = [{**d, "game_date": d["game_date"].to_pydatetime()} for d in frame.to_dict("records")]
+            for i in range(0, len(rows), 20_000):
+                write(rows[i:i + 20_000])
+            count = len(rows)
+        else:
+            chunk, count = [], 0
+            for mapped in iter_mapped(data_dir / "nba_shots" / name):
+                if mapped.shot:
+                    chunk.append(mapped.shot.to_document())
+                if len(chunk) == 20_000:
+                    write(chunk)
+                    count, chunk = count + len(chunk), []
+            if chunk:
+                write(chunk)
+                count += len(chunk)
+        print(f"  warehouse: {count:,} shots of {name} in {time.perf_counter() - started:.1f} s", flush=True)
+    return per_player
+
+
+def load_average() -> list[float]:
+    return [round(x, 2) for x in os.getloadavg()]
+
+
 def log_settled(client: Any, *, timeout: float = 30.0) -> None:
     """Wait until the prediction log has written what the previous run buffered (so a run is not
     measured while the workers still write the last one's backlog)."""
@@ -315,6 +433,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--tracking-uri", help="serve the champion of this MLflow store instead of training one")
     parser.add_argument("--model-name", default=MODEL_NAME)
     parser.add_argument("--seconds", type=float, default=8.0, help="duration of each measured run")
+    parser.add_argument("--batch-shooters", type=int, default=BATCH_SHOOTERS, help="distinct shooters in a batch")
+    parser.add_argument("--seasons", default=",".join(HISTORY_SEASONS),
+                        help=f"season files of the warehouse (comma-separated; must include {SEASON})")
     parser.add_argument("--client", choices=("auto", "wrk", "python"), default="auto",
                         help="load generator: wrk when installed (auto), or the Python one")
     parser.add_argument("--shadow", action="store_true",
@@ -334,6 +455,10 @@ def main(argv: list[str] | None = None) -> int:
     django.setup()
     from tests import services
 
+    seasons = [name.strip() for name in args.seasons.split(",") if name.strip()]
+    if SEASON not in seasons:
+        raise SystemExit(f"--seasons must include {SEASON} (the single requests come from it)")
+    loads = {"start": load_average()}
     folder = Path(tempfile.mkdtemp(prefix="parivision-bench-serve-"))
     print(f"PariVision serving benchmark (work folder {folder}, load generator: {generator})", flush=True)
     season = args.data_dir / "nba_shots" / SEASON
@@ -369,7 +494,8 @@ def main(argv: list[str] | None = None) -> int:
             print(f"  trained the shadow candidate v{shadow_version} in {time.perf_counter() - started:.1f} s",
                   flush=True)
 
-        bodies, records = request_mix(frame)
+        mix = request_mix(frame)
+        bodies, records = mix["warm"], mix["warm_records"]
         env = {
             **os.environ, "DJANGO_SETTINGS_MODULE": "parivision.settings.production",
             "SECRET_KEY": secrets.token_urlsafe(64), "ALLOWED_HOSTS": "127.0.0.1,localhost",
@@ -379,6 +505,10 @@ def main(argv: list[str] | None = None) -> int:
             "MLFLOW_TRACKING_URI": tracking_uri, "MLFLOW_REGISTRY_URI": tracking_uri, "MLFLOW_ARTIFACT_ROOT": artifacts, "MLFLOW_MODEL_NAME": model_name,
             "API_THROTTLE_USER_RATE": "10000000/minute", "PREDICTION_LOG_ENABLED": "true",
             "GUNICORN_WORKERS": "2", "GUNICORN_ACCESS_LOG": str(folder / "access.log"), "LOG_LEVEL": "WARNING",
+            # A warm shooter stays warm for the whole run (the default, 30 s, re-reads each shooter
+            # from the store that often: one cold-shooter cost per shooter, worker and 30 s).
+            "SERVING_HISTORY_TTL_SECONDS": "3600",
+            "MONGODB_TIMEOUT_MS": "600000",  # the backfill's reads of whole seasons on a busy machine
             # --shadow: the workers notice the shadow alias within a second.
             **({"SERVING_ALIAS_POLL_SECONDS": "1", "SHADOW_SCORER": args.shadow_scorer} if args.shadow else {}),
         }  # fmt: skip
@@ -390,15 +520,21 @@ def main(argv: list[str] | None = None) -> int:
              "u = get_user_model().objects.create_user('bench', password='x'); print(token_create(user=u).key)"],
             cwd=ROOT, env=env, check=True, capture_output=True, text=True,
         ).stdout.strip().splitlines()[-1]  # fmt: skip
-        # The shooters' history, as the warehouse would hold it.
+        # The warehouse: every shot of the seasons, then the shooter-history store built from it.
         from pymongo import MongoClient
 
         client: MongoClient[dict[str, Any]] = MongoClient(mongo_uri)
-        players = {b["player_id"] for b in bodies}
-        history = frame[frame["player_id"].isin(players)]
-        docs = [{**d, "game_date": d["game_date"].to_pydatetime()} for d in history.to_dict("records")]
-        client["parivision_warehouse"]["shots"].insert_many([{"_id": _key_of(d), **d} for d in docs])
-        print(f"  warehouse: {len(docs):,} shots of the {len(players)} shooters in the request mix", flush=True)
+        per_player = warehouse_fill(client, args.data_dir, seasons, frame)
+        warehouse_shots = client["parivision_warehouse"]["shots"].estimated_document_count()
+        started = time.perf_counter()
+        subprocess.run([python, "manage.py", "shooter_history_backfill"], cwd=ROOT, env=env, check=True,
+                       stdout=subprocess.DEVNULL)
+        backfill_s = time.perf_counter() - started
+        print(f"  warehouse: {warehouse_shots:,} shots of {len(per_player):,} shooters; shooter-history store "
+              f"built in {backfill_s:.1f} s", flush=True)
+        batch_sets = batch_mix(per_player, exclude=set(mix["cold_players"]), size=args.batch_shooters)
+        print(f"  requests: {len(mix['cold'])} cold and {len(mix['warm_players'])} warm shooters of {SEASON} "
+              f"({len(bodies):,} warm shots); batches of {args.batch_shooters:,} distinct shooters", flush=True)
 
         # PariVision under gunicorn.
         port = free_port()
@@ -415,7 +551,8 @@ def main(argv: list[str] | None = None) -> int:
         mlflow_log = folder / "mlflow-serve.log"
         mlflow_env = {**os.environ, "MLFLOW_TRACKING_URI": tracking_uri, "MLFLOW_REGISTRY_URI": tracking_uri,
                       "PATH": f"{Path(python).parent}{os.pathsep}{os.environ.get('PATH', '')}",
-                      "PYTHONPATH": str(ROOT)}  # the pickled model refers to training.ml
+                      "PYTHONPATH": str(ROOT),  # the pickled model refers to training.ml
+                      "OMP_NUM_THREADS": "1"}  # one thread per worker, like PariVision's
         mlflow_server = subprocess.Popen(
             [str(Path(python).parent / "mlflow"), "models", "serve", "-m", f"models:/{model_name}/{version}",
              "--env-manager", "local", "-h", "127.0.0.1", "-p", str(mlflow_port), "-w", "2"],
@@ -427,10 +564,29 @@ def main(argv: list[str] | None = None) -> int:
 
         auth = {"Authorization": f"Token {token}"}
         theirs = [{"dataframe_records": [r]} for r in records]
-        our_batches = [{"shots": bodies[i:i + 1000]} for i in (0, 1000)]
-        their_batches = [{"dataframe_records": records[i:i + 1000]} for i in (0, 1000)]
+        our_batches = [{"shots": b} for b, _r in batch_sets]
+        their_batches = [{"dataframe_records": r} for _b, r in batch_sets]
 
         results: dict[str, dict[str, dict[str, float]]] = {}
+        # Cold first, before anything touched those shooters: one request per cold shooter, then
+        # one batch of 1,000 shooters no worker has seen (PariVision builds each history from the
+        # store; MLflow's model carries its training-time table, so nothing is cold for it).
+        # Every worker serves a few requests first (of a shooter no season has): a cold *worker*
+        # (its first token lookup, model warm-up) is not what a cold shooter costs.
+        primer = {**mix["cold"][0], "player_id": 1}
+        warm_up(port, "/api/v1/predictions", [primer] * 16, auth)
+        warm_up(mlflow_port, "/invocations", [{"dataframe_records": [{**mix["cold_records"][0], "player_id": 1}]}] * 16, {})
+        loads["cold"] = load_average()
+        cold = {
+            "parivision": first_requests(port, "/api/v1/predictions", mix["cold"], auth),
+            "mlflow": first_requests(mlflow_port, "/invocations",
+                                     [{"dataframe_records": [r]} for r in mix["cold_records"]], {}),
+        }
+        cold_batch = {"parivision": first_requests(port, "/api/v1/predictions/batch", our_batches[:1], auth),
+                      "mlflow": first_requests(mlflow_port, "/invocations", their_batches[:1], {})}
+        print(f"  measured cold: PariVision p50 {cold['parivision']['p50_ms']:.2f} ms, p99 "
+              f"{cold['parivision']['p99_ms']:.2f} ms; first batch {cold_batch['parivision']['total_s'] * 1000:.0f} ms",
+              flush=True)
         # MLflow first: PariVision's workers go on writing the prediction log of its batch run for
         # a while (the MongoDB stand-in ingests far fewer documents per second than that run makes).
         for name, port_, single_path, batch_path, single, batch, headers in (
@@ -446,11 +602,12 @@ def main(argv: list[str] | None = None) -> int:
             run(single_path, single, 4, 2.0)
             if name == "parivision":
                 log_settled(client)
+            loads[name] = load_average()
             c1 = run(single_path, single, 1, args.seconds)
             c16 = run(single_path, single, 16, args.seconds)
             run(batch_path, batch, 2, 2.0)
             batches = run(batch_path, batch, 2, args.seconds)
-            results[name] = {"c1": c1, "c16": c16, "batch": {**batches, "shots_per_s": batches["rps"] * 1000}}
+            results[name] = {"c1": c1, "c16": c16, "batch": {**batches, "shots_per_s": batches["rps"] * args.batch_shooters}}
             print(f"  measured {name}", flush=True)
 
         if shadow_version is not None:
@@ -473,13 +630,18 @@ def main(argv: list[str] | None = None) -> int:
     shadow_results = {k: results[k] for k in ("parivision+shadow", "parivision-after") if k in results}
     results = {"parivision": results["parivision"], "mlflow": results["mlflow"]}
     ours_r, theirs_r = results["parivision"], results["mlflow"]
+    loads["end"] = load_average()
     print()
-    print(f"{'server':<12}{'p50 c1 ms':>11}{'p99 c1 ms':>11}{'req/s c16':>11}{'p99 c16 ms':>12}"
-          f"{'batch shots/s':>15}{'peak RSS/worker MB':>20}")
+    print(f"{'server':<12}{'cold p50':>10}{'cold p99':>10}{'warm p50':>10}{'warm p99':>10}{'req/s c16':>11}"
+          f"{'p99 c16':>9}{'cold batch ms':>15}{'batch shots/s':>15}{'RSS/worker MB':>15}")
     for name, r in results.items():
-        print(f"{name:<12}{r['c1']['p50_ms']:>11.2f}{r['c1']['p99_ms']:>11.2f}{r['c16']['rps']:>11.0f}"
-              f"{r['c16']['p99_ms']:>12.2f}{r['batch']['shots_per_s']:>15.0f}"
-              f"{max(rss[name] or [0]):>20.0f}")
+        print(f"{name:<12}{cold[name]['p50_ms']:>10.2f}{cold[name]['p99_ms']:>10.2f}{r['c1']['p50_ms']:>10.2f}"
+              f"{r['c1']['p99_ms']:>10.2f}{r['c16']['rps']:>11.0f}{r['c16']['p99_ms']:>9.2f}"
+              f"{cold_batch[name]['total_s'] * 1000:>15.0f}{r['batch']['shots_per_s']:>15.0f}"
+              f"{max(rss[name] or [0]):>15.0f}")
+    print(f"(milliseconds; cold: {cold['parivision']['requests']} shooters' first requests at concurrency 1; warm: "
+          f"{len(mix['warm_players'])} shooters at concurrency 1; batches of {args.batch_shooters:,} distinct shooters)")
+    print("load average (1, 5, 15 min): " + "; ".join(f"{k} {v}" for k, v in loads.items()))
     served = sum(r["requests"] for r in (ours_r["c1"], ours_r["c16"]))
     for name, r in shadow_results.items():
         print(f"{name:<12}{r['c1']['p50_ms']:>11.2f}{r['c1']['p99_ms']:>11.2f}{r['c16']['rps']:>11.0f}"
@@ -487,6 +649,12 @@ def main(argv: list[str] | None = None) -> int:
     print(f"prediction log: {logged_count:,} documents in MongoDB; metrics exposed: "
           f"{'parivision_prediction_latency_seconds_bucket' in metrics_text}; requests served ~{served:,}")
     summary = {
+        "cold_p50_ms_c1": round(cold["parivision"]["p50_ms"], 3), "cold_p99_ms_c1": round(cold["parivision"]["p99_ms"], 3),
+        "cold_requests": cold["parivision"]["requests"], "warm_shooters": len(mix["warm_players"]),
+        "mlflow_cold_p50_ms_c1": round(cold["mlflow"]["p50_ms"], 3),
+        "mlflow_cold_p99_ms_c1": round(cold["mlflow"]["p99_ms"], 3),
+        "cold_batch_ms": round(cold_batch["parivision"]["total_s"] * 1000, 1),
+        "mlflow_cold_batch_ms": round(cold_batch["mlflow"]["total_s"] * 1000, 1),
         "p50_ms_c1": round(ours_r["c1"]["p50_ms"], 3), "p99_ms_c1": round(ours_r["c1"]["p99_ms"], 3),
         "rps_c16": round(ours_r["c16"]["rps"], 1), "p99_ms_c16": round(ours_r["c16"]["p99_ms"], 3),
         "mlflow_p50_ms_c1": round(theirs_r["c1"]["p50_ms"], 3), "mlflow_p99_ms_c1": round(theirs_r["c1"]["p99_ms"], 3),
@@ -497,6 +665,8 @@ def main(argv: list[str] | None = None) -> int:
         "peak_rss_mb_per_worker": round(max(rss["parivision"] or [0]), 1),
         "mlflow_peak_rss_mb_per_worker": round(max(rss["mlflow"] or [0]), 1),
         "prediction_log_documents": logged_count, "model_version": version, "load_generator": generator,
+        "warehouse_shots": warehouse_shots, "warehouse_shooters": len(per_player), "backfill_s": round(backfill_s, 1),
+        "batch_shooters": args.batch_shooters, "loadavg": loads,
     }  # fmt: skip
     for name, key in (("parivision+shadow", "shadow"), ("parivision-after", "after_shadow")):
         if name in shadow_results:

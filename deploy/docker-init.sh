@@ -6,6 +6,7 @@ set -eu
 python manage.py migrate --noinput
 python manage.py seed_schedules
 python manage.py ensure_admin
+python manage.py shooter_history_backfill --if-missing  # the serving histories' store (a no-op once built)
 if [ "${DEMO_DATA:-false}" = "true" ]; then
   python manage.py demo_data
   python manage.py train --only-if-no-champion

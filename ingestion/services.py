@@ -26,7 +26,7 @@ from django.conf import settings
 from django.db import models
 from django.utils import timezone
 
-from ingestion import lake, metrics
+from ingestion import history, lake, metrics
 from ingestion.conventions import Convention
 from ingestion.figures import figures_after_new_shots
 from ingestion.mappers import SHOT_LOCATIONS, UnknownFormatError, detect_format, map_record
@@ -315,6 +315,7 @@ def _write_shots(batch: PreparedBatch) -> IngestReport:
         else:
             by_key[doc["_id"]] = doc
     fresh: list[dict[str, Any]] = []
+    touched: list[dict[str, Any]] = []  # both sides of each correction: the days they count in
     stored = lake.shots_by_key(list(by_key))
     repeats: list[dict[str, Any]] = []
     for key, doc in by_key.items():
@@ -323,8 +324,8 @@ def _write_shots(batch: PreparedBatch) -> IngestReport:
             fresh.append(doc)
         elif _other_source_event(old, doc):
             repeats.append(doc)
-        else:
-            _known_shot(old, doc, batch)
+        elif _known_shot(old, doc, batch):
+            touched += (old, doc)
     # Same second, player and spot as a stored shot, but another event of the source: a
     # repeat split from its first occurrence (another feed batch). It takes the next free number.
     assigned = {doc["_id"]: doc for doc in fresh}
@@ -339,14 +340,16 @@ def _write_shots(batch: PreparedBatch) -> IngestReport:
             if not _other_source_event(twin, doc):
                 if doc["_id"] in assigned:
                     report.duplicates += 1
-                else:
-                    _known_shot(twin, doc, batch)
+                elif _known_shot(twin, doc, batch):
+                    touched += (twin, doc)
                 break
         else:
             report.duplicates += 1
     inserted, duplicates = lake.insert_shots(fresh)
     report.inserted += inserted
     report.duplicates += duplicates
+    # The shooters' daily counts follow the shots they are computed from (recounted, not added to).
+    history.history_refresh(player_days=[day for doc in [*fresh, *touched] if (day := history.shot_day(doc))])
     lake.insert_quarantine(batch.refused)
     if inserted or report.corrected:  # new or corrected shots: their seasons' figures are due
         figures_after_new_shots(seasons={doc.get("season") for doc in batch.shot_docs})
@@ -362,19 +365,21 @@ def _other_source_event(old: dict[str, Any], new: dict[str, Any]) -> bool:
     )
 
 
-def _known_shot(old: dict[str, Any], doc: dict[str, Any], batch: PreparedBatch) -> None:
-    """A record whose key is stored: a duplicate, this run's own earlier write, or a correction."""
+def _known_shot(old: dict[str, Any], doc: dict[str, Any], batch: PreparedBatch) -> bool:
+    """A record whose key is stored: a duplicate, this run's own earlier write, or a correction
+    (True: the stored shot was replaced)."""
     report = batch.report
     changed = lake.content_changes(old, doc)
     if changed:
         lake.apply_correction(old, doc, changed, run_id=batch.run_id)
         report.corrected += 1
-        return
+        return True
     if batch.ingested_at is not None and _same_instant(old.get("ingested_at"), batch.ingested_at):
         report.inserted += 1  # written by this run before its worker died: this run's insert
     else:
         report.duplicates += 1
     lake.fill_missing(old, doc)
+    return False
 
 
 def map_raw_document(raw: dict[str, Any], *, ingested_at: dt.datetime, repeat: int = 1) -> Shot:

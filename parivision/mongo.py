@@ -33,6 +33,8 @@ SHOTS = "shots"
 PREDICTIONS = "predictions"
 # Figures the pages read by key, computed by Celery (parivision/figures.py).
 FIGURES = "figures"
+# Each shooter's counts per game day, read by player id (ingestion/history.py).
+SHOOTER_HISTORY = "shooter_history"
 
 _lock = threading.Lock()
 _client: MongoClient[dict[str, Any]] | None = None

@@ -1,14 +1,22 @@
-"""Shooter histories for serving: built from the warehouse, cached per player with a TTL.
+"""Shooter histories for serving: read from the shooter-history store, cached per player with a TTL.
 
 A prediction needs the shooter's record strictly before the shot's game date. Each
-player's whole history (every game date) is built once from the warehouse and kept for
-``SERVING_HISTORY_TTL_SECONDS``; the model's own as-of lookup then picks the right date,
-so one cached entry answers shots of any date. A player the warehouse has never seen gets
-an empty history, which the feature pipeline turns into the league prior.
+player's whole history (every game date) is read once from the shooter-history store
+(``ingestion/history.py``: daily counts per player, kept current by the writes, read by
+``_id``) and kept for ``SERVING_HISTORY_TTL_SECONDS``; the model's own as-of lookup then
+picks the right date, so one cached entry answers shots of any date. A player the
+warehouse has never seen gets an empty history, which the feature pipeline turns into the
+league prior.
+
+The store holds counts at the default close-range boundary (``CLOSE_RANGE_FT``). A model
+fitted with another boundary, or a warehouse whose store was never backfilled, gets its
+histories from the warehouse shots instead (the same figures, at the cost of a scan on the
+MongoDB stand-in).
 """
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
 from collections import OrderedDict
@@ -19,9 +27,11 @@ import pandas as pd
 from django.conf import settings
 
 from predictions import selectors
-from training.ml.features import PlayerHistory, history_daily_counts
+from training.ml.features import CLOSE_RANGE_FT, PlayerHistory, history_daily_counts
 
+logger = logging.getLogger(__name__)
 _EMPTY = PlayerHistory.empty()
+_warned = False  # the store is not built: said once per process
 
 
 class PlayerHistoryCache:
@@ -64,12 +74,23 @@ class PlayerHistoryCache:
 
 
 def _build(player_ids: list[int], *, close_range_ft: float) -> dict[int, PlayerHistory]:
-    frame = pd.DataFrame(selectors.player_shots(player_ids=player_ids),
-                         columns=list(selectors.HISTORY_FIELDS))
-    if frame.empty:
+    daily = selectors.shooter_daily_counts(player_ids=player_ids) if close_range_ft == CLOSE_RANGE_FT else None
+    if daily is None:
+        daily = _daily_counts_from_shots(player_ids, close_range_ft=close_range_ft)
+    if daily.empty:
         return {}
-    daily = history_daily_counts(frame, close_range_ft=close_range_ft)
     return {int(player): PlayerHistory.from_daily_counts(rows) for player, rows in daily.groupby("player_id")}
+
+
+def _daily_counts_from_shots(player_ids: list[int], *, close_range_ft: float) -> pd.DataFrame:
+    """The same counts from every warehouse shot of these players (a scan on the stand-in)."""
+    global _warned
+    if close_range_ft == CLOSE_RANGE_FT and not _warned:
+        _warned = True
+        logger.warning("the shooter-history store is not built (manage.py shooter_history_backfill): "
+                       "reading %d players' shots from the warehouse", len(player_ids))
+    frame = pd.DataFrame(selectors.player_shots(player_ids=player_ids), columns=list(selectors.HISTORY_FIELDS))
+    return history_daily_counts(frame, close_range_ft=close_range_ft)
 
 
 def merge(histories: list[PlayerHistory]) -> PlayerHistory:

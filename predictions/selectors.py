@@ -12,6 +12,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
+import pandas as pd
 from django.conf import settings
 
 from ingestion.models import IngestionRun
@@ -30,6 +31,18 @@ def player_shots(*, player_ids: list[int]) -> list[dict[str, Any]]:
     query: dict[str, Any] = {"player_id": player_ids[0]} if len(player_ids) == 1 else {"player_id": {"$in": player_ids}}
     projection = dict.fromkeys(HISTORY_FIELDS, 1) | {"_id": 0}
     return list(mongo.warehouse_collection(mongo.SHOTS).find(query, projection))
+
+
+def shooter_daily_counts(*, player_ids: list[int]) -> pd.DataFrame | None:
+    """Per (player_id, day) counts of these players from the shooter-history store, by ``_id``
+    (one query, no scan of the shots); None while the store has not been built (backfilled)."""
+    from ingestion import history
+
+    wanted: list[Any] = [*player_ids, history.STATE_ID]
+    documents = list(mongo.warehouse_collection(mongo.SHOOTER_HISTORY).find({"_id": {"$in": wanted}}))
+    if not any(doc["_id"] == history.STATE_ID for doc in documents):
+        return None
+    return history.decode(doc for doc in documents if doc["_id"] != history.STATE_ID)
 
 
 # --- warehouse shots, a page at a time ----------------------------------------------------

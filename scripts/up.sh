@@ -53,6 +53,7 @@ say "database migrations, static files, beat schedule, demo data, first champion
 "$PY" manage.py migrate --noinput -v0
 "$PY" manage.py collectstatic --noinput -v0
 "$PY" manage.py seed_schedules
+"$PY" manage.py shooter_history_backfill --if-missing
 "$PY" manage.py demo_data
 "$PY" manage.py train --only-if-no-champion
 "$PY" manage.py ensure_admin

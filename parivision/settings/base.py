@@ -296,8 +296,9 @@ INSTALLED_APPS += ["drf_spectacular_sidecar"]  # Swagger UI assets, served local
 SERVING_ALIAS_POLL_SECONDS = env_float("SERVING_ALIAS_POLL_SECONDS", 5.0, minimum=0.05, maximum=3_600)
 # Load the champion when a gunicorn worker boots (in the background) rather than on its first request.
 SERVING_WARM_UP = env_bool("SERVING_WARM_UP", True)
-# Shooter histories (as of each shot's date) come from the warehouse, cached per player.
-SERVING_HISTORY_TTL_SECONDS = env_float("SERVING_HISTORY_TTL_SECONDS", 300.0, minimum=0.0)
+# Shooter histories (as of each shot's date) come from the shooter-history store, cached per player
+# (short: the store follows every write, the cache only saves a read).
+SERVING_HISTORY_TTL_SECONDS = env_float("SERVING_HISTORY_TTL_SECONDS", 30.0, minimum=0.0)
 SERVING_HISTORY_CACHE_PLAYERS = env_int("SERVING_HISTORY_CACHE_PLAYERS", 20_000, minimum=1)
 SERVING_BATCH_MAX = env_int("SERVING_BATCH_MAX", 1_000, minimum=1, maximum=10_000)
 # Per-user request rates ("<n>/<second|minute|hour|day>"), counted in Redis across all workers.

@@ -10,6 +10,7 @@ from tqdm import tqdm
 from ingestion import selectors
 from ingestion.feed import feed_load, feed_status
 from ingestion.generator import generate_rows, write_csv
+from ingestion.history import history_backfill, history_built
 from ingestion.models import IngestionRun
 from ingestion.services import IngestReport, shots_import_file
 
@@ -44,6 +45,10 @@ class Command(BaseCommand):
             self.stdout.write(f"warehouse: {report.inserted} demo shots imported")
         else:
             self.stdout.write("warehouse: already has shots, nothing imported")
+
+        if not history_built():  # the shooters' daily counts, for serving (no-op cost on the demo's size)
+            done = history_backfill()
+            self.stdout.write(f"shooter history: built for {done['players']} players")
 
         if not feed_status().get("total"):
             total = feed_load(dataset=str(upcoming))

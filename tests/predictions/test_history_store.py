@@ -1,0 +1,107 @@
+"""Serving reads shooter histories from the shooter-history store: no scan of the shots, same prices."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import pytest
+from rest_framework.test import APIClient
+
+from ingestion import history as store
+from parivision import mongo
+from predictions import history, selectors
+from tests.predictions.conftest import shot, warehouse_documents
+from training.ml.features import CLOSE_RANGE_FT, PlayerHistory
+
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("mongo_db")]
+
+BATCH = "/api/v1/predictions/batch"
+
+
+def requests_for(frame: pd.DataFrame) -> list[dict[str, Any]]:
+    """Shots of every player in the warehouse, on dates before, within and after their history."""
+    days = sorted(frame["game_date"].dt.date.unique())
+    dates = [days[0], days[len(days) // 2], days[-1], days[-1] + pd.Timedelta(days=3)]
+    return [shot(player_id=int(p), game_date=d.isoformat(), period=1 + i % 4, seconds_left=30 + 50 * i)
+            for p in sorted(frame["player_id"].unique()) for i, d in enumerate(dates)]  # fmt: skip
+
+
+def prices(api: APIClient, shots: list[dict[str, Any]]) -> list[float]:
+    response = api.post(BATCH, {"shots": shots}, format="json")
+    assert response.status_code == 200, response.json()
+    return [p["probability_made"] for p in response.json()["predictions"]]
+
+
+def no_warehouse_scan(*_args: Any, **_kwargs: Any) -> Any:
+    raise AssertionError("a shooter's history was read from the warehouse shots")
+
+
+@pytest.mark.usefixtures("champion")
+def test_cold_shooters_are_priced_from_the_store_exactly_as_from_the_warehouse(api, mlflow_store, monkeypatch):
+    frame = mlflow_store.frame
+    shots = requests_for(frame)
+    without_history = prices(api, shots)
+    mongo.warehouse_collection(mongo.SHOTS).insert_many(warehouse_documents(frame))
+    history.reset()
+    from_shots = prices(api, shots)  # the store is not built yet: histories come from the shots
+
+    store.history_backfill()
+    history.reset()  # every shooter cold again
+    monkeypatch.setattr(selectors, "player_shots", no_warehouse_scan)
+    from_store = prices(api, shots)
+
+    assert len(from_store) == len(shots) == 4 * frame["player_id"].nunique()
+    assert from_store == pytest.approx(from_shots, abs=1e-9)
+    changed = sum(a != b for a, b in zip(from_store, without_history, strict=True))
+    assert changed > len(shots) // 2  # the histories do move the prices
+
+
+def test_a_shooters_history_from_the_store_equals_one_built_from_the_shots(mlflow_store, monkeypatch):
+    frame = mlflow_store.frame
+    mongo.warehouse_collection(mongo.SHOTS).insert_many(warehouse_documents(frame))
+    store.history_backfill()
+    monkeypatch.setattr(selectors, "player_shots", no_warehouse_scan)
+    players = sorted(int(p) for p in frame["player_id"].unique())[:5]
+
+    served = history.cache().histories([*players, 424242], close_range_ft=CLOSE_RANGE_FT)  # one unknown
+
+    expected = PlayerHistory.from_shots(frame[frame["player_id"].isin(players)])
+    assert np.array_equal(served.keys, expected.keys)
+    assert np.array_equal(served.attempts, expected.attempts)
+    assert np.array_equal(served.makes, expected.makes)
+
+
+def test_new_shots_reach_a_cached_shooter_once_the_cache_entry_expires(mlflow_store, settings):
+    frame = mlflow_store.frame
+    player = int(frame["player_id"].iloc[0])
+    days = sorted(frame["game_date"].unique())
+    old, new = frame[frame["game_date"] < days[-1]], frame[frame["game_date"] == days[-1]]
+    mongo.warehouse_collection(mongo.SHOTS).insert_many(warehouse_documents(old))
+    store.history_backfill()
+    settings.SERVING_HISTORY_TTL_SECONDS = 0.0  # every read is after expiry
+    history.reset()
+    before = history.cache().histories([player], close_range_ft=CLOSE_RANGE_FT)
+
+    documents = warehouse_documents(new)
+    mongo.warehouse_collection(mongo.SHOTS).insert_many(documents)
+    # What the ingestion does after writing shots (tests/ingestion/test_history.py covers that path).
+    store.history_refresh(player_days=[d for doc in documents if (d := store.shot_day(doc))])
+    after = history.cache().histories([player], close_range_ft=CLOSE_RANGE_FT)
+
+    assert len(after) == len(before) + 1
+    added = frame[(frame["player_id"] == player) & (frame["game_date"] == days[-1])]
+    assert after.attempts[-1, 0] - after.attempts[-2, 0] == len(added) > 0
+
+
+def test_a_model_with_another_close_range_boundary_still_gets_its_histories_from_the_shots(mlflow_store):
+    frame = mlflow_store.frame
+    mongo.warehouse_collection(mongo.SHOTS).insert_many(warehouse_documents(frame))
+    store.history_backfill()
+    player = int(frame["player_id"].iloc[0])
+
+    served = history.cache().histories([player], close_range_ft=4.0)
+
+    expected = PlayerHistory.from_shots(frame[frame["player_id"] == player], close_range_ft=4.0)
+    assert np.array_equal(served.attempts, expected.attempts)
