@@ -31,6 +31,7 @@ from training.ml.features import HISTORY_DAYS
 from training.ml.train import RANDOM_FOREST_PARAMS, CalibrationPolicy, ModelKind
 from training.ml.walkforward import SHOT_TYPES, walkforward_run, walkforward_summary
 
+# "family" is the product's default (training.ml.train.CALIBRATION); "global" the one map used before.
 POLICIES: dict[str, CalibrationPolicy] = {
     "global": CalibrationPolicy(),
     "family": CalibrationPolicy(by_family=True),
@@ -68,7 +69,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("data_dir", type=Path, help="folder holding the NBA_<YEAR>_Shots.csv.zip season files")
     parser.add_argument("--seasons", type=_csv, default=None, help="only these test seasons, e.g. 2023-24,2022-23")
     parser.add_argument("--kinds", type=_csv, default=list(KINDS), help="challengers (default: both)")
-    parser.add_argument("--calibrations", type=_csv, default=["global"],
+    parser.add_argument("--calibrations", type=_csv, default=["family", "global"],
                         help=f"calibration policies, the first is the headline ({', '.join(POLICIES)})")
     parser.add_argument("--rf-trees", type=int, default=None, help="Random Forest trees (default: the product's)")
     parser.add_argument("--training-seasons", type=int, default=2)

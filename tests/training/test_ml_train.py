@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import dataclasses
 import pickle
 
 import numpy as np
@@ -195,9 +196,19 @@ def test_a_family_calibrated_model_survives_a_pickle_round_trip(frame: pd.DataFr
     np.testing.assert_allclose(loaded.predict_proba_records(records), expected[:5], rtol=0, atol=1e-7)
 
 
+def test_the_challengers_are_calibrated_per_family_by_default(models: dict[str, ShotModel]) -> None:
+    for model in models.values():
+        assert isinstance(model.calibrator, FamilyCalibrator)
+        assert model.feature_names[model.calibrator.column] == "is_three"
+
+
 def test_a_model_pickled_with_a_plain_calibrator_still_predicts(models: dict[str, ShotModel], split: TemporalSplit) -> None:
-    model = models["xgboost"]
-    assert isinstance(model.calibrator, Calibrator)
+    # What a version registered before per-family calibration holds: one global map.
+    x_validation = models["xgboost"].pipeline.transform(split.validation)
+    plain, _ = calibrator_fit(proba=models["xgboost"].predict_raw(x_validation),
+                              y_true=split.validation["made"].to_numpy(), method="platt")
+    model = dataclasses.replace(models["xgboost"], calibrator=plain)
     loaded = pickle.loads(pickle.dumps(model))
+    assert isinstance(loaded.calibrator, Calibrator)
     raw = loaded.predict_raw(loaded.pipeline.transform(split.test.head(50)))
-    np.testing.assert_allclose(loaded.predict_proba_frame(split.test.head(50)), model.calibrator.apply(raw))
+    np.testing.assert_allclose(loaded.predict_proba_frame(split.test.head(50)), plain.apply(raw))
