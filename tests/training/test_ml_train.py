@@ -1,5 +1,8 @@
 from __future__ import annotations
 
+import dataclasses
+import pickle
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -10,10 +13,15 @@ from training.ml.features import PlayerHistory
 from training.ml.split import TemporalSplit, shots_split_by_date
 from training.ml.train import (
     PROBABILITY_FLOOR,
+    CalibrationPolicy,
+    Calibrator,
+    FamilyCalibrator,
     ShotModel,
     calibrator_fit,
     calibrator_fit_method,
+    calibrator_fit_policy,
     challengers_train,
+    recency_weights,
 )
 
 FAST_XGBOOST = {"n_estimators": 300, "learning_rate": 0.1, "max_depth": 3, "early_stopping_rounds": 20}
@@ -101,3 +109,106 @@ def test_auto_calibration_picks_a_method_and_keeps_probabilities_inside_the_floo
     assert np.all(np.diff(out) >= 0)
     assert out.min() >= PROBABILITY_FLOOR
     assert out.max() <= 1 - PROBABILITY_FLOOR
+
+
+def _two_families(seed: int = 2, n: int = 40_000) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Raw scores right for 2PT but 8 points too high for 3PT (the league's threes moved); rows = [x, is_three]."""
+    rng = np.random.default_rng(seed)
+    three = rng.random(n) < 0.4
+    truth = np.where(three, rng.uniform(0.25, 0.45, n), rng.uniform(0.35, 0.75, n))
+    raw = np.where(three, truth + 0.08, truth)
+    y = (rng.random(n) < truth).astype(int)
+    features = np.column_stack([rng.normal(size=n), three.astype(np.float32)])
+    return raw, y, features, three
+
+
+def test_the_family_calibrator_fixes_a_miscalibrated_family_that_a_global_one_cannot() -> None:
+    raw, y, features, _ = _two_families()
+    names = ("x", "is_three")
+    overall, _ = calibrator_fit_policy(proba=raw, y_true=y, policy=CalibrationPolicy(), features=features,
+                                       feature_names=names)
+    family, scores = calibrator_fit_policy(proba=raw, y_true=y, policy=CalibrationPolicy(by_family=True),
+                                           features=features, feature_names=names)
+    assert isinstance(family, FamilyCalibrator)
+    assert family.column == 1
+    assert {"2PT/none", "3PT/platt"} <= set(scores)
+    fresh_raw, fresh_y, fresh_features, fresh_three = _two_families(seed=3)
+
+    def gap(calibrator: Calibrator | FamilyCalibrator, rows: np.ndarray) -> float:
+        proba = calibrator.apply(fresh_raw, features=fresh_features)
+        return abs(float(proba[rows].mean() - fresh_y[rows].mean()))
+
+    assert gap(family, fresh_three) < 0.01
+    assert gap(family, ~fresh_three) < 0.01
+    # One map for both families splits the difference: the threes stay visibly too high.
+    assert gap(overall, fresh_three) > 0.02
+
+
+def test_a_family_calibrator_refuses_to_guess_the_family() -> None:
+    raw, y, features, _ = _two_families()
+    family, _ = calibrator_fit_policy(proba=raw, y_true=y, policy=CalibrationPolicy(by_family=True),
+                                      features=features, feature_names=("x", "is_three"))
+    with pytest.raises(ValueError, match="encoded rows"):
+        family.apply(raw)
+
+
+def test_recency_weights_follow_the_latest_dates() -> None:
+    dates = pd.to_datetime(["2024-04-01", "2024-04-15", "2024-04-15", "2024-03-18"])
+    weights = recency_weights(dates, half_life_days=14)
+    assert weights is not None
+    np.testing.assert_allclose(weights, [0.5, 1.0, 1.0, 0.25])
+    assert recency_weights(dates, half_life_days=0) is None
+
+
+def test_a_recency_weighted_calibrator_follows_the_latest_shots() -> None:
+    rng = np.random.default_rng(4)
+    n = 30_000
+    day = rng.integers(0, 60, n)
+    truth = rng.uniform(0.3, 0.7, n)
+    # Early in the slice the raw scores were right; over the last ten days shots fell 6 points short of them.
+    late = day >= 50
+    raw = np.where(late, truth + 0.06, truth)
+    y = (rng.random(n) < truth).astype(int)
+    dates = pd.Timestamp("2024-02-15") + pd.to_timedelta(day, unit="D")
+    equal, _ = calibrator_fit_policy(proba=raw, y_true=y, policy=CalibrationPolicy(method="platt"), dates=dates)
+    recent, _ = calibrator_fit_policy(proba=raw, y_true=y, dates=dates,
+                                      policy=CalibrationPolicy(method="platt", half_life_days=3))
+    latest_gap = {name: abs(float(c.apply(raw[late]).mean() - y[late].mean())) for name, c in
+                  (("equal", equal), ("recent", recent))}
+    assert latest_gap["recent"] < 0.015
+    assert latest_gap["equal"] > 0.03
+
+
+def test_a_family_calibrated_model_survives_a_pickle_round_trip(frame: pd.DataFrame, split: TemporalSplit) -> None:
+    models = challengers_train(
+        train=split.train, validation=split.validation, history=PlayerHistory.from_shots(frame),
+        xgboost_params=FAST_XGBOOST, pipeline_params={"min_action_count": 50}, kinds=("xgboost",),
+        calibration=CalibrationPolicy(by_family=True, half_life_days=14),
+    )
+    model = models["xgboost"]
+    assert isinstance(model.calibrator, FamilyCalibrator)
+    assert model.calibrator.method.startswith("family(")
+    loaded = pickle.loads(pickle.dumps(model))
+    sample = split.test.head(200)
+    expected = model.predict_proba_frame(sample)
+    np.testing.assert_allclose(loaded.predict_proba_frame(sample), expected, rtol=0, atol=0)
+    records = [{**r, "game_date": r["game_date"].to_pydatetime()} for r in sample.head(5).to_dict(orient="records")]
+    np.testing.assert_allclose(loaded.predict_proba_records(records), expected[:5], rtol=0, atol=1e-7)
+
+
+def test_the_challengers_are_calibrated_per_family_by_default(models: dict[str, ShotModel]) -> None:
+    for model in models.values():
+        assert isinstance(model.calibrator, FamilyCalibrator)
+        assert model.feature_names[model.calibrator.column] == "is_three"
+
+
+def test_a_model_pickled_with_a_plain_calibrator_still_predicts(models: dict[str, ShotModel], split: TemporalSplit) -> None:
+    # What a version registered before per-family calibration holds: one global map.
+    x_validation = models["xgboost"].pipeline.transform(split.validation)
+    plain, _ = calibrator_fit(proba=models["xgboost"].predict_raw(x_validation),
+                              y_true=split.validation["made"].to_numpy(), method="platt")
+    model = dataclasses.replace(models["xgboost"], calibrator=plain)
+    loaded = pickle.loads(pickle.dumps(model))
+    assert isinstance(loaded.calibrator, Calibrator)
+    raw = loaded.predict_raw(loaded.pipeline.transform(split.test.head(50)))
+    np.testing.assert_allclose(loaded.predict_proba_frame(split.test.head(50)), plain.apply(raw))

@@ -3,6 +3,10 @@
 The probabilities are sold as odds, so each estimator gets a calibrator fitted on the
 inner validation slice (the latest training dates), chosen between none, Platt and
 isotonic by log loss on half of that slice and then refitted on all of it.
+
+A ``CalibrationPolicy`` can fit one calibrator per shot family (2PT / 3PT, read from the
+``is_three`` feature, so serving needs nothing else; the default, ``CALIBRATION``) and/or weigh
+the validation shots by recency (a half-life in days before the slice's last date).
 """
 
 from __future__ import annotations
@@ -10,7 +14,7 @@ from __future__ import annotations
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
 import pandas as pd
@@ -21,6 +25,9 @@ from sklearn.metrics import log_loss
 from xgboost import XGBClassifier
 
 from training.ml.features import LABEL_COLUMN, PlayerHistory, ShotFeaturePipeline
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
 
 ModelKind = Literal["xgboost", "random_forest"]
 CalibrationMethod = Literal["auto", "none", "platt", "isotonic"]
@@ -67,7 +74,8 @@ class Calibrator:
     x: np.ndarray = field(default_factory=lambda: np.empty(0))
     y: np.ndarray = field(default_factory=lambda: np.empty(0))
 
-    def apply(self, proba: np.ndarray) -> np.ndarray:
+    def apply(self, proba: np.ndarray, *, features: np.ndarray | None = None) -> np.ndarray:
+        """``features`` (the encoded rows) is ignored here; a ``FamilyCalibrator`` reads it."""
         proba = np.asarray(proba, dtype=np.float64)
         if self.method == "platt":
             proba = 1.0 / (1.0 + np.exp(-(self.slope * _logit(proba) + self.intercept)))
@@ -81,44 +89,157 @@ def _logit(proba: np.ndarray) -> np.ndarray:
     return np.log(clipped / (1 - clipped))
 
 
-def calibrator_fit_method(*, proba: np.ndarray, y_true: np.ndarray, method: str) -> Calibrator:
+def calibrator_fit_method(
+    *, proba: np.ndarray, y_true: np.ndarray, method: str, weights: np.ndarray | None = None
+) -> Calibrator:
     if method == "none":
         return Calibrator()
     if method == "platt":
         # Effectively unregularised: with thousands of shots the two parameters are well determined.
-        model = LogisticRegression(C=1e6).fit(_logit(proba).reshape(-1, 1), y_true)
+        model = LogisticRegression(C=1e6).fit(_logit(proba).reshape(-1, 1), y_true, sample_weight=weights)
         return Calibrator("platt", slope=float(model.coef_[0, 0]), intercept=float(model.intercept_[0]))
     if method == "isotonic":
         model = IsotonicRegression(out_of_bounds="clip", y_min=PROBABILITY_FLOOR, y_max=1 - PROBABILITY_FLOOR)
-        model.fit(proba, y_true)
+        model.fit(proba, y_true, sample_weight=weights)
         return Calibrator("isotonic", x=np.asarray(model.X_thresholds_), y=np.asarray(model.y_thresholds_))
     raise ValueError(f"unknown calibration method {method!r}")
 
 
 def calibrator_fit(
-    *, proba: np.ndarray, y_true: np.ndarray, method: CalibrationMethod = "auto", seed: int = 7
+    *,
+    proba: np.ndarray,
+    y_true: np.ndarray,
+    method: CalibrationMethod = "auto",
+    seed: int = 7,
+    weights: np.ndarray | None = None,
 ) -> tuple[Calibrator, dict[str, float]]:
     """Fit a calibrator; ``auto`` picks the method with the lowest held-out log loss.
 
+    ``weights`` (optional, one per shot) weigh both the fit and the held-out log loss.
     Returns the calibrator and the held-out log loss of each candidate (empty unless auto).
     """
     proba, y_true = np.asarray(proba, np.float64), np.asarray(y_true, np.int64)
+    w = None if weights is None else np.asarray(weights, np.float64)
     if method != "auto":
-        return calibrator_fit_method(proba=proba, y_true=y_true, method=method), {}
+        return calibrator_fit_method(proba=proba, y_true=y_true, method=method, weights=w), {}
     if len(np.unique(y_true)) < 2 or len(y_true) < 200:
         return Calibrator(), {}
     order = np.random.default_rng(seed).permutation(len(y_true))
     fit_rows, check_rows = order[: len(order) // 2], order[len(order) // 2 :]
     scores: dict[str, float] = {}
     for candidate in ("none", "platt", "isotonic"):
-        calibrator = calibrator_fit_method(proba=proba[fit_rows], y_true=y_true[fit_rows], method=candidate)
-        scores[candidate] = float(log_loss(y_true[check_rows], calibrator.apply(proba[check_rows]), labels=[0, 1]))
+        calibrator = calibrator_fit_method(
+            proba=proba[fit_rows], y_true=y_true[fit_rows], method=candidate,
+            weights=None if w is None else w[fit_rows],
+        )
+        scores[candidate] = float(log_loss(
+            y_true[check_rows], calibrator.apply(proba[check_rows]), labels=[0, 1],
+            sample_weight=None if w is None else w[check_rows],
+        ))
     # Prefer the simpler map unless the richer one is clearly better (isotonic can overfit small slices).
     best = "none"
     for candidate in ("platt", "isotonic"):
         if scores[candidate] < scores[best] - 2e-4:
             best = candidate
-    return calibrator_fit_method(proba=proba, y_true=y_true, method=best), scores
+    return calibrator_fit_method(proba=proba, y_true=y_true, method=best, weights=w), scores
+
+
+FAMILY_FEATURE = "is_three"  # the encoded shot type (1.0 for 3PT): what a FamilyCalibrator splits on
+
+
+@dataclass
+class FamilyCalibrator:
+    """One calibrator per shot family: 2PT and 3PT drift apart across seasons (the league shoots
+    more and better threes), and one global map cannot follow both. The family is read from the
+    encoded rows (``column`` = the ``is_three`` feature), so serving passes nothing new."""
+
+    column: int
+    two: Calibrator
+    three: Calibrator
+
+    @property
+    def method(self) -> str:
+        return f"family(2PT {self.two.method}, 3PT {self.three.method})"
+
+    def apply(self, proba: np.ndarray, *, features: np.ndarray | None = None) -> np.ndarray:
+        if features is None:
+            raise ValueError("a per-family calibrator needs the encoded rows (features=...)")
+        proba = np.asarray(proba, dtype=np.float64)
+        three = np.asarray(features)[:, self.column] > 0.5
+        out = self.two.apply(proba)
+        if three.any():
+            out[three] = self.three.apply(proba[three])
+        return out
+
+
+AnyCalibrator = Calibrator | FamilyCalibrator
+
+
+@dataclass(frozen=True)
+class CalibrationPolicy:
+    """How the challengers' calibrator is fitted on the validation slice.
+
+    ``method``: auto (the best of none / Platt / isotonic by held-out log loss) or one of them;
+    ``by_family``: one calibrator for 2PT and one for 3PT; ``half_life_days``: weigh each
+    validation shot by 0.5 ** (days before the slice's last date / half-life), 0 = equal weights.
+    """
+
+    method: CalibrationMethod = "auto"
+    by_family: bool = False
+    half_life_days: float = 0.0
+
+    @property
+    def name(self) -> str:
+        parts = [self.method, "family" if self.by_family else "global"]
+        if self.half_life_days:
+            parts.append(f"half-life {self.half_life_days:g}d")
+        return " ".join(parts)
+
+
+# The challengers' default, chosen on the walk-forward (README, Benchmarks): per family beat one global map
+# on worst ECE and log loss (2017-18, 2022-23) and tied elsewhere; recency weights changed nothing.
+CALIBRATION = CalibrationPolicy(by_family=True)
+
+
+def recency_weights(dates: Any, *, half_life_days: float) -> np.ndarray | None:
+    """0.5 ** (days before the latest date / half-life); None (equal weights) when the half-life is 0."""
+    if not half_life_days:
+        return None
+    days = pd.to_datetime(pd.Series(np.asarray(dates))).to_numpy().astype("datetime64[D]").astype(np.int64)
+    return np.power(0.5, (days.max() - days) / float(half_life_days))
+
+
+def calibrator_fit_policy(
+    *,
+    proba: np.ndarray,
+    y_true: np.ndarray,
+    policy: CalibrationPolicy,
+    features: np.ndarray | None = None,
+    feature_names: Sequence[str] = (),
+    dates: Any = None,
+) -> tuple[AnyCalibrator, dict[str, float]]:
+    """The calibrator ``policy`` asks for, fitted on one slice (raw ``proba``, labels, encoded rows, dates)."""
+    proba, y_true = np.asarray(proba, np.float64), np.asarray(y_true, np.int64)
+    weights = None
+    if policy.half_life_days:
+        if dates is None:
+            raise ValueError("a recency-weighted calibrator needs the shots' dates")
+        weights = recency_weights(dates, half_life_days=policy.half_life_days)
+    if not policy.by_family:
+        return calibrator_fit(proba=proba, y_true=y_true, method=policy.method, weights=weights)
+    if features is None:
+        raise ValueError("a per-family calibrator needs the encoded rows")
+    column = list(feature_names).index(FAMILY_FEATURE)
+    three = np.asarray(features)[:, column] > 0.5
+    fitted: dict[str, Calibrator] = {}
+    scores: dict[str, float] = {}
+    for family, rows in (("2PT", ~three), ("3PT", three)):
+        fitted[family], family_scores = calibrator_fit(
+            proba=proba[rows], y_true=y_true[rows], method=policy.method,
+            weights=None if weights is None else weights[rows],
+        )
+        scores.update({f"{family}/{name}": value for name, value in family_scores.items()})
+    return FamilyCalibrator(column=column, two=fitted["2PT"], three=fitted["3PT"]), scores
 
 
 @dataclass
@@ -128,7 +249,7 @@ class ShotModel:
     kind: ModelKind
     pipeline: ShotFeaturePipeline
     estimator: Any
-    calibrator: Calibrator
+    calibrator: AnyCalibrator
     params: dict[str, Any] = field(default_factory=dict)
     best_iteration: int | None = None
     fit_seconds: float = 0.0
@@ -148,7 +269,7 @@ class ShotModel:
         return self.estimator.predict_proba(features)[:, 1]
 
     def predict_proba_features(self, features: np.ndarray) -> np.ndarray:
-        return self.calibrator.apply(self.predict_raw(features))
+        return self.calibrator.apply(self.predict_raw(features), features=features)
 
     def predict_proba_frame(self, frame: pd.DataFrame, *, history: PlayerHistory | None = None) -> np.ndarray:
         """Calibrated P(make) for a DataFrame of canonical shots."""
@@ -181,6 +302,7 @@ class TrainingData:
     y_train: np.ndarray
     x_validation: np.ndarray
     y_validation: np.ndarray
+    validation_dates: np.ndarray = field(default_factory=lambda: np.empty(0, dtype="datetime64[ns]"))
 
 
 def training_data_build(
@@ -204,11 +326,28 @@ def training_data_build(
         y_train=train[LABEL_COLUMN].to_numpy().astype(np.int64),
         x_validation=pipeline.transform(validation),
         y_validation=validation[LABEL_COLUMN].to_numpy().astype(np.int64),
+        validation_dates=pd.to_datetime(validation["game_date"]).to_numpy(),
     )
 
 
+def model_calibrate(*, model: ShotModel, data: TrainingData, policy: CalibrationPolicy) -> ShotModel:
+    """(Re)fit ``model``'s calibrator on the validation slice as ``policy`` says (the estimator is kept)."""
+    model.calibrator, model.calibration_scores = calibrator_fit_policy(
+        proba=model.predict_raw(data.x_validation), y_true=data.y_validation, policy=policy,
+        features=data.x_validation, feature_names=model.feature_names, dates=data.validation_dates,
+    )
+    return model
+
+
+def _policy(calibration: CalibrationMethod | CalibrationPolicy) -> CalibrationPolicy:
+    return calibration if isinstance(calibration, CalibrationPolicy) else CalibrationPolicy(method=calibration)
+
+
 def xgboost_fit(
-    *, data: TrainingData, params: Mapping[str, Any] | None = None, calibration: CalibrationMethod = "auto"
+    *,
+    data: TrainingData,
+    params: Mapping[str, Any] | None = None,
+    calibration: CalibrationMethod | CalibrationPolicy = CALIBRATION,
 ) -> ShotModel:
     """XGBoost with early stopping on the validation slice, then a calibrator on the same slice."""
     merged = {**XGBOOST_PARAMS, **(params or {})}
@@ -218,15 +357,16 @@ def xgboost_fit(
     best = getattr(estimator, "best_iteration", None)
     model = ShotModel("xgboost", data.pipeline, estimator, Calibrator(), params=merged,
                       best_iteration=int(best) if best is not None else None)
-    model.calibrator, model.calibration_scores = calibrator_fit(
-        proba=model.predict_raw(data.x_validation), y_true=data.y_validation, method=calibration
-    )
+    model_calibrate(model=model, data=data, policy=_policy(calibration))
     model.fit_seconds = time.perf_counter() - started
     return model
 
 
 def random_forest_fit(
-    *, data: TrainingData, params: Mapping[str, Any] | None = None, calibration: CalibrationMethod = "auto"
+    *,
+    data: TrainingData,
+    params: Mapping[str, Any] | None = None,
+    calibration: CalibrationMethod | CalibrationPolicy = CALIBRATION,
 ) -> ShotModel:
     """Random Forest on the training slice, calibrated on the validation slice."""
     merged = {**RANDOM_FOREST_PARAMS, **(params or {})}
@@ -235,11 +375,28 @@ def random_forest_fit(
     # Fitting uses both cores; predicting one shot across a joblib pool costs more than it saves.
     estimator.set_params(n_jobs=1)
     model = ShotModel("random_forest", data.pipeline, estimator, Calibrator(), params=merged)
-    model.calibrator, model.calibration_scores = calibrator_fit(
-        proba=model.predict_raw(data.x_validation), y_true=data.y_validation, method=calibration
-    )
+    model_calibrate(model=model, data=data, policy=_policy(calibration))
     model.fit_seconds = time.perf_counter() - started
     return model
+
+
+def challengers_fit(
+    *,
+    data: TrainingData,
+    xgboost_params: Mapping[str, Any] | None = None,
+    random_forest_params: Mapping[str, Any] | None = None,
+    calibration: CalibrationMethod | CalibrationPolicy = CALIBRATION,
+    kinds: Sequence[ModelKind] = ("random_forest", "xgboost"),
+) -> dict[str, ShotModel]:
+    """The challengers on one already-encoded ``data``."""
+    fits: dict[str, Callable[..., ShotModel]] = {"xgboost": xgboost_fit, "random_forest": random_forest_fit}
+    params = {"xgboost": xgboost_params, "random_forest": random_forest_params}
+    models: dict[str, ShotModel] = {}
+    for kind in kinds:
+        if kind not in fits:
+            raise ValueError(f"unknown model kind {kind!r}")
+        models[kind] = fits[kind](data=data, params=params[kind], calibration=calibration)
+    return models
 
 
 def challengers_train(
@@ -250,17 +407,10 @@ def challengers_train(
     xgboost_params: Mapping[str, Any] | None = None,
     random_forest_params: Mapping[str, Any] | None = None,
     pipeline_params: Mapping[str, Any] | None = None,
-    calibration: CalibrationMethod = "auto",
+    calibration: CalibrationMethod | CalibrationPolicy = CALIBRATION,
     kinds: Sequence[ModelKind] = ("random_forest", "xgboost"),
 ) -> dict[str, ShotModel]:
     """Both challengers on one shared encoding of the data."""
     data = training_data_build(train=train, validation=validation, history=history, pipeline_params=pipeline_params)
-    models: dict[str, ShotModel] = {}
-    for kind in kinds:
-        if kind == "xgboost":
-            models[kind] = xgboost_fit(data=data, params=xgboost_params, calibration=calibration)
-        elif kind == "random_forest":
-            models[kind] = random_forest_fit(data=data, params=random_forest_params, calibration=calibration)
-        else:
-            raise ValueError(f"unknown model kind {kind!r}")
-    return models
+    return challengers_fit(data=data, xgboost_params=xgboost_params, random_forest_params=random_forest_params,
+                           calibration=calibration, kinds=kinds)

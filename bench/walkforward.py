@@ -1,0 +1,141 @@
+"""Walk-forward benchmark on the real seasons: every season scored by the product's challengers trained
+only on the seasons before it (the yardstick for modelling changes).
+
+    python -m bench.walkforward /work/shared/data/nba_shots [--seasons 2023-24,2022-23] [--kinds xgboost]
+        [--calibrations global,family] [--rf-trees 60] [--cache /tmp/parivision-seasons]
+
+For each season S after the first: the ``--training-seasons`` (TRAINING_SEASONS, 2) seasons before S
+are the training window, split into train / validation by date as the pipeline splits it; the shooter
+history is the one rule (``--history-days``, SHOOTER_HISTORY_DAYS, 730); the best challenger on the
+validation slice by log loss (as promotion chooses) is scored on all of S, overall and per shot type,
+next to the zone x action lookup baseline fitted on the same window.  Each ``--calibrations`` policy
+refits only the calibrator of the same estimators; the first one is the headline.  Prints progress
+and a table, and ends with one line of JSON.  ``--cache`` keeps the parsed season files (pickles, never
+commit them) so that a second run skips the slow CSV parsing.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from bench.train import peak_rss_mb, season_load
+from training.ml.features import HISTORY_DAYS
+from training.ml.train import RANDOM_FOREST_PARAMS, CalibrationPolicy, ModelKind
+from training.ml.walkforward import SHOT_TYPES, walkforward_run, walkforward_summary
+
+# "family" is the product's default (training.ml.train.CALIBRATION); "global" the one map used before.
+POLICIES: dict[str, CalibrationPolicy] = {
+    "global": CalibrationPolicy(),
+    "family": CalibrationPolicy(by_family=True),
+    "recent": CalibrationPolicy(half_life_days=14),
+    "family-recent": CalibrationPolicy(by_family=True, half_life_days=14),
+}
+KINDS: tuple[ModelKind, ...] = ("random_forest", "xgboost")
+
+
+def seasons_load(data_dir: Path, *, cache: Path | None) -> pd.DataFrame:
+    frames = []
+    for path in sorted(data_dir.glob("NBA_*_Shots.csv.zip")):
+        cached = cache / f"{path.name}.pkl" if cache else None
+        started = time.perf_counter()
+        if cached is not None and cached.exists() and cached.stat().st_mtime >= path.stat().st_mtime:
+            frame = pd.read_pickle(cached)
+        else:
+            frame = season_load(path)
+            if cached is not None:
+                cached.parent.mkdir(parents=True, exist_ok=True)
+                frame.to_pickle(cached)
+        print(f"  loaded {path.name}: {len(frame):,} shots in {time.perf_counter() - started:.0f} s", flush=True)
+        frames.append(frame)
+    if not frames:
+        raise SystemExit(f"no NBA_*_Shots.csv.zip in {data_dir}")
+    return pd.concat(frames, ignore_index=True)
+
+
+def _csv(value: str) -> list[str]:
+    return [item.strip() for item in value.split(",") if item.strip()]
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
+    parser.add_argument("data_dir", type=Path, help="folder holding the NBA_<YEAR>_Shots.csv.zip season files")
+    parser.add_argument("--seasons", type=_csv, default=None, help="only these test seasons, e.g. 2023-24,2022-23")
+    parser.add_argument("--kinds", type=_csv, default=list(KINDS), help="challengers (default: both)")
+    parser.add_argument("--calibrations", type=_csv, default=["family", "global"],
+                        help=f"calibration policies, the first is the headline ({', '.join(POLICIES)})")
+    parser.add_argument("--rf-trees", type=int, default=None, help="Random Forest trees (default: the product's)")
+    parser.add_argument("--training-seasons", type=int, default=2)
+    parser.add_argument("--history-days", type=int, default=HISTORY_DAYS)
+    parser.add_argument("--cache", type=Path, default=None, help="folder for parsed season pickles (outside git)")
+    args = parser.parse_args(argv)
+    for kind in args.kinds:
+        if kind not in KINDS:
+            parser.error(f"unknown kind {kind!r}; use {', '.join(KINDS)}")
+    for name in args.calibrations:
+        if name not in POLICIES:
+            parser.error(f"unknown calibration {name!r}; use {', '.join(POLICIES)}")
+    started = time.perf_counter()
+    load_start = os.getloadavg()
+
+    print("PariVision walk-forward benchmark", flush=True)
+    shots = seasons_load(args.data_dir, cache=args.cache)
+    rf_params = {**RANDOM_FOREST_PARAMS, "n_estimators": args.rf_trees} if args.rf_trees else None
+    results = walkforward_run(
+        shots=shots, seasons=args.seasons, training_seasons=args.training_seasons, history_days=args.history_days,
+        kinds=args.kinds, random_forest_params=rf_params,
+        policies={name: POLICIES[name] for name in args.calibrations},
+        progress=lambda message: print(f"  … {message}", flush=True),
+    )
+    summary: dict[str, Any] = walkforward_summary(results, policies=args.calibrations)
+
+    print()
+    header = f"{'season':<9}{'policy':<15}{'model':<14}{'auc':>7}{'Δauc':>7}{'logloss':>8}{'brier':>7}{'ece':>7}"
+    header += "".join(f"{t + ' auc':>9}{t + ' ece':>9}{t + ' gap':>9}" for t in SHOT_TYPES)
+    print(header)
+    for result in results:
+        rows = [("baseline", "-", result.baseline, 0.0)]
+        rows += [(name, result.best[name], result.scores[name],
+                  result.scores[name].overall.roc_auc - result.baseline.overall.roc_auc) for name in args.calibrations]
+        for policy, model, scores, delta in rows:
+            label = "baseline" if policy == "baseline" else model
+            line = (f"{result.season:<9}{policy if policy != 'baseline' else '':<15}{label:<14}"
+                    f"{scores.overall.roc_auc:7.4f}{delta:+7.4f}{scores.overall.log_loss:8.4f}"
+                    f"{scores.overall.brier:7.4f}{scores.overall.ece:7.4f}")
+            for t in SHOT_TYPES:
+                by = scores.by_type.get(t)
+                line += f"{by.roc_auc:9.4f}{by.ece:9.4f}{scores.gap(t):9.4f}" if by else f"{'-':>27}"
+            print(line)
+    print()
+    for name in args.calibrations:
+        worst = summary["policies"][name]
+        print(f"worst over seasons [{name}]: AUC {worst['worst_auc']:.4f}  AUC - baseline "
+              f"{worst['worst_auc_minus_baseline']:+.4f}  ECE {worst['worst_ece']:.4f}  gap 2PT "
+              f"{worst['worst_gap_2pt']:.4f}  gap 3PT {worst['worst_gap_3pt']:.4f}  log loss {worst['worst_log_loss']:.4f}"
+              f" (mean {worst['mean_log_loss']:.5f})")
+    wall = time.perf_counter() - started
+    print(f"wall: {wall:.0f} s   load average: {os.getloadavg()[0]:.1f} (start {load_start[0]:.1f})   "
+          f"peak RSS: {peak_rss_mb():.0f} MB")
+    summary.update({
+        "kinds": args.kinds,
+        "calibrations": args.calibrations,
+        "rf_trees": args.rf_trees or RANDOM_FOREST_PARAMS["n_estimators"],
+        "loadavg_start": [round(v, 2) for v in load_start],
+        "loadavg_end": [round(v, 2) for v in os.getloadavg()],
+        "cpus": os.cpu_count(),
+        "wall_s": round(wall, 1),
+        "peak_rss_mb": round(peak_rss_mb(), 1),
+    })
+    print(json.dumps(summary))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
