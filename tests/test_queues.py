@@ -37,6 +37,7 @@ EXPECTED_QUEUE = {
     "predictions.shadow_review": queues.LIVE,
     "predictions.shadow_score": queues.LIVE,
     "training.compute_model_figures": queues.ML,
+    "training.refresh_model_card": queues.ML,  # writes MLflow artifacts: never on the live pool
     "training.run_ml_pipeline": queues.ML,
 }
 # The live queue's tasks are short: none may hold a live worker longer than this (seconds).

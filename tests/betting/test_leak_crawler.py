@@ -103,7 +103,7 @@ def crawl(world: dict[str, Any]) -> dict[tuple[str, str], tuple[int, str]]:
     shot, user, bet = world["shot"], world["user"], world["bet"]
     values = {"bet_id": [str(bet.pk)], "n": ["5"], "run_id": [f"ml-{shot.pk}", "0" * 32],
               "backtest_id": ["1"], "report_id": ["1"], "uidb64": ["MQ"], "token": ["set-password"],
-              "player_id": [str(shot.player_id)]}
+              "player_id": [str(shot.player_id)], "version": ["1", "2"], "fmt": ["md", "html"]}
     answers: dict[tuple[str, str], tuple[int, str]] = {}
     cache.clear()
     for visitor in ("anonymous", "user"):
@@ -148,7 +148,7 @@ def test_no_url_reveals_the_open_shots_outcome_or_key(world):
     unfilled = [route for route in every_route if instantiate(route, {"bet_id": ["1"], "n": ["1"], "run_id": ["x"],
                                                                       "backtest_id": ["1"], "report_id": ["1"],
                                                                       "uidb64": ["x"], "token": ["x"],
-                                                                      "player_id": ["1"]}) is None]
+                                                                      "player_id": ["1"], "version": ["1"], "fmt": ["md"]}) is None]
     # A new URL with a parameter the crawler cannot fill must be added above, not skipped silently.
     assert all(route.lstrip("^").startswith(ADMIN_PREFIX) for route in unfilled), unfilled
 
