@@ -10,20 +10,12 @@ from backtests.models import Backtest
 from ingestion.figures import ingestion_figures_refresh
 from tests.backtests import conftest as backtest_fixtures
 from tests.backtests.conftest import WINDOW_END, WINDOW_START
+from tests.browser.helpers import logged_in
 
 trained = backtest_fixtures.trained
 world = backtest_fixtures.world
 
 pytestmark = [pytest.mark.browser, pytest.mark.integration, pytest.mark.django_db(transaction=True)]
-
-
-def logged_in(page: Any, live_url: str, user: Any) -> None:
-    """Hand the browser a session for ``user`` (the login form has its own tests)."""
-    from django.test import Client
-
-    client = Client()
-    client.force_login(user)
-    page.context.add_cookies([{"name": "sessionid", "value": client.cookies["sessionid"].value, "url": live_url}])
 
 
 def some_ingestion_history() -> None:

@@ -21,14 +21,9 @@ from ingestion.feed import feed_pull
 from ingestion.services import lake_transform_pending
 from tests.betting.fixtures import *  # noqa: F403  (fixtures)
 from tests.betting.fixtures import PASSWORD, bettor_make, feed_outcome, games_load, ingest_released
+from tests.browser.helpers import expect
 
 pytestmark = [pytest.mark.browser, pytest.mark.integration, pytest.mark.django_db(transaction=True)]
-
-
-def expect(locator):
-    from playwright.sync_api import expect as playwright_expect
-
-    return playwright_expect(locator)
 
 
 def winning_side(shot) -> str:

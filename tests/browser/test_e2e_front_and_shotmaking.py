@@ -14,18 +14,13 @@ import pytest
 from tests.backtests import conftest as backtest_fixtures
 from tests.betting.fixtures import *  # noqa: F403  (fixtures)
 from tests.betting.fixtures import bettor_make, feed_outcome, ingest_released
+from tests.browser.helpers import expect
 from tests.browser.test_e2e_backtests import compute_figures, logged_in
 
 trained = backtest_fixtures.trained
 world = backtest_fixtures.world
 
 pytestmark = [pytest.mark.browser, pytest.mark.integration, pytest.mark.django_db(transaction=True)]
-
-
-def expect(locator: Any) -> Any:
-    from playwright.sync_api import expect as playwright_expect
-
-    return playwright_expect(locator)
 
 
 @pytest.fixture

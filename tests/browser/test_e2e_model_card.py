@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 
 from tests.backtests import conftest as backtest_fixtures
+from tests.browser.helpers import expect, logged_in
 from training.models import PromotionDecision
 from training.services.cards import card_generate
 
@@ -18,20 +19,6 @@ trained = backtest_fixtures.trained
 world = backtest_fixtures.world
 
 pytestmark = [pytest.mark.browser, pytest.mark.integration, pytest.mark.django_db(transaction=True)]
-
-
-def expect(locator: Any) -> Any:
-    from playwright.sync_api import expect as playwright_expect
-
-    return playwright_expect(locator)
-
-
-def logged_in(page: Any, live_url: str, user: Any) -> None:
-    from django.test import Client
-
-    client = Client()
-    client.force_login(user)
-    page.context.add_cookies([{"name": "sessionid", "value": client.cookies["sessionid"].value, "url": live_url}])
 
 
 @pytest.fixture

@@ -9,7 +9,6 @@ import csv
 import datetime as dt
 import io
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 import pytest
@@ -23,26 +22,13 @@ from predictions.models import ShadowDeployment
 from tests.backtests import conftest as backtest_fixtures
 from tests.backtests.conftest import WINDOW_END, WINDOW_START
 from tests.betting.fixtures import *  # noqa: F403  (fixtures)
+from tests.browser.helpers import expect, logged_in
 from training.ml.live_compare import live_compare, shadow_verdict
 
 trained = backtest_fixtures.trained
 world = backtest_fixtures.world
 
 pytestmark = [pytest.mark.browser, pytest.mark.integration, pytest.mark.django_db(transaction=True)]
-
-
-def expect(locator: Any) -> Any:
-    from playwright.sync_api import expect as playwright_expect
-
-    return playwright_expect(locator)
-
-
-def logged_in(page: Any, live_url: str, user: Any) -> None:
-    from django.test import Client
-
-    client = Client()
-    client.force_login(user)
-    page.context.add_cookies([{"name": "sessionid", "value": client.cookies["sessionid"].value, "url": live_url}])
 
 
 def test_a_bettor_sets_limits_is_refused_above_them_and_exports_their_bets(browser_page, live_url, open_shot, bettor,
