@@ -31,13 +31,6 @@ def _fresh_cache():
 
 
 @pytest.fixture
-def member(client, django_user_model):
-    user = django_user_model.objects.create_user(username="member", password="pw-member-123")
-    client.force_login(user)
-    return user
-
-
-@pytest.fixture
 def staff_client(django_user_model):
     from django.test import Client
 

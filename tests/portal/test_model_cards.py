@@ -18,13 +18,6 @@ HOSTILE_REASON = '<script>alert("card")</script> promoted by hand'
 
 
 @pytest.fixture
-def member(client, django_user_model):
-    user = django_user_model.objects.create_user(username="reader", password="pw-reader-123")
-    client.force_login(user)
-    return user
-
-
-@pytest.fixture
 def version() -> ModelVersion:
     return ModelVersion.objects.create(version=4, algorithm="xgboost", mlflow_run_id="r4", is_champion=True)
 

@@ -215,7 +215,8 @@ def _ranked(round_: ChallengerRound) -> list[Any]:
 
 def _promote_best(run: PipelineRun, round_: ChallengerRound, current_version: int | None) -> PromotionDecision:
     metric = settings.PROMOTION_METRIC
-    best = _ranked(round_)[0]
+    ranked = _ranked(round_)
+    best = ranked[0]
     if best.version is None:
         raise ApplicationError("the best challenger was not registered")
     if current_version is not None:
@@ -228,12 +229,12 @@ def _promote_best(run: PipelineRun, round_: ChallengerRound, current_version: in
         reference_scores, reference_proba = round_.baseline, round_.baseline_proba
         against = "baseline"
     table = {"baseline (zone x action)": round_.baseline.as_metrics()}
-    for challenger in _ranked(round_):
+    for challenger in ranked:
         table[f"{challenger.kind} v{challenger.version}"] = challenger.scores.as_metrics()
     if current_version is not None:
         table[f"champion v{current_version} (re-scored)"] = reference_scores.as_metrics()
     run.data = {**(run.data or {}), "holdout_scores": table,
-                "validation_scores": {f"{c.kind} v{c.version}": c.validation_scores.as_metrics() for c in _ranked(round_)}}
+                "validation_scores": {f"{c.kind} v{c.version}": c.validation_scores.as_metrics() for c in ranked}}
     PipelineRun.objects.filter(pk=run.pk).update(data=run.data)
     interval = paired_gain(
         metric=metric, y_true=round_.holdout_labels, proba=best.holdout_proba, reference_proba=reference_proba,
