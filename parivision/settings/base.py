@@ -453,7 +453,7 @@ TRUSTED_PROXIES = _networks("TRUSTED_PROXIES", [])
 # REMOTE_ADDR already is the resolved client: DRF must not read X-Forwarded-For a second time.
 REST_FRAMEWORK["NUM_PROXIES"] = 0
 # One JSON error shape for everything under /api/: no browsable HTML renderer, a parser with a depth bound.
-REST_FRAMEWORK["DEFAULT_RENDERER_CLASSES"] = ["rest_framework.renderers.JSONRenderer"]
+REST_FRAMEWORK["DEFAULT_RENDERER_CLASSES"] = ["parivision.renderers.JSONRenderer"]
 REST_FRAMEWORK["DEFAULT_PARSER_CLASSES"] = ["parivision.parsers.JSONParser"]
 REST_FRAMEWORK["DEFAULT_AUTHENTICATION_CLASSES"] = [
     # Hashed tokens with an expiry (django-rest-knox), answered from memory for a few seconds.
