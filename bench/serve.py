@@ -329,8 +329,11 @@ def first_requests(port: int, path: str, bodies: list[Any], headers: dict[str, s
     finally:
         connection.close()
     ms = np.asarray(latencies) * 1000
+    slowest = np.argsort(ms)[::-1][:5]
     return {"requests": len(ms), "p50_ms": float(np.percentile(ms, 50)), "p99_ms": float(np.percentile(ms, 99)),
-            "max_ms": float(ms.max()), "total_s": float(ms.sum() / 1000)}
+            "max_ms": float(ms.max()), "total_s": float(ms.sum() / 1000),
+            # Which requests were slow (their order in the run) tells a cold worker from a cold shooter.
+            "slowest": [[int(i), round(float(ms[i]), 1)] for i in slowest]}
 
 
 def warehouse_fill(client: Any, data_dir: Path, seasons: list[str], frame: pd.DataFrame) -> dict[int, list[dict[str, Any]]]:
@@ -374,6 +377,15 @@ def warehouse_fill(client: Any, data_dir: Path, seasons: list[str], frame: pd.Da
                 count += len(chunk)
         print(f"  warehouse: {count:,} shots of {name} in {time.perf_counter() - started:.1f} s", flush=True)
     return per_player
+
+
+def cpu_list(text: str) -> set[int]:
+    """``0``, ``0,1`` or ``0-1`` as a set of CPU numbers."""
+    cpus: set[int] = set()
+    for part in text.split(","):
+        low, _, high = part.strip().partition("-")
+        cpus.update(range(int(low), int(high or low) + 1))
+    return cpus
 
 
 def load_average() -> list[float]:
@@ -445,8 +457,24 @@ def main(argv: list[str] | None = None) -> int:
                              "`manage.py shadow_score --loop` process (worker, the default)")
     parser.add_argument("--shadow-version", help="with --shadow and --tracking-uri: this registered version is the "
                                                  "shadow (else one is trained)")
+    parser.add_argument("--pin-web", metavar="CPUS",
+                        help="CPU numbers (e.g. 0 or 0-1) for the two web servers (PariVision's gunicorn and "
+                             "mlflow models serve); everything else (MongoDB, Redis, the load generator, the shadow "
+                             "scorer) runs on the other CPUs. The same pinning for every run, so a shadow "
+                             "scorer on its own cores is measured like for like")
     args = parser.parse_args(argv)
     generator = ("wrk" if shutil.which("wrk") else "python") if args.client == "auto" else args.client
+    web_cpus = cpu_list(args.pin_web) if args.pin_web else None
+    if web_cpus is not None:
+        aside = set(os.sched_getaffinity(0)) - web_cpus
+        if not web_cpus <= set(os.sched_getaffinity(0)) or not aside:
+            raise SystemExit(f"--pin-web {args.pin_web}: needs CPUs of this machine and leaves none for the rest "
+                             f"(available: {sorted(os.sched_getaffinity(0))})")
+        os.sched_setaffinity(0, aside)  # this process and everything it starts, but the web servers
+
+    def on_web_cpus() -> None:
+        if web_cpus is not None:
+            os.sched_setaffinity(0, web_cpus)
 
     import django
 
@@ -526,6 +554,12 @@ def main(argv: list[str] | None = None) -> int:
         client: MongoClient[dict[str, Any]] = MongoClient(mongo_uri)
         per_player = warehouse_fill(client, args.data_dir, seasons, frame)
         warehouse_shots = client["parivision_warehouse"]["shots"].estimated_document_count()
+        # The warehouse's indexes, as the importer creates them (else the web workers' first write
+        # builds them over every shot while the cold requests are measured: seconds on the stand-in).
+        started = time.perf_counter()
+        subprocess.run([python, "-c", "import django; django.setup(); from parivision import mongo; "
+                        "mongo.ensure_indexes()"], cwd=ROOT, env=env, check=True)
+        print(f"  warehouse indexes built in {time.perf_counter() - started:.1f} s", flush=True)
         started = time.perf_counter()
         subprocess.run([python, "manage.py", "shooter_history_backfill"], cwd=ROOT, env=env, check=True,
                        stdout=subprocess.DEVNULL)
@@ -542,7 +576,7 @@ def main(argv: list[str] | None = None) -> int:
         web = subprocess.Popen(
             [str(Path(python).parent / "gunicorn"), "parivision.wsgi", "-c", "parivision/gunicorn.conf.py",
              "--bind", f"127.0.0.1:{port}"],
-            cwd=ROOT, env=env, stdout=log.open("wb"), stderr=subprocess.STDOUT,
+            cwd=ROOT, env=env, stdout=log.open("wb"), stderr=subprocess.STDOUT, preexec_fn=on_web_cpus,
         )  # fmt: skip
         stack.callback(services.stop, web)
         wait_http(f"http://127.0.0.1:{port}/readyz", timeout=120, log=log)
@@ -557,6 +591,7 @@ def main(argv: list[str] | None = None) -> int:
             [str(Path(python).parent / "mlflow"), "models", "serve", "-m", f"models:/{model_name}/{version}",
              "--env-manager", "local", "-h", "127.0.0.1", "-p", str(mlflow_port), "-w", "2"],
             cwd=folder, env=mlflow_env, stdout=mlflow_log.open("wb"), stderr=subprocess.STDOUT,
+            preexec_fn=on_web_cpus,
         )  # fmt: skip
         stack.callback(services.stop, mlflow_server)
         mlflow_body = json.dumps({"dataframe_records": [records[0]]}).encode()
@@ -585,8 +620,8 @@ def main(argv: list[str] | None = None) -> int:
         cold_batch = {"parivision": first_requests(port, "/api/v1/predictions/batch", our_batches[:1], auth),
                       "mlflow": first_requests(mlflow_port, "/invocations", their_batches[:1], {})}
         print(f"  measured cold: PariVision p50 {cold['parivision']['p50_ms']:.2f} ms, p99 "
-              f"{cold['parivision']['p99_ms']:.2f} ms; first batch {cold_batch['parivision']['total_s'] * 1000:.0f} ms",
-              flush=True)
+              f"{cold['parivision']['p99_ms']:.2f} ms (slowest [request, ms]: {cold['parivision']['slowest']}); "
+              f"first batch {cold_batch['parivision']['total_s'] * 1000:.0f} ms", flush=True)
         # MLflow first: PariVision's workers go on writing the prediction log of its batch run for
         # a while (the MongoDB stand-in ingests far fewer documents per second than that run makes).
         for name, port_, single_path, batch_path, single, batch, headers in (
@@ -666,7 +701,8 @@ def main(argv: list[str] | None = None) -> int:
         "mlflow_peak_rss_mb_per_worker": round(max(rss["mlflow"] or [0]), 1),
         "prediction_log_documents": logged_count, "model_version": version, "load_generator": generator,
         "warehouse_shots": warehouse_shots, "warehouse_shooters": len(per_player), "backfill_s": round(backfill_s, 1),
-        "batch_shooters": args.batch_shooters, "loadavg": loads,
+        "batch_shooters": args.batch_shooters, "loadavg": loads, "pin_web": args.pin_web,
+        "cold_slowest": cold["parivision"]["slowest"],
     }  # fmt: skip
     for name, key in (("parivision+shadow", "shadow"), ("parivision-after", "after_shadow")):
         if name in shadow_results:

@@ -4,16 +4,19 @@
 #   scripts/bootstrap.sh            runtime + test tools
 #   scripts/bootstrap.sh --browser  also Chromium for the browser tests
 #   scripts/bootstrap.sh --ops      also promtool and amtool (Debian's prometheus, prometheus-alertmanager)
+#   scripts/bootstrap.sh --bench    also wrk, the load generator bench/serve.py prefers
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 PYTHON=${PYTHON:-python3}
 want_browser=0
 want_ops=0
+want_bench=0
 for arg in "$@"; do
   case "$arg" in
     --browser) want_browser=1 ;;
     --ops) want_ops=1 ;;
+    --bench) want_bench=1 ;;
     *) echo "bootstrap: unknown option $arg" >&2; exit 2 ;;
   esac
 done
@@ -31,6 +34,7 @@ if [ "$want_ops" = 1 ]; then
   command -v promtool >/dev/null || packages+=(prometheus)
   command -v amtool >/dev/null || packages+=(prometheus-alertmanager)
 fi
+if [ "$want_bench" = 1 ] && ! command -v wrk >/dev/null; then packages+=(wrk); fi
 if [ ${#packages[@]} -gt 0 ]; then
   if [ "$(id -u)" = 0 ]; then sudo=""; elif command -v sudo >/dev/null; then sudo="sudo -n"; else sudo="none"; fi
   if [ "$sudo" != none ] && command -v apt-get >/dev/null; then
