@@ -309,7 +309,7 @@ def warm_up(port: int, path: str, bodies: list[Any], headers: dict[str, str]) ->
         raise SystemExit(f"warm-up requests answered {sorted(statuses)}")
 
 
-def first_requests(port: int, path: str, bodies: list[Any], headers: dict[str, str]) -> dict[str, float]:
+def first_requests(port: int, path: str, bodies: list[Any], headers: dict[str, str]) -> dict[str, Any]:
     """Each body once, in turn, on one keep-alive connection: latency of requests whose shooters
     no worker has seen yet (for a batch, of 1,000 such shooters)."""
     import http.client

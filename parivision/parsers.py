@@ -14,11 +14,10 @@ anything deeper than ``API_JSON_MAX_DEPTH`` is a 400 here, before any view sees 
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import Any
-
 import io
 import re
+from collections.abc import Mapping
+from typing import Any
 
 import orjson
 from django.conf import settings

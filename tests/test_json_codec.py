@@ -52,7 +52,7 @@ def test_an_indented_answer_is_drf_s() -> None:
 
 
 def test_a_nan_is_written_as_null_instead_of_failing() -> None:
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="not JSON compliant"):
         renderers.JSONRenderer().render({"p": float("nan")})
     assert JSONRenderer().render({"p": float("nan"), "q": float("inf")}) == b'{"p":null,"q":null}'
 
