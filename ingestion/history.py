@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable, Iterable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
@@ -33,6 +33,9 @@ from bson import Binary
 from pymongo import UpdateOne
 
 from parivision import mongo
+
+if TYPE_CHECKING:
+    from training.ml.features import PlayerHistory
 
 # The one document that is not a player: the store is complete once the backfill wrote it.
 STATE_ID = "state"
@@ -77,23 +80,44 @@ def encode(counts: np.ndarray) -> Binary:
     return Binary(values.astype(_DTYPE).tobytes())
 
 
-def decode(documents: Iterable[dict[str, Any]]) -> pd.DataFrame:
-    """Store documents -> per (player_id, day) counts: the input of ``PlayerHistory.from_daily_counts``."""
-    columns = count_columns()
+def decode_arrays(documents: Iterable[dict[str, Any]]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Store documents -> (player_id, day, counts) arrays, a row per (player, day); the columns of
+    ``counts`` are ``count_columns()`` (attempts of each group, then makes)."""
+    width = len(count_columns())
     players: list[int] = []
     days: list[int] = []
     blobs: list[bytes] = []
     for document in documents:
-        for day, blob in (document.get("d") or {}).items():
-            players.append(int(document["_id"]))
-            days.append(int(day))
-            blobs.append(bytes(blob))
-    counts = (np.frombuffer(b"".join(blobs), dtype=_DTYPE).reshape(len(blobs), len(columns)).astype(np.float64)
-              if blobs else np.empty((0, len(columns))))  # fmt: skip
-    frame = pd.DataFrame(counts, columns=columns)
-    frame.insert(0, "day", np.asarray(days, dtype=np.int64))
-    frame.insert(0, "player_id", np.asarray(players, dtype=np.int64))
+        stored = document.get("d") or {}
+        players.extend([int(document["_id"])] * len(stored))
+        days.extend(map(int, stored))
+        blobs.extend(map(bytes, stored.values()))
+    counts = (np.frombuffer(b"".join(blobs), dtype=_DTYPE).reshape(len(blobs), width).astype(np.float64)
+              if blobs else np.empty((0, width)))  # fmt: skip
+    return np.asarray(players, dtype=np.int64), np.asarray(days, dtype=np.int64), counts
+
+
+def decode(documents: Iterable[dict[str, Any]]) -> pd.DataFrame:
+    """Store documents -> per (player_id, day) counts: the input of ``PlayerHistory.from_daily_counts``."""
+    players, days, counts = decode_arrays(documents)
+    frame = pd.DataFrame(counts, columns=count_columns())
+    frame.insert(0, "day", days)
+    frame.insert(0, "player_id", players)
     return frame
+
+
+def histories(documents: Iterable[dict[str, Any]]) -> dict[int, PlayerHistory]:
+    """Store documents -> one ``PlayerHistory`` per player (a document is one player's record)."""
+    from training.ml.features import PlayerHistory
+
+    width = len(_groups())
+    out = {}
+    for document in documents:
+        player, day, counts = decode_arrays([document])
+        if len(player):
+            out[int(document["_id"])] = PlayerHistory.from_daily_arrays(
+                player=player, day=day, attempts=counts[:, :width], makes=counts[:, width:])
+    return out
 
 
 def _daily_counts(shots: pd.DataFrame) -> pd.DataFrame:

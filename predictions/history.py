@@ -74,9 +74,10 @@ class PlayerHistoryCache:
 
 
 def _build(player_ids: list[int], *, close_range_ft: float) -> dict[int, PlayerHistory]:
-    daily = selectors.shooter_daily_counts(player_ids=player_ids) if close_range_ft == CLOSE_RANGE_FT else None
-    if daily is None:
-        daily = _daily_counts_from_shots(player_ids, close_range_ft=close_range_ft)
+    stored = selectors.shooter_histories(player_ids=player_ids) if close_range_ft == CLOSE_RANGE_FT else None
+    if stored is not None:
+        return stored
+    daily = _daily_counts_from_shots(player_ids, close_range_ft=close_range_ft)
     if daily.empty:
         return {}
     return {int(player): PlayerHistory.from_daily_counts(rows) for player, rows in daily.groupby("player_id")}

@@ -12,14 +12,13 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
-import pandas as pd
 from django.conf import settings
 
 from ingestion.models import IngestionRun
 from ingestion.shots import TEAM_ABBREVIATIONS
 from parivision import mongo
 from parivision.errors import ApplicationError
-from training.ml.features import HISTORY_INPUTS
+from training.ml.features import HISTORY_INPUTS, PlayerHistory
 from training.models import DriftReport, ModelVersion, PipelineRun, PromotionDecision
 
 # What a shooter's history is built from (training.ml.features.history_daily_counts).
@@ -33,16 +32,16 @@ def player_shots(*, player_ids: list[int]) -> list[dict[str, Any]]:
     return list(mongo.warehouse_collection(mongo.SHOTS).find(query, projection))
 
 
-def shooter_daily_counts(*, player_ids: list[int]) -> pd.DataFrame | None:
-    """Per (player_id, day) counts of these players from the shooter-history store, by ``_id``
-    (one query, no scan of the shots); None while the store has not been built (backfilled)."""
+def shooter_histories(*, player_ids: list[int]) -> dict[int, PlayerHistory] | None:
+    """These players' histories from the shooter-history store, by ``_id`` (one query, no scan of
+    the shots; a player without a record is left out); None while the store has not been built."""
     from ingestion import history
 
     wanted: list[Any] = [*player_ids, history.STATE_ID]
     documents = list(mongo.warehouse_collection(mongo.SHOOTER_HISTORY).find({"_id": {"$in": wanted}}))
     if not any(doc["_id"] == history.STATE_ID for doc in documents):
         return None
-    return history.decode(doc for doc in documents if doc["_id"] != history.STATE_ID)
+    return history.histories(doc for doc in documents if doc["_id"] != history.STATE_ID)
 
 
 # --- warehouse shots, a page at a time ----------------------------------------------------

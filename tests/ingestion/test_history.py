@@ -12,7 +12,7 @@ from ingestion.readers import iter_mapped
 from ingestion.services import lake_receive, lake_transform_pending, shots_import_file
 from parivision import mongo
 from tests.factories import nba_com_game, write_csv
-from training.ml.features import history_daily_counts
+from training.ml.features import PlayerHistory, history_daily_counts
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("mongo_db")]
 
@@ -68,6 +68,23 @@ def test_a_day_round_trips_through_its_stored_bytes():
     assert frame[history.count_columns()].iloc[0].tolist() == counts
     with pytest.raises(ValueError, match="within"):
         history.encode([70_000.0] * len(history.count_columns()))
+
+
+def test_serving_s_histories_are_the_ones_built_from_the_decoded_counts(tmp_path):
+    """``history.histories`` (serving's cold path, no DataFrame) builds what ``from_daily_counts`` builds."""
+    rows = list(generate_rows(games=4, seed=5))
+    shots_import_file(location=str(write_csv(tmp_path / "season.csv", rows, NBA_COM_COLUMNS)), batch_size=80)
+    documents = list(mongo.warehouse_collection(mongo.SHOOTER_HISTORY).find({"_id": {"$ne": history.STATE_ID}}))
+    built = history.histories(documents)
+    assert len(built) == len(documents) > 5
+    for document in documents:
+        expected = PlayerHistory.from_daily_counts(history.decode([document]))
+        got = built[int(document["_id"])]
+        assert got.keys.tolist() == expected.keys.tolist()
+        assert got.attempts.tolist() == expected.attempts.tolist()
+        assert got.makes.tolist() == expected.makes.tolist()
+        assert got.last_day == expected.last_day
+    assert history.histories([{"_id": 1, "d": {}}]) == {}
 
 
 def test_imported_shots_reach_the_store_and_a_reimport_counts_nothing_twice(tmp_path):

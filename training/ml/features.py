@@ -210,11 +210,22 @@ class PlayerHistory:
         if counts.empty:
             return cls.empty()
         day = counts["day"].to_numpy() if "day" in counts else _day_numbers(counts["game_date"].to_numpy())
-        player = _to_int_ids(counts["player_id"].to_numpy())
+        return cls.from_daily_arrays(player=_to_int_ids(counts["player_id"].to_numpy()), day=day,
+                                     attempts=counts[[f"attempts_{g}" for g in GROUPS]].to_numpy(np.float64),
+                                     makes=counts[[f"makes_{g}" for g in GROUPS]].to_numpy(np.float64))
+
+    @classmethod
+    def from_daily_arrays(cls, *, player: np.ndarray, day: np.ndarray, attempts: np.ndarray,
+                          makes: np.ndarray) -> PlayerHistory:
+        """``from_daily_counts`` on arrays: row i is (player[i], day[i]) with that day's counts
+        (``attempts``/``makes``: one column per group of GROUPS); serving's cold path, no DataFrame."""
+        if not len(player):
+            return cls.empty()
+        player = np.asarray(player, np.int64)
         order = np.lexsort((day, player))
         player, day = player[order], np.asarray(day, np.int64)[order]
-        attempts = counts[[f"attempts_{g}" for g in GROUPS]].to_numpy(np.float64)[order]
-        makes = counts[[f"makes_{g}" for g in GROUPS]].to_numpy(np.float64)[order]
+        attempts = np.asarray(attempts, np.float64)[order]
+        makes = np.asarray(makes, np.float64)[order]
         if len(player) > 1 and np.any((player[1:] == player[:-1]) & (day[1:] == day[:-1])):
             raise ValueError("daily counts hold the same (player_id, day) twice; aggregate them first")
         # Cumulative sums restart at each player: subtract the running total at each player's start.
