@@ -278,6 +278,23 @@ def wait_http(url: str, *, timeout: float, log: Path, body: bytes | None = None,
     wait_until(up, timeout=timeout, what=url, log=log)
 
 
+def resident_wait(port: int, players: int, *, timeout: float) -> None:
+    """Until every web worker holds ``players`` resident histories (``parivision_serving_resident_shooters``,
+    the least over the workers), then two seconds more for the last one to settle."""
+    import requests
+
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        text = requests.get(f"http://127.0.0.1:{port}/metrics", timeout=10).text
+        values = [float(line.split()[-1]) for line in text.splitlines()
+                  if line.startswith("parivision_serving_resident_shooters")]
+        if values and min(values) >= players:
+            time.sleep(2)
+            return
+        time.sleep(0.5)
+    raise SystemExit(f"the web workers did not load {players:,} resident histories within {timeout:.0f} s")
+
+
 def worker_pids(parent: int) -> list[int]:
     children = Path(f"/proc/{parent}/task/{parent}/children")
     found = [int(p) for p in children.read_text().split()] if children.exists() else []
@@ -457,6 +474,9 @@ def main(argv: list[str] | None = None) -> int:
                              "`manage.py shadow_score --loop` process (worker, the default)")
     parser.add_argument("--shadow-version", help="with --shadow and --tracking-uri: this registered version is the "
                                                  "shadow (else one is trained)")
+    parser.add_argument("--resident", action=argparse.BooleanOptionalAction, default=True,
+                        help="web workers hold every stored shooter's history (SERVING_HISTORY_RESIDENT, the "
+                             "default); --no-resident measures a cold shooter's store read instead")
     parser.add_argument("--pin-web", metavar="CPUS",
                         help="CPU numbers (e.g. 0 or 0-1) for the two web servers (PariVision's gunicorn and "
                              "mlflow models serve); everything else (MongoDB, Redis, the load generator, the shadow "
@@ -536,6 +556,7 @@ def main(argv: list[str] | None = None) -> int:
             # A warm shooter stays warm for the whole run (the default, 30 s, re-reads each shooter
             # from the store that often: one cold-shooter cost per shooter, worker and 30 s).
             "SERVING_HISTORY_TTL_SECONDS": "3600",
+            "SERVING_HISTORY_RESIDENT": "true" if args.resident else "false",
             "MONGODB_TIMEOUT_MS": "600000",  # the backfill's reads of whole seasons on a busy machine
             # --shadow: the workers notice the shadow alias within a second.
             **({"SERVING_ALIAS_POLL_SECONDS": "1", "SHADOW_SCORER": args.shadow_scorer} if args.shadow else {}),
@@ -580,6 +601,12 @@ def main(argv: list[str] | None = None) -> int:
         )  # fmt: skip
         stack.callback(services.stop, web)
         wait_http(f"http://127.0.0.1:{port}/readyz", timeout=120, log=log)
+        if args.resident:
+            started = time.perf_counter()
+            players = client["parivision_warehouse"]["shooter_history"].count_documents({"_id": {"$ne": "state"}})
+            resident_wait(port, players, timeout=600)
+            print(f"  web workers hold {players:,} shooters' histories resident "
+                  f"({time.perf_counter() - started:.1f} s after they were ready)", flush=True)
         # MLflow's own server of the same version.
         mlflow_port = free_port()
         mlflow_log = folder / "mlflow-serve.log"
@@ -701,7 +728,7 @@ def main(argv: list[str] | None = None) -> int:
         "mlflow_peak_rss_mb_per_worker": round(max(rss["mlflow"] or [0]), 1),
         "prediction_log_documents": logged_count, "model_version": version, "load_generator": generator,
         "warehouse_shots": warehouse_shots, "warehouse_shooters": len(per_player), "backfill_s": round(backfill_s, 1),
-        "batch_shooters": args.batch_shooters, "loadavg": loads, "pin_web": args.pin_web,
+        "batch_shooters": args.batch_shooters, "loadavg": loads, "pin_web": args.pin_web, "resident": args.resident,
         "cold_slowest": cold["parivision"]["slowest"],
     }  # fmt: skip
     for name, key in (("parivision+shadow", "shadow"), ("parivision-after", "after_shadow")):

@@ -6,7 +6,7 @@ MongoDB stand-in answers by scanning the whole collection (about 1.5 s with four
 This store holds the same information already aggregated, one document per player read by
 ``_id`` (fast on the stand-in and on MongoDB alike)::
 
-    {"_id": <player_id>, "d": {"<day>": <96 bytes>, ...}}
+    {"_id": <player_id>, "d": {"<day>": <96 bytes>, ...}, "u": <when it was last written>}
 
 where ``<day>`` is the day number (days since 1970-01-01, ``training.ml.features``' rule) and
 the bytes are the day's attempts then makes in each of the feature groups (``GROUPS``), as
@@ -43,6 +43,9 @@ STATE_ID = "state"
 SHOT_FIELDS = ("player_id", "game_date", "shot_type", "distance_ft", "zone_basic", "action_type", "made")
 _EPOCH = dt.datetime(1970, 1, 1)
 _DTYPE = np.dtype("<u2")
+# Every write of a player's document sets ``u`` to when it was made: serving's resident histories
+# re-read the documents written since their last look (predictions/history.py), by this index.
+UPDATED = "u"
 BACKFILL_CHUNK = 100_000
 # From this many shooters of one day to recount, the day's shots are read at once: on the stand-in a
 # read costs about as much whatever it returns (tens to hundreds of ms with a season stored).
@@ -168,11 +171,13 @@ def history_refresh(*, player_days: Iterable[tuple[int, int]]) -> int:
     rows = {(int(p), int(d)): counts for p, d, counts in
             zip(daily["player_id"], daily["day"], daily[columns].to_numpy(), strict=True)}  # fmt: skip
     operations = []
+    written = _written_at()
     for player, day in wanted:
         counts = rows.get((player, day))
         update: dict[str, dict[str, Any]] = (
-            {"$set": {f"d.{day}": encode(counts)}} if counts is not None else {"$unset": {f"d.{day}": ""}}
-        )
+            {"$set": {f"d.{day}": encode(counts), UPDATED: written}} if counts is not None
+            else {"$unset": {f"d.{day}": ""}, "$set": {UPDATED: written}}
+        )  # fmt: skip
         operations.append(UpdateOne({"_id": player}, update, upsert=True))
     store = mongo.warehouse_collection(mongo.SHOOTER_HISTORY)
     for start in range(0, len(operations), WRITE_CHUNK):
@@ -217,7 +222,9 @@ def history_backfill(*, progress: Callable[[str], None] | None = None) -> dict[s
         documents.setdefault(int(player), {})[str(int(day))] = encode(counts)
     # ``$set`` of the whole map replaces every day of the player (the stand-in cannot replace a
     # document holding binary values, but sets them).
-    operations = [UpdateOne({"_id": player}, {"$set": {"d": days}}, upsert=True) for player, days in documents.items()]
+    written = _written_at()
+    operations = [UpdateOne({"_id": player}, {"$set": {"d": days, UPDATED: written}}, upsert=True)
+                  for player, days in documents.items()]
     # Players no longer in the warehouse (none, unless shots were deleted) lose their document.
     stale = [doc["_id"] for doc in store.find({}, {"_id": 1}) if doc["_id"] != STATE_ID and doc["_id"] not in documents]
     if stale:
@@ -231,6 +238,12 @@ def history_backfill(*, progress: Callable[[str], None] | None = None) -> dict[s
 
 def history_built() -> bool:
     return mongo.warehouse_collection(mongo.SHOOTER_HISTORY).find_one({"_id": STATE_ID}) is not None
+
+
+def _written_at() -> dt.datetime:
+    """The ``u`` of a write: when it was made (milliseconds, as BSON keeps them)."""
+    now = dt.datetime.now(dt.UTC).replace(tzinfo=None)
+    return now.replace(microsecond=now.microsecond // 1000 * 1000)
 
 
 def _utcnow() -> dt.datetime:

@@ -62,7 +62,8 @@ def on_starting(server):
 
 
 def post_worker_init(worker):
-    """Load the champion in the background so the worker's first request does not wait for it.
+    """Load the champion and the shooter histories in the background so the worker's first
+    requests do not wait for them.
 
     The application is imported by now: its objects (Django, DRF, numpy, pandas, MLflow...) live
     as long as the worker, so they are moved out of the garbage collector's sight (``gc.freeze``).
@@ -78,6 +79,10 @@ def post_worker_init(worker):
         from predictions import serving
 
         serving.warm_up_in_background()
+    if settings.SERVING_HISTORY_RESIDENT:
+        from predictions import history
+
+        history.resident_start()
 
 
 def pre_request(worker, req):

@@ -127,6 +127,8 @@ def ensure_indexes() -> None:
     # The compact log (predictions/log.py) is read by shot key (the join) and by _id (its time).
     predictions.create_index([("key", ASCENDING)])
     warehouse_collection(FIGURES).create_index([("scope", ASCENDING)])
+    # The shooter-history store's documents by the time of their last write (ingestion/history.py).
+    warehouse_collection(SHOOTER_HISTORY).create_index([("u", ASCENDING)])
 
 
 def _drop_old_unique_event_index() -> None:

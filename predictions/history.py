@@ -12,21 +12,34 @@ The store holds counts at the default close-range boundary (``CLOSE_RANGE_FT``).
 fitted with another boundary, or a warehouse whose store was never backfilled, gets its
 histories from the warehouse shots instead (the same figures, at the cost of a scan on the
 MongoDB stand-in).
+
+Resident histories (``SERVING_HISTORY_RESIDENT``, on by default in the web workers): when a
+gunicorn worker starts, a background thread reads every player's document of the store into
+this cache (up to ``SERVING_HISTORY_CACHE_PLAYERS``), then every
+``SERVING_HISTORY_REFRESH_SECONDS`` re-reads the documents written since its last look (each
+write stamps its document with ``u``, by the writer's clock; the look goes back
+``RESIDENT_LOOKBACK_SECONDS`` more, for writes in flight and writers whose clocks lag). A resident history does not expire: a shooter no request has
+asked for yet costs what a known one does, and a new shot reaches it within a refresh or two.
+If the refreshes stop succeeding (MongoDB unreachable), resident entries count as expired after
+three missed refreshes, and requests read the store themselves again.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
+import math
 import threading
 import time
 from collections import OrderedDict
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from typing import Any
 
 import numpy as np
 import pandas as pd
 from django.conf import settings
 
-from predictions import selectors
+from predictions import metrics, selectors
 from training.ml.features import CLOSE_RANGE_FT, PlayerHistory, history_daily_counts
 
 logger = logging.getLogger(__name__)
@@ -34,12 +47,23 @@ _EMPTY = PlayerHistory.empty()
 _warned = False  # the store is not built: said once per process
 
 
+RESIDENT = math.inf  # the expiry of a resident entry: kept current by the refreshes, not by a TTL
+RESIDENT_LOOKBACK_SECONDS = 60.0
+RESIDENT_READ_CHUNK = 500  # documents decoded at a time while loading
+
+
 class PlayerHistoryCache:
-    def __init__(self, *, ttl_seconds: float, max_players: int) -> None:
+    def __init__(self, *, ttl_seconds: float, max_players: int, refresh_seconds: float = 15.0) -> None:
         self.ttl_seconds = ttl_seconds
         self.max_players = max_players
+        self.refresh_seconds = refresh_seconds
         self._entries: OrderedDict[tuple[float, int], tuple[float, PlayerHistory]] = OrderedDict()
         self._lock = threading.Lock()
+        # Resident entries are trusted until then (monotonic time): set by each successful load/refresh.
+        self._resident_until = -math.inf
+        self._looked_at: dt.datetime | None = None  # UTC, when the last successful look began
+        self.resident_players = 0
+        self.resident_loaded = threading.Event()
 
     def histories(self, player_ids: Iterable[int], *, close_range_ft: float) -> PlayerHistory:
         """One history holding every given player (fetching the ones not cached in one query)."""
@@ -47,10 +71,11 @@ class PlayerHistoryCache:
         now = time.monotonic()
         found: dict[int, PlayerHistory] = {}
         missing: list[int] = []
+        resident_ok = now < self._resident_until
         with self._lock:
             for player in wanted:
                 entry = self._entries.get((close_range_ft, player))
-                if entry is not None and entry[0] > now:
+                if entry is not None and (entry[0] > now if entry[0] != RESIDENT else resident_ok):
                     found[player] = entry[1]
                 else:
                     missing.append(player)
@@ -71,6 +96,115 @@ class PlayerHistoryCache:
     def clear(self) -> None:
         with self._lock:
             self._entries.clear()
+        self._resident_until = -math.inf
+        self._looked_at = None
+        self.resident_players = 0
+        self.resident_loaded.clear()
+
+    # ------------------------------------------------------------------ resident histories
+    def resident_load(self) -> int | None:
+        """Read every player's document of the store into the cache, resident (None: no store yet)."""
+        started, looked_at = time.monotonic(), _utcnow()
+        documents = selectors.shooter_history_documents()
+        if documents is None:
+            return None
+        loaded = self._make_resident(documents, limit=self.max_players)
+        self._resident_until = started + 3 * self.refresh_seconds
+        self._looked_at = looked_at
+        self.resident_players = loaded
+        self.resident_loaded.set()
+        metrics.resident_shooters_set(loaded)
+        return loaded
+
+    def resident_refresh(self) -> int | None:
+        """Re-read the documents written since the last look (None: no store, or not loaded yet)."""
+        if not self.resident_loaded.is_set():
+            return self.resident_load()
+        started, looked_at = time.monotonic(), _utcnow()
+        assert self._looked_at is not None  # set by the load
+        since = self._looked_at - dt.timedelta(seconds=RESIDENT_LOOKBACK_SECONDS)
+        documents = selectors.shooter_history_documents(written_since=since)
+        if documents is None:
+            return None
+        refreshed = self._make_resident(documents, limit=None)
+        self._resident_until = started + 3 * self.refresh_seconds
+        self._looked_at = looked_at
+        return refreshed
+
+    def _make_resident(self, documents: Iterator[dict[str, Any]], *, limit: int | None) -> int:
+        from ingestion import history as store
+
+        count = 0
+        chunk: list[dict[str, Any]] = []
+
+        def put(batch: list[dict[str, Any]]) -> None:
+            built = store.histories(batch)
+            with self._lock:
+                for document in batch:
+                    player = int(document["_id"])
+                    key = (CLOSE_RANGE_FT, player)
+                    self._entries[key] = (RESIDENT, built.get(player, _EMPTY))
+                    self._entries.move_to_end(key)
+                while len(self._entries) > self.max_players:
+                    self._entries.popitem(last=False)
+
+        for document in documents:
+            if limit is not None and count >= limit:
+                break
+            chunk.append(document)
+            count += 1
+            if len(chunk) >= RESIDENT_READ_CHUNK:
+                put(chunk)
+                chunk = []
+        if chunk:
+            put(chunk)
+        return count
+
+
+def _utcnow() -> dt.datetime:
+    return dt.datetime.now(dt.UTC).replace(tzinfo=None)
+
+
+def resident_loop(history_cache: PlayerHistoryCache, *, stop: threading.Event) -> None:
+    """Load the store into ``history_cache``, then keep it current, until ``stop`` is set."""
+    while not stop.is_set():
+        loading = not history_cache.resident_loaded.is_set()
+        try:
+            result = history_cache.resident_refresh()
+            if result is None:
+                logger.info("resident shooter histories: the store is not built yet")
+            elif loading:
+                logger.info("resident shooter histories: %d players loaded", result)
+        except Exception:  # MongoDB away: requests read the store themselves until it is back
+            logger.exception("resident shooter histories: refresh failed")
+        stop.wait(history_cache.refresh_seconds)
+
+
+_resident_thread: threading.Thread | None = None
+_resident_stop = threading.Event()
+
+
+def resident_start() -> threading.Thread | None:
+    """Start this process's resident-history thread (gunicorn's post_worker_init), once."""
+    global _resident_thread
+    if not settings.SERVING_HISTORY_RESIDENT:
+        return None
+    history_cache = cache()
+    with _cache_lock:
+        if _resident_thread is None or not _resident_thread.is_alive():
+            _resident_stop.clear()
+            _resident_thread = threading.Thread(target=resident_loop, args=(history_cache,), kwargs={"stop": _resident_stop},
+                                                name="resident-histories", daemon=True)
+            _resident_thread.start()
+    return _resident_thread
+
+
+def resident_stop() -> None:
+    global _resident_thread
+    _resident_stop.set()
+    thread, _resident_thread = _resident_thread, None
+    if thread is not None:
+        thread.join(timeout=10)
 
 
 def _build(player_ids: list[int], *, close_range_ft: float) -> dict[int, PlayerHistory]:
@@ -119,11 +253,13 @@ def cache() -> PlayerHistoryCache:
         with _cache_lock:
             if _cache is None:
                 _cache = PlayerHistoryCache(ttl_seconds=settings.SERVING_HISTORY_TTL_SECONDS,
-                                            max_players=settings.SERVING_HISTORY_CACHE_PLAYERS)
+                                            max_players=settings.SERVING_HISTORY_CACHE_PLAYERS,
+                                            refresh_seconds=settings.SERVING_HISTORY_REFRESH_SECONDS)
     return _cache
 
 
 def reset() -> None:
     global _cache
+    resident_stop()
     with _cache_lock:
         _cache = None

@@ -67,5 +67,16 @@ def prediction_refused(*, endpoint: str, reason: str) -> None:
     PREDICTION_ERRORS.labels(endpoint, reason).inc()
 
 
+RESIDENT_SHOOTERS = Gauge(
+    "parivision_serving_resident_shooters",
+    "Shooter histories a web process holds resident (loaded at start, kept current); the least of the live "
+    "processes.", multiprocess_mode="livemin",
+)
+
+
 def model_loaded_set(loaded: bool) -> None:
     MODEL_LOADED.set(1 if loaded else 0)
+
+
+def resident_shooters_set(count: int) -> None:
+    RESIDENT_SHOOTERS.set(count)

@@ -8,7 +8,7 @@ import datetime as dt
 import json
 import math
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -30,6 +30,20 @@ def player_shots(*, player_ids: list[int]) -> list[dict[str, Any]]:
     query: dict[str, Any] = {"player_id": player_ids[0]} if len(player_ids) == 1 else {"player_id": {"$in": player_ids}}
     projection = dict.fromkeys(HISTORY_FIELDS, 1) | {"_id": 0}
     return list(mongo.warehouse_collection(mongo.SHOTS).find(query, projection))
+
+
+def shooter_history_documents(*, written_since: dt.datetime | None = None) -> Iterator[dict[str, Any]] | None:
+    """The store's player documents (all of them, or those written at or after ``written_since``,
+    by the ``u`` index); None while the store has not been built."""
+    from ingestion import history
+
+    store = mongo.warehouse_collection(mongo.SHOOTER_HISTORY)
+    if store.find_one({"_id": history.STATE_ID}, {"_id": 1}) is None:
+        return None
+    query: dict[str, Any] = {"_id": {"$ne": history.STATE_ID}}
+    if written_since is not None:
+        query[history.UPDATED] = {"$gte": written_since}
+    return store.find(query, batch_size=500)
 
 
 def shooter_histories(*, player_ids: list[int]) -> dict[int, PlayerHistory] | None:

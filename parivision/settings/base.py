@@ -300,6 +300,10 @@ SERVING_WARM_UP = env_bool("SERVING_WARM_UP", True)
 # (short: the store follows every write, the cache only saves a read).
 SERVING_HISTORY_TTL_SECONDS = env_float("SERVING_HISTORY_TTL_SECONDS", 30.0, minimum=0.0)
 SERVING_HISTORY_CACHE_PLAYERS = env_int("SERVING_HISTORY_CACHE_PLAYERS", 20_000, minimum=1)
+# Web workers hold every stored shooter's history (loaded when they start) and re-read the store's
+# documents written since their last look this often: no shooter is ever a store read away.
+SERVING_HISTORY_RESIDENT = env_bool("SERVING_HISTORY_RESIDENT", True)
+SERVING_HISTORY_REFRESH_SECONDS = env_float("SERVING_HISTORY_REFRESH_SECONDS", 15.0, minimum=0.5, maximum=600)
 SERVING_BATCH_MAX = env_int("SERVING_BATCH_MAX", 1_000, minimum=1, maximum=10_000)
 # Per-user request rates ("<n>/<second|minute|hour|day>"), counted in Redis across all workers.
 def _rate(name: str, default: str) -> str:

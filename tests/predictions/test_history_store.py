@@ -105,3 +105,96 @@ def test_a_model_with_another_close_range_boundary_still_gets_its_histories_from
 
     expected = PlayerHistory.from_shots(frame[frame["player_id"] == player], close_range_ft=4.0)
     assert np.array_equal(served.attempts, expected.attempts)
+
+
+# --- resident histories: loaded when a worker starts, kept current by the store's write times ----
+
+
+def no_store_read(*_args: Any, **_kwargs: Any) -> Any:
+    raise AssertionError("a request read a shooter's history from the store")
+
+
+def test_resident_histories_answer_every_stored_shooter_without_a_read(mlflow_store, monkeypatch):
+    frame = mlflow_store.frame
+    mongo.warehouse_collection(mongo.SHOTS).insert_many(warehouse_documents(frame))
+    store.history_backfill()
+    cache = history.PlayerHistoryCache(ttl_seconds=0.0, max_players=10_000)  # a TTL path would always read
+    players = sorted(int(p) for p in frame["player_id"].unique())
+
+    assert cache.resident_load() == len(players)
+    monkeypatch.setattr(selectors, "shooter_histories", no_store_read)
+    monkeypatch.setattr(selectors, "player_shots", no_warehouse_scan)
+    served = cache.histories(players, close_range_ft=CLOSE_RANGE_FT)
+
+    expected = PlayerHistory.from_shots(frame)
+    assert np.array_equal(served.keys, expected.keys)
+    assert np.array_equal(served.attempts, expected.attempts)
+    assert np.array_equal(served.makes, expected.makes)
+
+
+def test_a_refresh_reads_only_what_was_written_since_and_brings_the_new_shots(mlflow_store, monkeypatch):
+    frame = mlflow_store.frame
+    days = sorted(frame["game_date"].unique())
+    old, new = frame[frame["game_date"] < days[-1]], frame[frame["game_date"] == days[-1]]
+    mongo.warehouse_collection(mongo.SHOTS).insert_many(warehouse_documents(old))
+    store.history_backfill()
+    # The backfill wrote its documents long before the worker started.
+    long_ago = store._written_at() - pd.Timedelta(hours=1)
+    mongo.warehouse_collection(mongo.SHOOTER_HISTORY).update_many(
+        {"_id": {"$ne": store.STATE_ID}}, {"$set": {store.UPDATED: long_ago}})
+    cache = history.PlayerHistoryCache(ttl_seconds=0.0, max_players=10_000)
+    assert cache.resident_load() == old["player_id"].nunique()
+    assert cache.resident_refresh() == 0  # nothing written since
+
+    documents = warehouse_documents(new)
+    mongo.warehouse_collection(mongo.SHOTS).insert_many(documents)
+    touched = {d for doc in documents if (d := store.shot_day(doc))}
+    store.history_refresh(player_days=touched)
+    assert cache.resident_refresh() == len({player for player, _day in touched})
+
+    monkeypatch.setattr(selectors, "shooter_histories", no_store_read)
+    players = sorted({player for player, _day in touched})
+    served = cache.histories(players, close_range_ft=CLOSE_RANGE_FT)
+    expected = PlayerHistory.from_shots(frame[frame["player_id"].isin(players)])
+    assert np.array_equal(served.keys, expected.keys)
+    assert np.array_equal(served.attempts, expected.attempts)
+
+
+def test_resident_histories_expire_when_the_refreshes_stop(mlflow_store, monkeypatch):
+    frame = mlflow_store.frame
+    mongo.warehouse_collection(mongo.SHOTS).insert_many(warehouse_documents(frame))
+    store.history_backfill()
+    cache = history.PlayerHistoryCache(ttl_seconds=0.0, max_players=10_000, refresh_seconds=0.5)
+    cache.resident_load()
+    player = int(frame["player_id"].iloc[0])
+    reads: list[list[int]] = []
+    real = selectors.shooter_histories
+
+    def counted(*, player_ids: list[int]) -> Any:
+        reads.append(player_ids)
+        return real(player_ids=player_ids)
+
+    monkeypatch.setattr(selectors, "shooter_histories", counted)
+    cache.histories([player], close_range_ft=CLOSE_RANGE_FT)
+    assert reads == []
+    monkeypatch.setattr(history.time, "monotonic", lambda: 10**9)  # long past three missed refreshes
+    cache.histories([player], close_range_ft=CLOSE_RANGE_FT)
+    assert reads == [[player]]
+
+
+def test_the_resident_thread_loads_the_store_once_it_is_built(mlflow_store, settings):
+    settings.SERVING_HISTORY_REFRESH_SECONDS = 0.5
+    history.reset()
+    thread = history.resident_start()
+    assert thread is not None
+    assert thread.is_alive()
+    assert not history.cache().resident_loaded.wait(1.0)  # no store yet: nothing to load, no error
+    mongo.warehouse_collection(mongo.SHOTS).insert_many(warehouse_documents(mlflow_store.frame))
+    store.history_backfill()
+    assert history.cache().resident_loaded.wait(10.0)
+    assert history.cache().resident_players == mlflow_store.frame["player_id"].nunique()
+    history.resident_stop()
+    assert not thread.is_alive()
+
+    settings.SERVING_HISTORY_RESIDENT = False
+    assert history.resident_start() is None
