@@ -9,24 +9,14 @@ from django.http import StreamingHttpResponse
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiExample, OpenApiParameter, extend_schema
 from rest_framework import permissions
-from rest_framework.negotiation import DefaultContentNegotiation
-from rest_framework.renderers import BaseRenderer, JSONRenderer
+from rest_framework.renderers import BaseRenderer
 from rest_framework.request import Request
 from rest_framework.response import Response
 
 from betting.export import COLUMNS, bets_csv_response
+from parivision.negotiation import AcceptHeaderNegotiation
+from parivision.renderers import JSONRenderer
 from predictions.api import ApiView, _errors
-
-
-class _AcceptOnly:
-    URL_FORMAT_OVERRIDE = None
-
-
-class AcceptHeaderNegotiation(DefaultContentNegotiation):
-    """The representation follows the Accept header only: DRF's ``?format=`` override answered an
-    unknown value with an undocumented 404 (and put a parameter nobody needs in the schema)."""
-
-    settings = _AcceptOnly  # type: ignore[assignment]
 
 
 class CsvRenderer(BaseRenderer):

@@ -7,12 +7,13 @@ from typing import Any
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiExample, OpenApiParameter, extend_schema
 from rest_framework import serializers
-from rest_framework.renderers import BaseRenderer, JSONRenderer
+from rest_framework.renderers import BaseRenderer
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from betting.api import AcceptHeaderNegotiation
 from parivision.errors import ApplicationError
+from parivision.negotiation import AcceptHeaderNegotiation
+from parivision.renderers import JSONRenderer
 from predictions.api import ApiView, _errors
 from training import selectors
 from training.models import ModelVersion
