@@ -6,7 +6,8 @@ MongoDB stand-in answers by scanning the whole collection (about 1.5 s with four
 This store holds the same information already aggregated, one document per player read by
 ``_id`` (fast on the stand-in and on MongoDB alike)::
 
-    {"_id": <player_id>, "d": {"<day>": <96 bytes>, ...}, "u": <when it was last written>}
+    {"_id": <player_id>, "d": {"<day>": <96 bytes>, ...}, "g": {"<day>": [<game_id>, ...], ...},
+     "u": <when it was last written>}
 
 where ``<day>`` is the day number (days since 1970-01-01, ``training.ml.features``' rule) and
 the bytes are the day's attempts then makes in each of the feature groups (``GROUPS``), as
@@ -14,9 +15,8 @@ little-endian uint16: exactly the rows of ``history_daily_counts`` at ``CLOSE_RA
 
 Kept current by the writes themselves: after a batch of shots is written (new shots or
 corrections), ``history_refresh`` *recomputes* each touched (player, day) from the warehouse
-shots of that player and day (the whole day's shots by the ``game_date`` index when several
-shooters of that day are due, else an equality on ``player_id`` + ``game_date``) and sets that
-one field. A re-run, a duplicate or a correction therefore never counts a shot twice.
+shots of that player and day (read by game: the games written, and those ``g`` recorded for
+that day) and sets that one field. A re-run, a duplicate or a correction therefore never counts a shot twice.
 ``history_backfill`` rebuilds the whole store from the warehouse (one pass over the shots)
 and marks it built; serving reads the store only once it is built (``STATE_ID``).
 """
@@ -46,10 +46,9 @@ _DTYPE = np.dtype("<u2")
 # Every write of a player's document sets ``u`` to when it was made: serving's resident histories
 # re-read the documents written since their last look (predictions/history.py), by this index.
 UPDATED = "u"
+# ``g.<day>``: the games a player's shots of that day came from (the recount reads them by game).
+GAMES = "g"
 BACKFILL_CHUNK = 100_000
-# From this many shooters of one day to recount, the day's shots are read at once: on the stand-in a
-# read costs about as much whatever it returns (tens to hundreds of ms with a season stored).
-DAY_READ_PLAYERS = 4
 WRITE_CHUNK = 500
 
 
@@ -140,46 +139,71 @@ def shot_day(doc: dict[str, Any]) -> tuple[int, int] | None:
 # --- writes -----------------------------------------------------------------------------------
 
 
-def history_refresh(*, player_days: Iterable[tuple[int, int]]) -> int:
-    """Recompute these (player, day) entries from the warehouse shots of each player and day.
+def shot_game_day(doc: dict[str, Any]) -> tuple[int, int, str] | None:
+    """The (player_id, day, game_id) a warehouse shot document counts in (None without them)."""
+    found = shot_day(doc)
+    game = doc.get("game_id")
+    return (*found, game) if found is not None and isinstance(game, str) else None
+
+
+def history_refresh(*, shots: Iterable[dict[str, Any]] = (), player_days: Iterable[tuple[int, int]] = ()) -> int:
+    """Recompute the (player, day) entries of these warehouse shots (and of ``player_days``) from
+    the warehouse shots of each player and day.
 
     Idempotent: whatever was stored for a (player, day) is replaced by a recount, so a
     re-run, a duplicate or a corrected shot is never counted twice. A day left without
     shots (a correction moved them) is removed. Returns the number of entries written.
+
+    The recount reads whole games by ``game_id`` (an equality on its own index: a lookup on
+    MongoDB and on the stand-in alike, where any query holding a date scans every shot): the
+    games of the given shots, plus every game the store recorded for that player and day
+    (``g.<day>``), so a player in two games of one day (no NBA schedule has one, a messy file
+    might) is still counted whole. A (player, day) with no known game is read by player and
+    date instead.
     """
-    wanted = sorted(set(player_days))
+    wanted: dict[tuple[int, int], set[str]] = {}
+    for doc in shots:
+        if (place := shot_game_day(doc)) is not None:
+            wanted.setdefault((place[0], place[1]), set()).add(place[2])
+    for player, day in player_days:
+        wanted.setdefault((int(player), int(day)), set())
     if not wanted:
         return 0
-    shots = mongo.warehouse_collection(mongo.SHOTS)
-    projection = dict.fromkeys(SHOT_FIELDS, 1) | {"_id": 0}
-    by_day: dict[int, set[int]] = {}
-    for player, day in wanted:
-        by_day.setdefault(day, set()).add(player)
+    store = mongo.warehouse_collection(mongo.SHOOTER_HISTORY)
+    players = sorted({player for player, _day in wanted})
+    for document in store.find({"_id": {"$in": players}}, {GAMES: 1}):
+        for day, games in (document.get(GAMES) or {}).items():
+            key = (int(document["_id"]), int(day))
+            if key in wanted:
+                wanted[key].update(str(g) for g in games)
+    collection = mongo.warehouse_collection(mongo.SHOTS)
+    projection = dict.fromkeys((*SHOT_FIELDS, "game_id"), 1) | {"_id": 0}
     found: list[dict[str, Any]] = []
-    for day, players in sorted(by_day.items()):
-        midnight = day_midnight(day)
-        if len(players) >= DAY_READ_PLAYERS:
-            # Many shooters of one day (a file's batch): that day's shots in one read (the
-            # game_date index; a day of the NBA is ~2,000 shots), rather than a read per shooter.
-            found.extend(doc for doc in shots.find({"game_date": midnight}, projection) if doc.get("player_id") in players)
-        else:
-            for player in sorted(players):
-                # Equality on both fields of the (player_id, game_date) index.
-                found.extend(shots.find({"player_id": player, "game_date": midnight}, projection))
+    for game in sorted({g for games in wanted.values() for g in games}):
+        for doc in collection.find({"game_id": game}, projection):
+            day_of = shot_day(doc)
+            if day_of is not None and game in wanted.get(day_of, ()):
+                found.append(doc)
+    for player, day in sorted(key for key, games in wanted.items() if not games):
+        found.extend(collection.find({"player_id": player, "game_date": day_midnight(day)}, projection))
+    games_of: dict[tuple[int, int], set[str]] = {}
+    for doc in found:
+        if (place := shot_game_day(doc)) is not None:
+            games_of.setdefault((place[0], place[1]), set()).add(place[2])
     daily = _daily_counts(pd.DataFrame(found, columns=list(SHOT_FIELDS)))
     columns = count_columns()
     rows = {(int(p), int(d)): counts for p, d, counts in
             zip(daily["player_id"], daily["day"], daily[columns].to_numpy(), strict=True)}  # fmt: skip
     operations = []
     written = _written_at()
-    for player, day in wanted:
+    for player, day in sorted(wanted):
         counts = rows.get((player, day))
         update: dict[str, dict[str, Any]] = (
-            {"$set": {f"d.{day}": encode(counts), UPDATED: written}} if counts is not None
-            else {"$unset": {f"d.{day}": ""}, "$set": {UPDATED: written}}
+            {"$set": {f"d.{day}": encode(counts), f"{GAMES}.{day}": sorted(games_of.get((player, day), ())),
+                      UPDATED: written}}
+            if counts is not None else {"$unset": {f"d.{day}": "", f"{GAMES}.{day}": ""}, "$set": {UPDATED: written}}
         )  # fmt: skip
         operations.append(UpdateOne({"_id": player}, update, upsert=True))
-    store = mongo.warehouse_collection(mongo.SHOOTER_HISTORY)
     for start in range(0, len(operations), WRITE_CHUNK):
         store.bulk_write(operations[start:start + WRITE_CHUNK], ordered=False)
     return len(operations)
@@ -195,8 +219,9 @@ def history_backfill(*, progress: Callable[[str], None] | None = None) -> dict[s
     """
     say = progress or (lambda _message: None)
     collection = mongo.warehouse_collection(mongo.SHOTS)
-    projection = dict.fromkeys(SHOT_FIELDS, 1) | {"_id": 0}
+    projection = dict.fromkeys((*SHOT_FIELDS, "game_id"), 1) | {"_id": 0}
     parts: list[pd.DataFrame] = []
+    games_of: dict[tuple[int, int], set[str]] = {}
     chunk: list[dict[str, Any]] = []
     shots = 0
     # A season at a time (the season index): the stand-in gathers a whole answer before its first
@@ -205,6 +230,8 @@ def history_backfill(*, progress: Callable[[str], None] | None = None) -> dict[s
     for season in [*seasons, None]:
         for doc in collection.find({"season": season}, projection, batch_size=10_000):
             chunk.append(doc)
+            if (place := shot_game_day(doc)) is not None:
+                games_of.setdefault((place[0], place[1]), set()).add(place[2])
             if len(chunk) >= BACKFILL_CHUNK:
                 parts.append(_daily_counts(pd.DataFrame(chunk, columns=list(SHOT_FIELDS))))
                 shots += len(chunk)
@@ -218,12 +245,14 @@ def history_backfill(*, progress: Callable[[str], None] | None = None) -> dict[s
              if parts else pd.DataFrame(columns=["player_id", "day", *columns]))  # fmt: skip
     store = mongo.warehouse_collection(mongo.SHOOTER_HISTORY)
     documents: dict[int, dict[str, Binary]] = {}
+    games: dict[int, dict[str, list[str]]] = {}
     for player, day, counts in zip(daily["player_id"], daily["day"], daily[columns].to_numpy(), strict=True):
         documents.setdefault(int(player), {})[str(int(day))] = encode(counts)
+        games.setdefault(int(player), {})[str(int(day))] = sorted(games_of.get((int(player), int(day)), ()))
     # ``$set`` of the whole map replaces every day of the player (the stand-in cannot replace a
     # document holding binary values, but sets them).
     written = _written_at()
-    operations = [UpdateOne({"_id": player}, {"$set": {"d": days, UPDATED: written}}, upsert=True)
+    operations = [UpdateOne({"_id": player}, {"$set": {"d": days, GAMES: games[player], UPDATED: written}}, upsert=True)
                   for player, days in documents.items()]
     # Players no longer in the warehouse (none, unless shots were deleted) lose their document.
     stale = [doc["_id"] for doc in store.find({}, {"_id": 1}) if doc["_id"] != STATE_ID and doc["_id"] not in documents]

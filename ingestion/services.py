@@ -349,7 +349,7 @@ def _write_shots(batch: PreparedBatch) -> IngestReport:
     report.inserted += inserted
     report.duplicates += duplicates
     # The shooters' daily counts follow the shots they are computed from (recounted, not added to).
-    history.history_refresh(player_days=[day for doc in [*fresh, *touched] if (day := history.shot_day(doc))])
+    history.history_refresh(shots=[*fresh, *touched])
     lake.insert_quarantine(batch.refused)
     if inserted or report.corrected:  # new or corrected shots: their seasons' figures are due
         figures_after_new_shots(seasons={doc.get("season") for doc in batch.shot_docs})

@@ -109,6 +109,9 @@ SHOT_INDEXES: tuple[dict[str, Any], ...] = (
     {"keys": (("game_date", ASCENDING),)},
     {"keys": (("player_id", ASCENDING), ("game_date", ASCENDING))},
     {"keys": (("season", ASCENDING),)},
+    # The shooter-history recount reads whole games (ingestion/history.py): the stand-in uses an
+    # index only for equality on all of its fields, so (game_id, event_id) does not serve it.
+    {"keys": (("game_id", ASCENDING),)},
 )
 RAW_INDEXES: tuple[dict[str, Any], ...] = ({"keys": (("batch_id", ASCENDING),)},)
 

@@ -43,7 +43,7 @@ def shooter_history_documents(*, written_since: dt.datetime | None = None) -> It
     query: dict[str, Any] = {"_id": {"$ne": history.STATE_ID}}
     if written_since is not None:
         query[history.UPDATED] = {"$gte": written_since}
-    return store.find(query, batch_size=500)
+    return store.find(query, {"d": 1}, batch_size=500)
 
 
 def shooter_histories(*, player_ids: list[int]) -> dict[int, PlayerHistory] | None:
@@ -52,7 +52,7 @@ def shooter_histories(*, player_ids: list[int]) -> dict[int, PlayerHistory] | No
     from ingestion import history
 
     wanted: list[Any] = [*player_ids, history.STATE_ID]
-    documents = list(mongo.warehouse_collection(mongo.SHOOTER_HISTORY).find({"_id": {"$in": wanted}}))
+    documents = list(mongo.warehouse_collection(mongo.SHOOTER_HISTORY).find({"_id": {"$in": wanted}}, {"d": 1}))
     if not any(doc["_id"] == history.STATE_ID for doc in documents):
         return None
     return history.histories(doc for doc in documents if doc["_id"] != history.STATE_ID)

@@ -156,17 +156,24 @@ def test_the_backfill_builds_the_store_of_a_warehouse_filled_before_it(tmp_path)
     assert_store_matches_warehouse()
 
 
-def test_refreshing_reads_only_the_touched_players_and_days(monkeypatch, tmp_path):
-    records = feed_records(tmp_path, games=1, seed=9)
+def test_refreshing_reads_only_the_games_of_the_touched_players_and_days(monkeypatch, tmp_path):
+    records = feed_records(tmp_path, games=2, seed=9)
     lake_receive(records=records, source="feed:test", run_id=None)
     lake_transform_pending()
-    player, day = stored()[["player_id", "day"]].iloc[0].tolist()
+    expected = stored()
+    player, day = (int(x) for x in expected[["player_id", "day"]].iloc[0].tolist())
+    games = mongo.warehouse_collection(mongo.SHOTS).distinct(
+        "game_id", {"player_id": player, "game_date": history.day_midnight(day)})
+    assert len(games) == 1
     queries = spy_on_shot_reads(monkeypatch)
-    assert history.history_refresh(player_days=[(int(player), int(day))]) == 1
-    assert queries == [{"player_id": int(player), "game_date": history.day_midnight(int(day))}]
+    assert history.history_refresh(player_days=[(player, day)]) == 1
+    # By game (an index lookup on MongoDB and on the stand-in), never by date (a scan on the stand-in).
+    assert queries == [{"game_id": games[0]}]
+    monkeypatch.undo()
+    pd.testing.assert_frame_equal(stored(), expected)
 
 
-def test_many_shooters_of_one_day_are_recounted_from_one_read_of_that_day(monkeypatch, tmp_path):
+def test_many_shooters_of_one_day_are_recounted_from_one_read_of_each_game(monkeypatch, tmp_path):
     records = feed_records(tmp_path, games=2, seed=9)
     lake_receive(records=records, source="feed:test", run_id=None)
     lake_transform_pending()
@@ -174,12 +181,44 @@ def test_many_shooters_of_one_day_are_recounted_from_one_read_of_that_day(monkey
     days = expected.groupby("day")["player_id"].apply(list)
     day = int(days.index[0])
     players = [int(p) for p in days.iloc[0]]
-    assert len(players) >= history.DAY_READ_PLAYERS
+    assert len(players) >= 4
     store = mongo.warehouse_collection(mongo.SHOOTER_HISTORY)
-    for player in players:  # forget that day: the recount must bring it back exactly
+    for player in players:  # forget that day's counts: the recount must bring them back exactly
         store.update_one({"_id": player}, {"$unset": {f"d.{day}": ""}})
+    games = mongo.warehouse_collection(mongo.SHOTS).distinct("game_id", {"game_date": history.day_midnight(day)})
     queries = spy_on_shot_reads(monkeypatch)
     assert history.history_refresh(player_days=[(p, day) for p in players]) == len(players)
-    assert queries == [{"game_date": history.day_midnight(day)}]
+    assert sorted(q["game_id"] for q in queries) == sorted(games)
+    monkeypatch.undo()
+    pd.testing.assert_frame_equal(stored(), expected)
+
+
+def test_a_player_in_two_games_of_one_day_is_counted_whole(tmp_path):
+    """No NBA schedule has it, a messy file might: each game's import recounts the day from both games."""
+    first, second = nba_com_game("22300001", 6), nba_com_game("22300002", 4)  # one shooter, one date
+    shots_import_file(location=str(write_csv(tmp_path / "a.csv", first)))
+    shots_import_file(location=str(write_csv(tmp_path / "b.csv", second)))
+    assert_store_matches_warehouse()
+    assert int(stored()["attempts_all"].sum()) == 10
+
+    fixed = [dict(r) for r in first]
+    fixed[0]["SHOT_MADE"] = "TRUE" if first[0]["SHOT_MADE"] == "FALSE" else "FALSE"
+    _run, report = shots_import_file(location=str(write_csv(tmp_path / "a2.csv", fixed)))
+    assert report.corrected == 1
+    assert_store_matches_warehouse()
+    assert int(stored()["attempts_all"].sum()) == 10
+
+
+def test_a_day_the_store_knows_no_game_of_is_read_by_player_and_date(monkeypatch, tmp_path):
+    records = feed_records(tmp_path, games=1, seed=9)
+    lake_receive(records=records, source="feed:test", run_id=None)
+    lake_transform_pending()
+    expected = stored()
+    player, day = (int(x) for x in expected[["player_id", "day"]].iloc[0].tolist())
+    # A store written before games were recorded: the day's entry has counts but no games.
+    mongo.warehouse_collection(mongo.SHOOTER_HISTORY).update_one({"_id": player}, {"$unset": {f"g.{day}": ""}})
+    queries = spy_on_shot_reads(monkeypatch)
+    assert history.history_refresh(player_days=[(player, day)]) == 1
+    assert queries == [{"player_id": player, "game_date": history.day_midnight(day)}]
     monkeypatch.undo()
     pd.testing.assert_frame_equal(stored(), expected)

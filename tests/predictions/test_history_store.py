@@ -87,7 +87,7 @@ def test_new_shots_reach_a_cached_shooter_once_the_cache_entry_expires(mlflow_st
     documents = warehouse_documents(new)
     mongo.warehouse_collection(mongo.SHOTS).insert_many(documents)
     # What the ingestion does after writing shots (tests/ingestion/test_history.py covers that path).
-    store.history_refresh(player_days=[d for doc in documents if (d := store.shot_day(doc))])
+    store.history_refresh(shots=documents)
     after = history.cache().histories([player], close_range_ft=CLOSE_RANGE_FT)
 
     assert len(after) == len(before) + 1
@@ -149,7 +149,7 @@ def test_a_refresh_reads_only_what_was_written_since_and_brings_the_new_shots(ml
     documents = warehouse_documents(new)
     mongo.warehouse_collection(mongo.SHOTS).insert_many(documents)
     touched = {d for doc in documents if (d := store.shot_day(doc))}
-    store.history_refresh(player_days=touched)
+    store.history_refresh(shots=documents)
     assert cache.resident_refresh() == len({player for player, _day in touched})
 
     monkeypatch.setattr(selectors, "shooter_histories", no_store_read)
