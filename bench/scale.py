@@ -14,8 +14,9 @@
    figures (``manage.py refresh_figures``), timing both;
 4. starts the web (gunicorn, production settings, two workers) and measures, over a keep-alive
    connection, single-prediction latency for shooters never asked before right after a restart
-   (cold) and the same shooters again (warm); then batches of 1,000 distinct shooters
-   (``POST /api/v1/predictions/batch``); then, after another restart, every portal page and read
+   (cold: once the workers hold the resident histories) and the same shooters again (warm); then
+   batches of 1,000 distinct shooters (``POST /api/v1/predictions/batch``), the first alone, then
+   on one connection per worker at once; then, after another restart, every portal page and read
    API (``bench/pages.py``: cold first hits, warm p95);
 5. bytes per logged prediction: the warehouse database's file growth over the predictions the
    run logged (``bench/prediction_log.py``'s measure, here in the full warehouse).
@@ -45,7 +46,7 @@ sys.path.insert(0, str(ROOT))
 from bench.common import api_body, machine_load, percentile  # noqa: E402
 from bench.pages import measure as pages_measure  # noqa: E402
 from bench.prediction_log import folder_bytes  # noqa: E402
-from bench.serve import log_settled, peak_rss_mb, wait_http, worker_pids  # noqa: E402
+from bench.serve import log_settled, peak_rss_mb, resident_wait, wait_http, worker_pids  # noqa: E402
 
 LAKE_DB, WAREHOUSE_DB = "parivision_lake", "parivision_warehouse"  # bench.serve.log_settled reads these names
 EMPTY_LAKE_DB, EMPTY_WAREHOUSE_DB = "pv_scale_empty_lake", "pv_scale_empty_warehouse"
@@ -161,10 +162,12 @@ def shooters(count: int, files: list[Path]) -> list[dict[str, Any]]:
 
 
 class Web:
-    """gunicorn with the production settings on the bench's stores; restartable."""
+    """gunicorn with the production settings on the bench's stores; restartable. With
+    ``resident_players`` it is started once every worker holds that many resident histories."""
 
-    def __init__(self, env: dict[str, str], port: int, folder: Path) -> None:
+    def __init__(self, env: dict[str, str], port: int, folder: Path, *, resident_players: int = 0) -> None:
         self.env, self.port, self.folder = env, port, folder
+        self.resident_players = resident_players
         self.process: subprocess.Popen[bytes] | None = None
         self.base = f"http://127.0.0.1:{port}"
 
@@ -176,6 +179,11 @@ class Web:
             cwd=ROOT, env=self.env, stdout=log.open("ab"), stderr=subprocess.STDOUT,
         )  # fmt: skip
         wait_http(f"{self.base}/readyz", timeout=300, log=log)
+        if self.resident_players:
+            started = time.perf_counter()
+            resident_wait(self.port, self.resident_players, timeout=600)
+            say(f"  the web workers hold {self.resident_players:,} shooters' histories resident "
+                f"({time.perf_counter() - started:.1f} s after they were ready)")
 
     def stop(self) -> None:
         from tests.services import stop
@@ -211,26 +219,42 @@ def single_latency(web: Web, token: str, bodies: list[dict[str, Any]]) -> dict[s
             for q, share in (("p50", 0.5), ("p99", 0.99))}  # fmt: skip
 
 
-def batch_throughput(web: Web, token: str, bodies: list[dict[str, Any]], repeats: int) -> dict[str, Any]:
-    """The same batch of distinct shooters ``repeats`` + 1 times: the first is cold (its shooters
-    were never asked), the rest warm."""
+def batch_throughput(web: Web, token: str, bodies: list[dict[str, Any]], repeats: int, *,
+                     concurrency: int) -> dict[str, Any]:
+    """The batch of distinct shooters once alone (the first time any of them is asked), then
+    ``repeats`` times on each of ``concurrency`` connections at once (one per worker): shots per
+    second of wall time."""
+    from concurrent.futures import ThreadPoolExecutor
+
     import requests
 
-    session = requests.Session()
-    session.headers["Authorization"] = f"Token {token}"
     url = f"{web.base}/api/v1/predictions/batch"
-    seconds = []
-    for _ in range(repeats + 1):
-        started = time.perf_counter()
-        response = session.post(url, json={"shots": bodies}, timeout=600)
-        seconds.append(time.perf_counter() - started)
-        if response.status_code != 200:
-            raise SystemExit(f"POST {url} answered {response.status_code}: {response.text[:300]}")
-        say(f"  batch of {len(bodies)}: {seconds[-1]:.2f} s")
-    warm = seconds[1:]
-    return {"batch_size": len(bodies), "batch_cold_s": round(seconds[0], 2),
-            "batch_cold_shots_per_s": round(len(bodies) / seconds[0]),
-            "batch_shots_per_s": round(len(bodies) * len(warm) / sum(warm))}  # fmt: skip
+    payload = json.dumps({"shots": bodies})
+
+    def post_all(times: int) -> list[float]:
+        session = requests.Session()
+        session.headers.update({"Authorization": f"Token {token}", "Content-Type": "application/json"})
+        seconds = []
+        for _ in range(times):
+            started = time.perf_counter()
+            response = session.post(url, data=payload, timeout=600)
+            seconds.append(time.perf_counter() - started)
+            if response.status_code != 200:
+                raise SystemExit(f"POST {url} answered {response.status_code}: {response.text[:300]}")
+        return seconds
+
+    first = post_all(1)[0]
+    say(f"  first batch of {len(bodies)}: {first:.2f} s")
+    started = time.perf_counter()
+    with ThreadPoolExecutor(concurrency) as pool:
+        runs = list(pool.map(post_all, [repeats] * concurrency))
+    wall = time.perf_counter() - started
+    count = sum(len(r) for r in runs)
+    say(f"  {count} batches of {len(bodies)} on {concurrency} connections: {wall:.2f} s "
+        f"({len(bodies) * count / wall:,.0f} shots/s)")
+    return {"batch_size": len(bodies), "batch_cold_s": round(first, 2),
+            "batch_cold_shots_per_s": round(len(bodies) / first), "batch_concurrency": concurrency,
+            "batch_shots_per_s": round(len(bodies) * count / wall)}  # fmt: skip
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -241,7 +265,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--extra-season", help="the season imported last, full vs empty (default: the newest)")
     parser.add_argument("--cold-shooters", type=int, default=200, help="shooters in the single-prediction runs")
     parser.add_argument("--batch-size", type=int, default=1_000, help="distinct shooters per batch")
-    parser.add_argument("--batches", type=int, default=3, help="warm batches after the cold one")
+    parser.add_argument("--batches", type=int, default=5, help="warm batches per connection after the first")
     parser.add_argument("--page-requests", type=int, default=20, help="warm requests per page")
     parser.add_argument("--skip-train", action="store_true", help="keep the champion of a previous run")
     parser.add_argument("--skip-figures", action="store_true", help="keep the stored figures of a previous run")
@@ -339,12 +363,14 @@ def main(argv: list[str] | None = None) -> int:
             "GUNICORN_WORKERS": str(WEB_WORKERS), "GUNICORN_ACCESS_LOG": str(scratch / "access.log"),
             "SERVING_BATCH_MAX": str(max(1_000, args.batch_size)),
         }  # fmt: skip
-        web = Web(web_env, services.free_port(), scratch)
+        resident = client[WAREHOUSE_DB]["shooter_history"].count_documents({"_id": {"$ne": "state"}})
+        web = Web(web_env, services.free_port(), scratch, resident_players=resident)
         stack.callback(web.stop)
         say("single predictions: cold (after a restart), then warm ...")
         results["single"] = single_latency(web, token, bodies[: args.cold_shooters])
         say("batches ...")
-        results["batch"] = batch_throughput(web, token, bodies[args.cold_shooters:], args.batches)
+        results["batch"] = batch_throughput(web, token, bodies[args.cold_shooters:], args.batches,
+                                            concurrency=WEB_WORKERS)
         log_settled(client)
         logged = client[WAREHOUSE_DB]["predictions"].count_documents({}) - logged_before
         grown = folder_bytes(work / "mongo" / "data", WAREHOUSE_DB) - bytes_before
