@@ -29,7 +29,20 @@ sys.path.insert(0, str(ROOT))
 from bench.common import percentile  # noqa: E402  (run as a script: the project root first)
 
 
+def _cookies_over_http(session: requests.Session) -> None:
+    """The production settings mark the session and CSRF cookies Secure (HTTPS only); the bench
+    talks plain HTTP to 127.0.0.1, so it sends them back anyway (as a TLS proxy's clients would)."""
+
+    def unsecure(response: requests.Response, *_args: Any, **_kwargs: Any) -> requests.Response:
+        for cookie in session.cookies:
+            cookie.secure = False
+        return response
+
+    session.hooks["response"].append(unsecure)
+
+
 def login(session: requests.Session, base: str, username: str, password: str) -> None:
+    _cookies_over_http(session)
     page = session.get(f"{base}/accounts/login/", timeout=30)
     token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', page.text)
     if token is None:

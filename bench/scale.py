@@ -269,6 +269,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--page-requests", type=int, default=20, help="warm requests per page")
     parser.add_argument("--skip-train", action="store_true", help="keep the champion of a previous run")
     parser.add_argument("--skip-figures", action="store_true", help="keep the stored figures of a previous run")
+    parser.add_argument("--skip-import", action="store_true",
+                        help="keep a previous run's import rates (its extra season stays in the warehouse)")
     args = parser.parse_args(argv)
     files = season_files(args.seasons)
     extra = next((f for f in files if f.name == args.extra_season), files[-1]) if args.extra_season else files[-1]
@@ -316,7 +318,14 @@ def main(argv: list[str] | None = None) -> int:
         started = time.perf_counter()
         call_command("shooter_history_backfill", if_missing=True)
         results["history_backfill_s"] = round(time.perf_counter() - started, 1)
-        results["import"] = import_ratio(extra, state, state_file)
+        if args.skip_import and state.get("import"):
+            results["import"] = state["import"]
+            say(f"import rates of a previous run kept (--skip-import): ratio "
+                f"{state['import']['import_ratio_full_vs_empty']}")
+        else:
+            results["import"] = import_ratio(extra, state, state_file)
+            state["import"] = results["import"]
+            state_file.write_text(json.dumps(state, indent=1))
         warehouse_shots = mongo.warehouse_collection(mongo.SHOTS).count_documents({})
         say(f"warehouse: {warehouse_shots:,} shots")
 
