@@ -32,24 +32,20 @@ from bench.common import percentile  # noqa: E402  (run as a script: the project
 def _cookies_over_http(session: requests.Session) -> None:
     """The production settings mark the session and CSRF cookies Secure (HTTPS only); the bench
     talks plain HTTP to 127.0.0.1, so it sends them back anyway (as a TLS proxy's clients would)."""
-
-    def unsecure(response: requests.Response, *_args: Any, **_kwargs: Any) -> requests.Response:
-        for cookie in session.cookies:
-            cookie.secure = False
-        return response
-
-    session.hooks["response"].append(unsecure)
+    for cookie in session.cookies:
+        cookie.secure = False
 
 
 def login(session: requests.Session, base: str, username: str, password: str) -> None:
-    _cookies_over_http(session)
     page = session.get(f"{base}/accounts/login/", timeout=30)
+    _cookies_over_http(session)
     token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', page.text)
     if token is None:
         raise SystemExit("no login form at /accounts/login/")
     answer = session.post(f"{base}/accounts/login/", timeout=30, allow_redirects=False,
                           data={"username": username, "password": password, "csrfmiddlewaretoken": token.group(1)},
                           headers={"Referer": f"{base}/accounts/login/"})  # fmt: skip
+    _cookies_over_http(session)
     if answer.status_code != 302:
         raise SystemExit(f"login refused for {username!r} ({answer.status_code})")
 
