@@ -62,3 +62,10 @@ def test_the_deployment_checklist_is_clean(tmp_path):
     )
     assert result.returncode == 0, result.stdout + result.stderr
     assert "no issues" in result.stdout
+
+
+def test_production_scores_a_shadow_off_the_web_processes_unless_told_otherwise():
+    shell = "from django.conf import settings; print(settings.SHADOW_SCORER)"
+    common = {"SECRET_KEY": secrets.token_urlsafe(64), "ALLOWED_HOSTS": "x.example"}
+    assert manage("shell", "-v", "0", "-c", shell, **common).stdout.split() == ["worker"]
+    assert manage("shell", "-v", "0", "-c", shell, SHADOW_SCORER="thread", **common).stdout.split() == ["thread"]

@@ -2,7 +2,7 @@
 
 from django.core.exceptions import ImproperlyConfigured
 
-from parivision.env import env_bool, env_int, env_list, env_str, secret_key_weakness
+from parivision.env import env_bool, env_choice, env_int, env_list, env_str, secret_key_weakness
 from parivision.settings.base import *  # noqa: F403
 
 SECRET_KEY = env_str("SECRET_KEY")  # no default: refuse to start without it
@@ -32,3 +32,7 @@ SECURE_CONTENT_TYPE_NOSNIFF = True
 SESSION_COOKIE_SECURE = True
 CSRF_COOKIE_SECURE = True
 X_FRAME_OPTIONS = "DENY"
+
+# A shadow challenger's model work runs in Celery (predictions.shadow_score), not in the web
+# processes: their CPU stays with the requests (bench/serve.py --shadow measures it).
+SHADOW_SCORER = env_choice("SHADOW_SCORER", "worker", ("thread", "worker"))
