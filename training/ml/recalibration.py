@@ -205,7 +205,8 @@ def recalibration_apply(*, recalibration: Recalibration | None, proba: Any, is_t
     logit = _logit(proba)
     out = np.empty_like(proba)
     for shift, rows in ((recalibration.two, ~three), (recalibration.three, three)):
-        out[rows] = _sigmoid(shift.slope * logit[rows] + shift.intercept)
+        identity = shift.intercept == 0.0 and shift.slope == 1.0  # exactly the model's (no logit round trip)
+        out[rows] = proba[rows] if identity else _sigmoid(shift.slope * logit[rows] + shift.intercept)
     return np.clip(out, PROBABILITY_FLOOR, 1 - PROBABILITY_FLOOR)
 
 
