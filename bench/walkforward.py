@@ -3,7 +3,7 @@ only on the seasons before it (the yardstick for modelling changes).
 
     python -m bench.walkforward /work/shared/data/nba_shots [--seasons 2023-24,2022-23] [--kinds xgboost]
         [--calibrations global,family,family-inseason] [--rf-trees 60] [--cache /tmp/parivision-seasons]
-        [--save-probabilities /tmp/parivision-walkforward]
+        [--save-probabilities /tmp/parivision-walkforward] [--context]
 
 For each season S after the first: the ``--training-seasons`` (TRAINING_SEASONS, 2) seasons before S
 are the training window, split into train / validation by date as the pipeline splits it; the shooter
@@ -17,6 +17,7 @@ in-season recalibration (a per-family logit shift refitted every game date on th
 earlier dates, ``training/ml/recalibration.py``).  ``--save-probabilities`` writes each season's test
 labels, families, dates and every policy's probabilities as ``<season>.npz`` (outside git), which
 ``bench/recalibration_grid.py`` replays to compare recalibration settings without retraining.
+``--context`` appends the game-context features (``training/ml/context.py``, measurement only).
 """
 
 from __future__ import annotations
@@ -33,6 +34,7 @@ import numpy as np
 import pandas as pd
 
 from bench.train import peak_rss_mb, season_load
+from training.ml.context import CONTEXT_COLUMNS, game_context_features
 from training.ml.features import HISTORY_DAYS
 from training.ml.recalibration import RecalibrationConfig
 from training.ml.train import RANDOM_FOREST_PARAMS, CalibrationPolicy, ModelKind
@@ -112,6 +114,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--training-seasons", type=int, default=2)
     parser.add_argument("--history-days", type=int, default=HISTORY_DAYS)
     parser.add_argument("--cache", type=Path, default=None, help="folder for parsed season pickles (outside git)")
+    parser.add_argument("--context", action="store_true",
+                        help="append the game-context features (training/ml/context.py): measurement only")
     parser.add_argument("--save-probabilities", type=Path, default=None,
                         help="folder for each season's test probabilities (<season>.npz, outside git)")
     args = parser.parse_args(argv)
@@ -132,6 +136,7 @@ def main(argv: list[str] | None = None) -> int:
         kinds=args.kinds, random_forest_params=rf_params,
         policies={name: POLICIES[name] for name in args.calibrations},
         keep_probabilities=args.save_probabilities is not None,
+        extra_features=game_context_features if args.context else None,
         progress=lambda message: print(f"  … {message}", flush=True),
     )
     summary: dict[str, Any] = walkforward_summary(results, policies=args.calibrations)
@@ -171,6 +176,7 @@ def main(argv: list[str] | None = None) -> int:
     summary.update({
         "kinds": args.kinds,
         "calibrations": args.calibrations,
+        "context_features": list(CONTEXT_COLUMNS) if args.context else [],
         "rf_trees": args.rf_trees or RANDOM_FOREST_PARAMS["n_estimators"],
         "loadavg_start": [round(v, 2) for v in load_start],
         "loadavg_end": [round(v, 2) for v in os.getloadavg()],

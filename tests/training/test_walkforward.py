@@ -141,3 +141,29 @@ def test_in_season_recalibration_closes_a_level_shift_the_training_window_cannot
     assert scores["family-inseason"].gap("2PT") < scores["family"].gap("2PT") / 2
     assert scores["family-inseason"].overall.log_loss < scores["family"].overall.log_loss
     assert results[0].corrections["family-inseason"]["2PT"] < -0.1
+
+
+def test_extra_features_are_appended_to_every_slice_for_measurement(shots: pd.DataFrame) -> None:
+    from training.ml.context import CONTEXT_COLUMNS, game_context_features
+
+    widths: list[tuple[int, int, int]] = []
+    original = walkforward.challengers_fit
+
+    def spy(**kwargs: Any) -> Any:
+        data = kwargs["data"]
+        widths.append((data.x_train.shape[1], data.x_validation.shape[1], len(data.pipeline.feature_names)))
+        return original(**kwargs)
+
+    patch = pytest.MonkeyPatch()
+    patch.setattr(walkforward, "challengers_fit", spy)
+    try:
+        results = walkforward_run(
+            shots=shots.assign(team_id=shots["player_id"] % 2), seasons=[SEASONS[1]], history_days=400,
+            kinds=("xgboost",), xgboost_params=FAST_XGBOOST, pipeline_params={"min_action_count": 50},
+            policies={"family": FAMILY}, extra_features=game_context_features,
+        )
+    finally:
+        patch.undo()
+    (train_width, validation_width, pipeline_width), = widths
+    assert train_width == validation_width == pipeline_width + len(CONTEXT_COLUMNS)
+    assert results[0].scores["family"].overall.rows == results[0].test_rows

@@ -186,13 +186,26 @@ def walkforward_run(
     pipeline_params: Mapping[str, Any] | None = None,
     policies: Mapping[str, AnyPolicy] | None = None,
     keep_probabilities: bool = False,
+    extra_features: Callable[[pd.DataFrame], pd.DataFrame] | None = None,
     progress: Progress = _quiet,
 ) -> list[SeasonResult]:
     """Score each of ``seasons`` (default: every season after the first) with challengers trained on
-    the ``training_seasons`` seasons before it; see the module docstring for the rule."""
+    the ``training_seasons`` seasons before it; see the module docstring for the rule.
+
+    ``extra_features`` (measurement only, e.g. ``training.ml.context.game_context_features``): columns
+    computed once on all of ``shots`` (same index) and appended to the pipeline's encoded rows; each
+    must only read what precedes its shot."""
     import time
 
     policies = dict(policies or DEFAULT_POLICIES)
+    extra_columns: list[str] = []
+    if extra_features is not None:
+        extra = extra_features(shots)
+        extra_columns = [str(c) for c in extra.columns]
+        shots = shots.assign(**{c: extra[c].to_numpy(np.float64) for c in extra_columns})
+
+    def encoded(x: np.ndarray, frame: pd.DataFrame) -> np.ndarray:
+        return np.hstack([x, frame[extra_columns].to_numpy(np.float64)]) if extra_columns else x
     order = seasons_ordered(shots)
     wanted = [s for s in order[1:] if seasons is None or s in seasons]
     unknown = set(seasons or ()) - set(order[1:])
@@ -224,11 +237,13 @@ def walkforward_run(
             train=split.train, validation=split.validation, history=history,
             pipeline_params={**(pipeline_params or {}), "history_days": history_days},
         )
+        data.x_train = encoded(data.x_train, split.train)
+        data.x_validation = encoded(data.x_validation, split.validation)
         models = challengers_fit(data=data, xgboost_params=xgboost_params,
                                  random_forest_params=random_forest_params, kinds=kinds)
         known = pd.concat([split.train, split.validation], ignore_index=True)
         baseline = LookupBaseline().fit(known).predict_proba_frame(split.test)
-        x_test = data.pipeline.transform(split.test, history=history)
+        x_test = encoded(data.pipeline.transform(split.test, history=history), split.test)
         raw_test = {kind: model.predict_raw(x_test) for kind, model in models.items()}
         result = SeasonResult(
             season=season, train_seasons=list(window_seasons),
