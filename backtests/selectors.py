@@ -16,6 +16,7 @@ from training.ml.features import HISTORY_INPUTS, PlayerHistory
 from training.services.data import COLUMNS
 
 if TYPE_CHECKING:
+    from training.ml.recalibration import RecalibrationConfig
     from training.ml.train import ShotModel
 
 # What a shooter's history is built from (training.ml.features.history_daily_counts).
@@ -83,9 +84,39 @@ def player_history(frame: pd.DataFrame) -> PlayerHistory:
     return PlayerHistory.from_shots(_frame(query, HISTORY_COLUMNS, sort=()))
 
 
-def shots_probabilities(*, model: ShotModel, frame: pd.DataFrame, history: PlayerHistory | None = None) -> np.ndarray:
-    """The model's calibrated P(made) for each shot, with shooter histories from the warehouse."""
+def shots_probabilities(
+    *, model: ShotModel, frame: pd.DataFrame, history: PlayerHistory | None = None, recalibrated: bool = True
+) -> np.ndarray:
+    """The model's calibrated P(made) for each shot, with shooter histories from the warehouse
+    (``recalibrated=False``: without the in-season correction a served model may carry)."""
     if frame.empty:
         return np.empty(0)
-    return model.predict_proba_frame(frame, history=history if history is not None else player_history(frame))
+    return model.predict_proba_frame(frame, history=history if history is not None else player_history(frame),
+                                     recalibrated=recalibrated)
 
+
+
+def shots_probabilities_inseason(
+    *, model: ShotModel, frame: pd.DataFrame, config: RecalibrationConfig, history: PlayerHistory | None = None
+) -> np.ndarray:
+    """The model's P(made) as serving with the in-season correction would have priced each shot: the
+    shots of each date corrected by a fit on the settled shots of earlier dates only (the warehouse's
+    ``config.window_days`` before the frame's first date, then the frame's own earlier dates), through
+    ``training.ml.recalibration.inseason_apply``, the walk-forward's replay."""
+    from training.ml.recalibration import inseason_apply
+
+    if frame.empty:
+        return np.empty(0)
+    first = frame["game_date"].min().date()
+    start = _midnight(first) - dt.timedelta(days=config.window_days)
+    earlier = shots_query({"made": {"$in": [True, False]}, "game_date": {"$gte": start, "$lt": _midnight(first)}})
+    proba = np.concatenate([
+        shots_probabilities(model=model, frame=earlier, recalibrated=False),
+        shots_probabilities(model=model, frame=frame, history=history, recalibrated=False),
+    ])
+    both = pd.concat([earlier, frame], ignore_index=True)
+    corrected, _ = inseason_apply(
+        proba=proba, y_true=both["made"].to_numpy(), is_three=(both["shot_type"] == "3PT").to_numpy(),
+        dates=both["game_date"].to_numpy(), config=config,
+    )
+    return corrected[len(earlier):]

@@ -19,6 +19,7 @@ from parivision import mongo
 from parivision.errors import ApplicationError
 from training.models import ModelVersion
 from training.registry import get_registry
+from training.services.recalibration import recalibration_config
 
 logger = logging.getLogger(__name__)
 
@@ -202,7 +203,11 @@ def backtest_compute(*, backtest: Backtest, progress: Progress | None = None) ->
     for index, version in enumerate(backtest.model_versions):
         step(f"predicting with v{version}", 30 + index * share)
         model = registry.model_load(version=version)
-        probabilities[str(version)] = selectors.shots_probabilities(model=model, frame=shots, history=history)
+        if settings.RECALIBRATION_ENABLED:  # priced as serving prices: with the in-season correction, replayed
+            probabilities[str(version)] = selectors.shots_probabilities_inseason(
+                model=model, frame=shots, history=history, config=recalibration_config())
+        else:
+            probabilities[str(version)] = selectors.shots_probabilities(model=model, frame=shots, history=history)
         row = rows.get(version)
         if row is not None and row.trained_until and row.trained_until.date() >= backtest.date_from:
             warnings.append(
@@ -223,6 +228,7 @@ def backtest_compute(*, backtest: Backtest, progress: Progress | None = None) ->
                    "prior_attempts": market.prior_attempts, "rule": "betting.market (the live market maker)",
                    "mean_fair_probability": round(float(fair.mean()), 4)},
         "params": params.as_dict(),
+        "recalibration": recalibration_config().name if settings.RECALIBRATION_ENABLED else None,
         "versions": [
             {"version": int(name), "algorithm": getattr(rows.get(int(name)), "algorithm", ""),
              "mean_probability": round(float(pd.Series(probabilities[name]).mean()), 4), **result.as_dict(),

@@ -2,7 +2,8 @@
 only on the seasons before it (the yardstick for modelling changes).
 
     python -m bench.walkforward /work/shared/data/nba_shots [--seasons 2023-24,2022-23] [--kinds xgboost]
-        [--calibrations global,family] [--rf-trees 60] [--cache /tmp/parivision-seasons]
+        [--calibrations global,family,family-inseason] [--rf-trees 60] [--cache /tmp/parivision-seasons]
+        [--save-probabilities /tmp/parivision-walkforward] [--context]
 
 For each season S after the first: the ``--training-seasons`` (TRAINING_SEASONS, 2) seasons before S
 are the training window, split into train / validation by date as the pipeline splits it; the shooter
@@ -11,7 +12,12 @@ validation slice by log loss (as promotion chooses) is scored on all of S, overa
 next to the zone x action lookup baseline fitted on the same window.  Each ``--calibrations`` policy
 refits only the calibrator of the same estimators; the first one is the headline.  Prints progress
 and a table, and ends with one line of JSON.  ``--cache`` keeps the parsed season files (pickles, never
-commit them) so that a second run skips the slow CSV parsing.
+commit them) so that a second run skips the slow CSV parsing.  The ``*-inseason`` policies add the
+in-season recalibration (a per-family logit shift refitted every game date on the season's shots of
+earlier dates, ``training/ml/recalibration.py``).  ``--save-probabilities`` writes each season's test
+labels, families, dates and every policy's probabilities as ``<season>.npz`` (outside git), which
+``bench/recalibration_grid.py`` replays to compare recalibration settings without retraining.
+``--context`` appends the game-context features (``training/ml/context.py``, measurement only).
 """
 
 from __future__ import annotations
@@ -24,19 +30,35 @@ import time
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from bench.train import peak_rss_mb, season_load
+from training.ml.context import CONTEXT_COLUMNS, game_context_features
 from training.ml.features import HISTORY_DAYS
+from training.ml.recalibration import RecalibrationConfig
 from training.ml.train import RANDOM_FOREST_PARAMS, CalibrationPolicy, ModelKind
-from training.ml.walkforward import SHOT_TYPES, walkforward_run, walkforward_summary
+from training.ml.walkforward import (
+    SHOT_TYPES,
+    AnyPolicy,
+    InSeasonPolicy,
+    SeasonResult,
+    walkforward_run,
+    walkforward_summary,
+)
 
+FAMILY = CalibrationPolicy(by_family=True)
 # "family" is the product's default (training.ml.train.CALIBRATION); "global" the one map used before.
-POLICIES: dict[str, CalibrationPolicy] = {
+POLICIES: dict[str, AnyPolicy] = {
     "global": CalibrationPolicy(),
-    "family": CalibrationPolicy(by_family=True),
+    "family": FAMILY,
     "recent": CalibrationPolicy(half_life_days=14),
     "family-recent": CalibrationPolicy(by_family=True, half_life_days=14),
+    # In-season: the default RecalibrationConfig (intercept per family, half-life 21 d, window 90 d,
+    # prior 1,000 shots) refitted every game date; the variants change one thing each.
+    "family-inseason": InSeasonPolicy(base=FAMILY),
+    "family-inseason-slope": InSeasonPolicy(base=FAMILY, recalibration=RecalibrationConfig(slope=True)),
+    "family-inseason-weekly": InSeasonPolicy(base=FAMILY, refit_days=7),
 }
 KINDS: tuple[ModelKind, ...] = ("random_forest", "xgboost")
 
@@ -60,6 +82,23 @@ def seasons_load(data_dir: Path, *, cache: Path | None) -> pd.DataFrame:
     return pd.concat(frames, ignore_index=True)
 
 
+def probabilities_save(results: list[SeasonResult], folder: Path) -> None:
+    """One ``<season>.npz`` per season: labels, is_three, dates (days since 1970), the baseline's AUC
+    and ``proba_<policy>`` arrays (the best challenger's test probabilities under each policy)."""
+    folder.mkdir(parents=True, exist_ok=True)
+    for result in results:
+        if result.test_labels is None or result.test_is_three is None or result.test_dates is None:
+            raise ValueError(f"season {result.season} kept no probabilities (keep_probabilities=False)")
+        arrays: dict[str, np.ndarray] = {
+            "y": result.test_labels, "is_three": result.test_is_three,
+            "days": result.test_dates.astype("datetime64[D]").astype(np.int64),
+            "baseline_auc": np.array(result.baseline.overall.roc_auc),
+            **{f"proba_{name}": proba for name, proba in result.test_proba.items()},
+        }
+        save: Any = np.savez_compressed  # numpy's stub reads **arrays as its allow_pickle flag
+        save(folder / f"{result.season}.npz", **arrays)
+
+
 def _csv(value: str) -> list[str]:
     return [item.strip() for item in value.split(",") if item.strip()]
 
@@ -75,6 +114,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--training-seasons", type=int, default=2)
     parser.add_argument("--history-days", type=int, default=HISTORY_DAYS)
     parser.add_argument("--cache", type=Path, default=None, help="folder for parsed season pickles (outside git)")
+    parser.add_argument("--context", action="store_true",
+                        help="append the game-context features (training/ml/context.py): measurement only")
+    parser.add_argument("--save-probabilities", type=Path, default=None,
+                        help="folder for each season's test probabilities (<season>.npz, outside git)")
     args = parser.parse_args(argv)
     for kind in args.kinds:
         if kind not in KINDS:
@@ -92,9 +135,13 @@ def main(argv: list[str] | None = None) -> int:
         shots=shots, seasons=args.seasons, training_seasons=args.training_seasons, history_days=args.history_days,
         kinds=args.kinds, random_forest_params=rf_params,
         policies={name: POLICIES[name] for name in args.calibrations},
+        keep_probabilities=args.save_probabilities is not None,
+        extra_features=game_context_features if args.context else None,
         progress=lambda message: print(f"  … {message}", flush=True),
     )
     summary: dict[str, Any] = walkforward_summary(results, policies=args.calibrations)
+    if args.save_probabilities is not None:
+        probabilities_save(results, args.save_probabilities)
 
     print()
     header = f"{'season':<9}{'policy':<15}{'model':<14}{'auc':>7}{'Δauc':>7}{'logloss':>8}{'brier':>7}{'ece':>7}"
@@ -114,6 +161,9 @@ def main(argv: list[str] | None = None) -> int:
                 line += f"{by.roc_auc:9.4f}{by.ece:9.4f}{scores.gap(t):9.4f}" if by else f"{'-':>27}"
             print(line)
     print()
+    for result in results:
+        for name, shift in result.corrections.items():
+            print(f"{result.season} [{name}] logit shift at the last date: 2PT {shift['2PT']:+.3f}  3PT {shift['3PT']:+.3f}")
     for name in args.calibrations:
         worst = summary["policies"][name]
         print(f"worst over seasons [{name}]: AUC {worst['worst_auc']:.4f}  AUC - baseline "
@@ -126,6 +176,7 @@ def main(argv: list[str] | None = None) -> int:
     summary.update({
         "kinds": args.kinds,
         "calibrations": args.calibrations,
+        "context_features": list(CONTEXT_COLUMNS) if args.context else [],
         "rf_trees": args.rf_trees or RANDOM_FOREST_PARAMS["n_estimators"],
         "loadavg_start": [round(v, 2) for v in load_start],
         "loadavg_end": [round(v, 2) for v in os.getloadavg()],

@@ -37,6 +37,13 @@ DEFAULT_SCHEDULES: tuple[DefaultSchedule, ...] = (
         description="Drift report, both challengers, evaluation, promotion (skipped without new data).",
     ),
     DefaultSchedule(
+        name="Refit the in-season recalibration",
+        task="training.refit_recalibration",
+        every_seconds=3600,
+        queue="ml",
+        description="The champion's per-family correction on the newest settled shots (RECALIBRATION_ENABLED).",
+    ),
+    DefaultSchedule(
         name="Transform the lake",
         task="ingestion.transform_lake",
         every_seconds=60,

@@ -24,6 +24,7 @@ from django.conf import settings
 from parivision.errors import ApplicationError
 from predictions import metrics
 from training.registry import CHAMPION_ALIAS, get_registry
+from training.services.recalibration import recalibration_attach
 
 if TYPE_CHECKING:  # the ML stack loads with the first model, not with every process
     from training.ml.train import ShotModel
@@ -112,6 +113,7 @@ class ChampionHolder:
                 )
             return
         if current is not None and current.version == version:
+            recalibration_attach(current.model, version=version)
             return
         started = time.perf_counter()
         try:
@@ -120,6 +122,7 @@ class ChampionHolder:
             self._last_error = f"Loading model version {version} failed: {type(error).__name__}: {error}"[:300]
             logger.exception("loading champion version %s failed", version)
             return
+        recalibration_attach(model, version=version)
         self._served = ServedModel(model=model, name=registry.model_name, version=version,
                                    algorithm=model.kind, loaded_at=time.time())
         self._last_error = ""

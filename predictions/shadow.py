@@ -45,6 +45,7 @@ from prometheus_client import Counter
 from parivision import mongo
 from parivision.errors import ApplicationError
 from predictions.models import ShadowDeployment
+from training.services.recalibration import recalibration_attach
 
 if TYPE_CHECKING:
     from training.ml.live_compare import LiveComparison
@@ -181,6 +182,8 @@ class ShadowScorer:
                 self._queue.clear()
                 return None
             if version == self.version:
+                if self._model is not None:  # the shadow gets its own in-season correction, like the champion
+                    recalibration_attach(self._model, version=version)
                 return version
             if not self.load_model:  # the worker mode's web side: only the version, no model
                 self.version = version
@@ -193,6 +196,7 @@ class ShadowScorer:
                 self._last_error = f"loading shadow version {version} failed: {type(error).__name__}: {error}"[:300]
                 logger.exception("loading shadow version %s failed", version)
                 return self.version
+            recalibration_attach(model, version=version)
             self._model, self.version = model, version
             self._queue.clear()  # shots queued for the previous shadow
             logger.info("shadow v%s loaded: scoring live requests beside the champion", version)

@@ -38,6 +38,7 @@ EXPECTED_QUEUE = {
     "predictions.shadow_score": queues.LIVE,
     "training.compute_model_figures": queues.ML,
     "training.refresh_model_card": queues.ML,  # writes MLflow artifacts: never on the live pool
+    "training.refit_recalibration": queues.ML,  # re-predicts the window of settled shots: minutes of CPU
     "training.run_ml_pipeline": queues.ML,
 }
 # The live queue's tasks are short: none may hold a live worker longer than this (seconds).

@@ -59,3 +59,34 @@ def refresh_model_card(version: int) -> dict[str, Any]:
 
     document = card_generate_safely(version=version)
     return {"version": version, "generated": document is not None}
+
+
+@shared_task(
+    name="training.refit_recalibration",
+    acks_late=True,
+    soft_time_limit=settings.FIGURES_SOFT_TIME_LIMIT,
+    time_limit=settings.FIGURES_TIME_LIMIT,
+)
+def refit_recalibration(version: int | None = None) -> dict[str, Any]:
+    """Refit the in-season correction of ``version`` (default: the champion and the shadow, each its own)
+    on the newest settled shots."""
+    from predictions.shadow import SHADOW_ALIAS
+    from training.registry import CHAMPION_ALIAS, get_registry
+    from training.services.recalibration import recalibration_refit
+
+    if not settings.RECALIBRATION_ENABLED:
+        return {"refitted": [], "reason": "RECALIBRATION_ENABLED is off"}
+    if version is not None:
+        versions = [version]
+    else:
+        registry = get_registry()
+        served = (registry.alias_version(alias=alias) for alias in (CHAMPION_ALIAS, SHADOW_ALIAS))
+        versions = sorted({int(v) for v in served if v is not None})
+    refitted: dict[str, Any] = {}
+    for each in versions:
+        fitted = recalibration_refit(version=each)
+        if fitted is not None:
+            refitted[str(each)] = {"fitted_before": str(fitted.fitted_before), "2PT": fitted.two.intercept,
+                                   "3PT": fitted.three.intercept}
+    return {"refitted": sorted(refitted), "versions": refitted,
+            "reason": "" if refitted else ("no champion" if not versions else "no settled shots")}

@@ -233,6 +233,15 @@ ML_PIPELINE_SOFT_TIME_LIMIT = env_int("ML_PIPELINE_SOFT_TIME_LIMIT", 3_600, mini
 ML_PIPELINE_TIME_LIMIT = env_int("ML_PIPELINE_TIME_LIMIT", 3_900, minimum=60)
 # Nightly retraining (beat, UTC): "minute hour".
 ML_PIPELINE_CRON = env_str("ML_PIPELINE_CRON", "30 3")
+# In-season recalibration (issue #13): a logit correction per shot family fitted on the newest settled
+# warehouse shots (training/ml/recalibration.py), refitted hourly by `training.refit_recalibration`
+# and applied by serving. Off: nothing is refitted, served probabilities are the model's own.
+RECALIBRATION_ENABLED = env_bool("RECALIBRATION_ENABLED", True)
+RECALIBRATION_HALF_LIFE_DAYS = env_float("RECALIBRATION_HALF_LIFE_DAYS", 21.0, minimum=0.0, maximum=3_650)
+RECALIBRATION_WINDOW_DAYS = env_int("RECALIBRATION_WINDOW_DAYS", 90, minimum=1, maximum=3_650)
+RECALIBRATION_PRIOR_SHOTS = env_float("RECALIBRATION_PRIOR_SHOTS", 1_000.0, minimum=1.0, maximum=1e7)
+# Also a slope on the logit per family (off: a level shift only); on is the walk-forward's better policy.
+RECALIBRATION_SLOPE = env_bool("RECALIBRATION_SLOPE", True)
 
 # --- REST API ------------------------------------------------------------------------------
 REST_FRAMEWORK: dict[str, Any] = {

@@ -4,17 +4,21 @@ import datetime as dt
 import json
 from typing import Any
 
+import numpy as np
 import pandas as pd
 import pytest
 
 from tests.training.factories import shots_frame
 from training.ml import walkforward
+from training.ml.recalibration import RecalibrationConfig
 from training.ml.train import CalibrationPolicy, TrainingData
-from training.ml.walkforward import SeasonResult, walkforward_run, walkforward_summary
+from training.ml.walkforward import InSeasonPolicy, SeasonResult, walkforward_run, walkforward_summary
 
 FAST_XGBOOST = {"n_estimators": 200, "learning_rate": 0.1, "max_depth": 3, "early_stopping_rounds": 20}
 FAST_FOREST = {"n_estimators": 20, "max_depth": 6, "min_samples_leaf": 20}
 SEASONS = ("2020-21", "2021-22", "2022-23")
+FAMILY = CalibrationPolicy(by_family=True)
+IN_SEASON = InSeasonPolicy(base=FAMILY, recalibration=RecalibrationConfig(prior_shots=50, half_life_days=7))
 
 
 @pytest.fixture(scope="module")
@@ -46,7 +50,8 @@ def run(shots: pd.DataFrame) -> tuple[list[SeasonResult], list[dict[str, Any]]]:
         results = walkforward_run(
             shots=shots, history_days=400, kinds=("random_forest", "xgboost"), xgboost_params=FAST_XGBOOST,
             random_forest_params=FAST_FOREST, pipeline_params={"min_action_count": 50},
-            policies={"global": CalibrationPolicy(), "family": CalibrationPolicy(by_family=True)},
+            policies={"global": CalibrationPolicy(), "family": FAMILY, "family-inseason": IN_SEASON},
+            keep_probabilities=True,
         )
     finally:
         patch.undo()
@@ -99,3 +104,66 @@ def test_the_summary_is_one_json_line_with_the_worst_cases(run: tuple[list[Seaso
 def test_a_season_without_an_earlier_one_cannot_be_walked_to(shots: pd.DataFrame) -> None:
     with pytest.raises(ValueError, match="2020-21"):
         walkforward_run(shots=shots, seasons=["2020-21"], kinds=("xgboost",), xgboost_params=FAST_XGBOOST)
+
+
+def test_in_season_recalibration_starts_from_the_base_policy_and_follows_earlier_dates_only(
+    run: tuple[list[SeasonResult], list[Any]],
+) -> None:
+    results, _ = run
+    for result in results:
+        assert result.test_dates is not None
+        base, corrected = result.test_proba["family"], result.test_proba["family-inseason"]
+        first = result.test_dates == result.test_dates.min()
+        # Nothing of the season is settled before its first date: the base calibrator's probabilities.
+        assert (corrected[first] == base[first]).all()
+        assert (corrected[~first] != base[~first]).any()
+        assert result.best["family-inseason"] == result.best["family"]
+        assert result.calibrators["family-inseason"][result.best["family"]].endswith("+ in-season")
+        assert set(result.corrections["family-inseason"]) == {"2PT", "3PT"}
+    summary = walkforward_summary(results, policies=["family-inseason", "family"])
+    assert "last_correction" in summary["seasons"][0]
+    assert "family-inseason" in summary["policies"]
+
+
+def test_in_season_recalibration_closes_a_level_shift_the_training_window_cannot_see(shots: pd.DataFrame) -> None:
+    """The last season's twos go in less often (a third of the makes become misses): the base calibrator,
+    fitted on the seasons before, over-predicts every two; the in-season correction follows."""
+    drifted = shots.copy()
+    rng = np.random.default_rng(0)
+    rows = (drifted["season"] == SEASONS[2]) & (drifted["shot_type"] == "2PT") & drifted["made"]
+    drifted.loc[rows & (rng.random(len(drifted)) < 1 / 3), "made"] = False
+    results = walkforward_run(
+        shots=drifted, seasons=[SEASONS[2]], history_days=400, kinds=("xgboost",), xgboost_params=FAST_XGBOOST,
+        pipeline_params={"min_action_count": 50}, policies={"family": FAMILY, "family-inseason": IN_SEASON},
+    )
+    scores = results[0].scores
+    assert scores["family"].gap("2PT") > 0.05
+    assert scores["family-inseason"].gap("2PT") < scores["family"].gap("2PT") / 2
+    assert scores["family-inseason"].overall.log_loss < scores["family"].overall.log_loss
+    assert results[0].corrections["family-inseason"]["2PT"] < -0.1
+
+
+def test_extra_features_are_appended_to_every_slice_for_measurement(shots: pd.DataFrame) -> None:
+    from training.ml.context import CONTEXT_COLUMNS, game_context_features
+
+    widths: list[tuple[int, int, int]] = []
+    original = walkforward.challengers_fit
+
+    def spy(**kwargs: Any) -> Any:
+        data = kwargs["data"]
+        widths.append((data.x_train.shape[1], data.x_validation.shape[1], len(data.pipeline.feature_names)))
+        return original(**kwargs)
+
+    patch = pytest.MonkeyPatch()
+    patch.setattr(walkforward, "challengers_fit", spy)
+    try:
+        results = walkforward_run(
+            shots=shots.assign(team_id=shots["player_id"] % 2), seasons=[SEASONS[1]], history_days=400,
+            kinds=("xgboost",), xgboost_params=FAST_XGBOOST, pipeline_params={"min_action_count": 50},
+            policies={"family": FAMILY}, extra_features=game_context_features,
+        )
+    finally:
+        patch.undo()
+    (train_width, validation_width, pipeline_width), = widths
+    assert train_width == validation_width == pipeline_width + len(CONTEXT_COLUMNS)
+    assert results[0].scores["family"].overall.rows == results[0].test_rows

@@ -25,6 +25,7 @@ from sklearn.metrics import log_loss
 from xgboost import XGBClassifier
 
 from training.ml.features import LABEL_COLUMN, PlayerHistory, ShotFeaturePipeline
+from training.ml.recalibration import Recalibration, recalibration_apply
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -254,10 +255,17 @@ class ShotModel:
     best_iteration: int | None = None
     fit_seconds: float = 0.0
     calibration_scores: dict[str, float] = field(default_factory=dict)
+    # The in-season correction on settled shots (training/ml/recalibration.py), attached after loading
+    # by serving; never part of a registered model (a version is registered with None).
+    recalibration: Recalibration | None = None
 
     @property
     def feature_names(self) -> tuple[str, ...]:
         return self.pipeline.feature_names
+
+    def is_three(self, features: np.ndarray) -> np.ndarray:
+        """The shot family of encoded rows (the ``is_three`` feature)."""
+        return np.asarray(features)[:, self.feature_names.index(FAMILY_FEATURE)] > 0.5
 
     def predict_raw(self, features: np.ndarray) -> np.ndarray:
         """Uncalibrated P(make) for an already-encoded matrix."""
@@ -268,12 +276,20 @@ class ShotModel:
             return np.asarray(booster.inplace_predict(features, iteration_range=limit), dtype=np.float64)
         return self.estimator.predict_proba(features)[:, 1]
 
-    def predict_proba_features(self, features: np.ndarray) -> np.ndarray:
-        return self.calibrator.apply(self.predict_raw(features), features=features)
+    def predict_proba_features(self, features: np.ndarray, *, recalibrated: bool = True) -> np.ndarray:
+        """Calibrated P(make), then the in-season correction when one is attached (unless ``recalibrated``
+        is False: what a refit of that correction is fitted on)."""
+        proba = self.calibrator.apply(self.predict_raw(features), features=features)
+        recalibration = self.recalibration if recalibrated else None
+        if recalibration is None:
+            return proba
+        return recalibration_apply(recalibration=recalibration, proba=proba, is_three=self.is_three(features))
 
-    def predict_proba_frame(self, frame: pd.DataFrame, *, history: PlayerHistory | None = None) -> np.ndarray:
+    def predict_proba_frame(
+        self, frame: pd.DataFrame, *, history: PlayerHistory | None = None, recalibrated: bool = True
+    ) -> np.ndarray:
         """Calibrated P(make) for a DataFrame of canonical shots."""
-        return self.predict_proba_features(self.pipeline.transform(frame, history=history))
+        return self.predict_proba_features(self.pipeline.transform(frame, history=history), recalibrated=recalibrated)
 
     def predict_proba_records(
         self, records: Sequence[Mapping[str, Any]], *, history: PlayerHistory | None = None

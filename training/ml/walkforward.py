@@ -13,7 +13,12 @@ For every season S after the first (seasons ordered by date):
   by log loss, as promotion chooses it, and scored on all of S next to the zone x action lookup
   baseline fitted on the same window;
 * each calibration policy is fitted on the same estimators (only the calibrator changes), so several
-  policies cost one training.
+  policies cost one training;
+* an ``InSeasonPolicy`` adds the in-season recalibration (``training/ml/recalibration.py``) on top of
+  its base policy: the shots of each date of S get a per-family correction fitted only on the shots of
+  S settled on earlier dates (refitted every ``refit_days``, 1 = every game date), as serving would
+  refit it on the warehouse's settled shots. The best challenger is still chosen on validation by the
+  base policy (no shot of S precedes the validation slice, so the correction is the identity there).
 """
 
 from __future__ import annotations
@@ -28,6 +33,7 @@ import pandas as pd
 
 from training.ml.evaluate import ClassificationScores, LookupBaseline, scores_compute
 from training.ml.features import HISTORY_DAYS, LABEL_COLUMN, PlayerHistory
+from training.ml.recalibration import RecalibrationConfig, inseason_apply
 from training.ml.split import shots_split_by_date
 from training.ml.train import (
     CalibrationPolicy,
@@ -38,7 +44,23 @@ from training.ml.train import (
 )
 
 SHOT_TYPES = ("2PT", "3PT")
-DEFAULT_POLICIES: dict[str, CalibrationPolicy] = {"global": CalibrationPolicy()}
+
+
+@dataclass(frozen=True)
+class InSeasonPolicy:
+    """``base`` (the calibrator fitted on the training window), then the in-season correction."""
+
+    base: CalibrationPolicy
+    recalibration: RecalibrationConfig = field(default_factory=RecalibrationConfig)
+    refit_days: int = 1
+
+    @property
+    def name(self) -> str:
+        return f"{self.base.name} + in-season ({self.recalibration.name}, refit every {self.refit_days} d)"
+
+
+AnyPolicy = CalibrationPolicy | InSeasonPolicy
+DEFAULT_POLICIES: dict[str, AnyPolicy] = {"global": CalibrationPolicy()}
 
 Progress = Callable[[str], None]
 
@@ -95,6 +117,13 @@ class SeasonResult:
     validation_log_loss: dict[str, dict[str, float]] = field(default_factory=dict)  # policy -> kind -> score
     calibrators: dict[str, dict[str, str]] = field(default_factory=dict)  # policy -> kind -> method
     scores: dict[str, SliceScores] = field(default_factory=dict)  # policy -> the best challenger on S
+    # policy -> family -> the in-season correction's logit shift at the last date of S (in-season policies)
+    corrections: dict[str, dict[str, float]] = field(default_factory=dict)
+    # what the test probabilities were computed on and from, kept with keep_probabilities=True
+    test_labels: np.ndarray | None = field(default=None, repr=False)
+    test_is_three: np.ndarray | None = field(default=None, repr=False)
+    test_dates: np.ndarray | None = field(default=None, repr=False)
+    test_proba: dict[str, np.ndarray] = field(default_factory=dict, repr=False)  # policy -> the best's
     seconds: float = 0.0
 
     def summary(self, policy: str) -> dict[str, Any]:
@@ -111,6 +140,7 @@ class SeasonResult:
             "model": scores.as_dict(),
             "baseline": self.baseline.as_dict(),
             "auc_minus_baseline": round(scores.overall.roc_auc - self.baseline.overall.roc_auc, 4),
+            **({"last_correction": self.corrections[policy]} if policy in self.corrections else {}),
             "seconds": round(self.seconds, 1),
         }
 
@@ -154,14 +184,28 @@ def walkforward_run(
     xgboost_params: Mapping[str, Any] | None = None,
     random_forest_params: Mapping[str, Any] | None = None,
     pipeline_params: Mapping[str, Any] | None = None,
-    policies: Mapping[str, CalibrationPolicy] | None = None,
+    policies: Mapping[str, AnyPolicy] | None = None,
+    keep_probabilities: bool = False,
+    extra_features: Callable[[pd.DataFrame], pd.DataFrame] | None = None,
     progress: Progress = _quiet,
 ) -> list[SeasonResult]:
     """Score each of ``seasons`` (default: every season after the first) with challengers trained on
-    the ``training_seasons`` seasons before it; see the module docstring for the rule."""
+    the ``training_seasons`` seasons before it; see the module docstring for the rule.
+
+    ``extra_features`` (measurement only, e.g. ``training.ml.context.game_context_features``): columns
+    computed once on all of ``shots`` (same index) and appended to the pipeline's encoded rows; each
+    must only read what precedes its shot."""
     import time
 
     policies = dict(policies or DEFAULT_POLICIES)
+    extra_columns: list[str] = []
+    if extra_features is not None:
+        extra = extra_features(shots)
+        extra_columns = [str(c) for c in extra.columns]
+        shots = shots.assign(**{c: extra[c].to_numpy(np.float64) for c in extra_columns})
+
+    def encoded(x: np.ndarray, frame: pd.DataFrame) -> np.ndarray:
+        return np.hstack([x, frame[extra_columns].to_numpy(np.float64)]) if extra_columns else x
     order = seasons_ordered(shots)
     wanted = [s for s in order[1:] if seasons is None or s in seasons]
     unknown = set(seasons or ()) - set(order[1:])
@@ -193,11 +237,13 @@ def walkforward_run(
             train=split.train, validation=split.validation, history=history,
             pipeline_params={**(pipeline_params or {}), "history_days": history_days},
         )
+        data.x_train = encoded(data.x_train, split.train)
+        data.x_validation = encoded(data.x_validation, split.validation)
         models = challengers_fit(data=data, xgboost_params=xgboost_params,
                                  random_forest_params=random_forest_params, kinds=kinds)
         known = pd.concat([split.train, split.validation], ignore_index=True)
         baseline = LookupBaseline().fit(known).predict_proba_frame(split.test)
-        x_test = data.pipeline.transform(split.test, history=history)
+        x_test = encoded(data.pipeline.transform(split.test, history=history), split.test)
         raw_test = {kind: model.predict_raw(x_test) for kind, model in models.items()}
         result = SeasonResult(
             season=season, train_seasons=list(window_seasons),
@@ -207,22 +253,39 @@ def walkforward_run(
             train_rows=len(split.train), validation_rows=len(split.validation), test_rows=len(split.test),
             baseline=slice_scores(frame=split.test, proba=baseline),
         )
+        y_test = split.test[LABEL_COLUMN].to_numpy().astype(np.int64)
+        is_three = split.test["shot_type"].to_numpy() == "3PT"
+        test_dates = pd.to_datetime(split.test["game_date"]).to_numpy()
+        if keep_probabilities:
+            result.test_labels, result.test_is_three, result.test_dates = y_test, is_three, test_dates
         for name, policy in policies.items():
             validation_scores: dict[str, float] = {}
             test_proba: dict[str, np.ndarray] = {}
             methods: dict[str, str] = {}
+            base = policy.base if isinstance(policy, InSeasonPolicy) else policy
             for kind, model in models.items():
-                model_calibrate(model=model, data=data, policy=policy)
+                model_calibrate(model=model, data=data, policy=base)
                 validation_scores[kind] = scores_compute(
                     y_true=data.y_validation, proba=model.predict_proba_features(data.x_validation)
                 ).log_loss
                 test_proba[kind] = model.calibrator.apply(raw_test[kind], features=x_test)
                 methods[kind] = model.calibrator.method
             best = min(validation_scores, key=lambda kind: validation_scores[kind])
+            proba = test_proba[best]
+            if isinstance(policy, InSeasonPolicy):
+                proba, trace = inseason_apply(
+                    proba=proba, y_true=y_test, is_three=is_three, dates=test_dates,
+                    config=policy.recalibration, refit_days=policy.refit_days,
+                )
+                last = trace.fits[-1]
+                result.corrections[name] = {"2PT": round(last.two.intercept, 4), "3PT": round(last.three.intercept, 4)}
+                methods = {kind: f"{method} + in-season" for kind, method in methods.items()}
             result.best[name] = best
             result.validation_log_loss[name] = validation_scores
             result.calibrators[name] = methods
-            result.scores[name] = slice_scores(frame=split.test, proba=test_proba[best])
+            result.scores[name] = slice_scores(frame=split.test, proba=proba)
+            if keep_probabilities:
+                result.test_proba[name] = proba
         result.seconds = time.perf_counter() - started
         progress(f"{season}: done in {result.seconds:.0f} s")
         results.append(result)

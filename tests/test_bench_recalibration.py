@@ -1,0 +1,57 @@
+"""bench/walkforward.py's saved probabilities and bench/recalibration_grid.py's replay of them."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from bench import recalibration_grid
+from bench.walkforward import probabilities_save
+from training.ml.walkforward import SeasonResult, slice_scores
+
+
+def season_result(*, season: str, seed: int, shift: float) -> SeasonResult:
+    """A scored season whose twos go in less often than the model says (a logit shift of ``shift``)."""
+    rng = np.random.default_rng(seed)
+    n = 30 * 800
+    dates = np.repeat(pd.date_range("2016-10-25", periods=30).to_numpy(), 800)
+    three = rng.random(n) < 0.3
+    proba = 1 / (1 + np.exp(-rng.normal(0, 0.6, n)))
+    truth = np.log(proba / (1 - proba)) + np.where(three, 0.0, shift)
+    y = (rng.random(n) < 1 / (1 + np.exp(-truth))).astype(np.int64)
+    frame = pd.DataFrame({"made": y, "shot_type": np.where(three, "3PT", "2PT")})
+    day = dt.date(2016, 10, 25)
+    return SeasonResult(
+        season=season, train_seasons=[], train_first=day, train_last=day, validation_first=day, test_first=day,
+        test_last=day, train_rows=0, validation_rows=0, test_rows=n,
+        baseline=slice_scores(frame=frame, proba=np.full(n, y.mean())),
+        test_labels=y, test_is_three=three, test_dates=dates, test_proba={"family": proba},
+    )
+
+
+def test_the_grid_replays_saved_probabilities_and_recalibration_closes_the_gap(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    probabilities_save([season_result(season="2016-17", seed=1, shift=-0.3),
+                        season_result(season="2017-18", seed=2, shift=0.2)], tmp_path)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["2016-17.npz", "2017-18.npz"]
+    assert recalibration_grid.main([str(tmp_path)]) == 0
+    summary = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    assert summary["seasons"] == ["2016-17", "2017-18"]
+    rows = {row["setting"]: row for row in summary["settings"]}
+    base, recalibrated = rows["none (base)"], rows["hl 21 prior 1000"]
+    assert base["worst_gap_2pt"] > 0.04
+    assert recalibrated["worst_gap_2pt"] < base["worst_gap_2pt"] / 2
+    assert recalibrated["mean_log_loss"] < base["mean_log_loss"]
+
+
+def test_a_season_without_kept_probabilities_is_refused(tmp_path: Path) -> None:
+    result = season_result(season="2016-17", seed=1, shift=0.0)
+    result.test_labels = None
+    with pytest.raises(ValueError, match="keep_probabilities"):
+        probabilities_save([result], tmp_path)
