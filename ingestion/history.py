@@ -195,7 +195,7 @@ def history_refresh(*, shots: Iterable[dict[str, Any]] = (), player_days: Iterab
     rows = {(int(p), int(d)): counts for p, d, counts in
             zip(daily["player_id"], daily["day"], daily[columns].to_numpy(), strict=True)}  # fmt: skip
     operations = []
-    written = _written_at()
+    written = store_now()
     for player, day in sorted(wanted):
         counts = rows.get((player, day))
         update: dict[str, dict[str, Any]] = (
@@ -251,7 +251,7 @@ def history_backfill(*, progress: Callable[[str], None] | None = None) -> dict[s
         games.setdefault(int(player), {})[str(int(day))] = sorted(games_of.get((int(player), int(day)), ()))
     # ``$set`` of the whole map replaces every day of the player (the stand-in cannot replace a
     # document holding binary values, but sets them).
-    written = _written_at()
+    written = store_now()
     operations = [UpdateOne({"_id": player}, {"$set": {"d": days, GAMES: games[player], UPDATED: written}}, upsert=True)
                   for player, days in documents.items()]
     # Players no longer in the warehouse (none, unless shots were deleted) lose their document.
@@ -261,7 +261,7 @@ def history_backfill(*, progress: Callable[[str], None] | None = None) -> dict[s
     for start in range(0, len(operations), WRITE_CHUNK):
         store.bulk_write(operations[start:start + WRITE_CHUNK], ordered=False)
         say(f"wrote {min(start + WRITE_CHUNK, len(operations)):,} of {len(operations):,} players")
-    store.replace_one({"_id": STATE_ID}, {"_id": STATE_ID, "built": True, "built_at": _utcnow()}, upsert=True)
+    store.replace_one({"_id": STATE_ID}, {"_id": STATE_ID, "built": True, "built_at": store_now()}, upsert=True)
     return {"shots": shots, "players": len(documents), "player_days": len(daily)}
 
 
@@ -269,11 +269,6 @@ def history_built() -> bool:
     return mongo.warehouse_collection(mongo.SHOOTER_HISTORY).find_one({"_id": STATE_ID}) is not None
 
 
-def _written_at() -> dt.datetime:
-    """The ``u`` of a write: when it was made (milliseconds, as BSON keeps them)."""
-    now = dt.datetime.now(dt.UTC).replace(tzinfo=None)
-    return now.replace(microsecond=now.microsecond // 1000 * 1000)
-
-
-def _utcnow() -> dt.datetime:
+def store_now() -> dt.datetime:
+    """The store's clock (``u`` of each write, ``built_at``; serving's look-backs): naive UTC, whole seconds."""
     return dt.datetime.now(dt.UTC).replace(tzinfo=None, microsecond=0)

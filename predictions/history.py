@@ -39,6 +39,7 @@ import numpy as np
 import pandas as pd
 from django.conf import settings
 
+from ingestion import history as store
 from predictions import metrics, selectors
 from training.ml.features import CLOSE_RANGE_FT, PlayerHistory, history_daily_counts
 
@@ -104,7 +105,7 @@ class PlayerHistoryCache:
     # ------------------------------------------------------------------ resident histories
     def resident_load(self) -> int | None:
         """Read every player's document of the store into the cache, resident (None: no store yet)."""
-        started, looked_at = time.monotonic(), _utcnow()
+        started, looked_at = time.monotonic(), store.store_now()
         documents = selectors.shooter_history_documents()
         if documents is None:
             return None
@@ -120,7 +121,7 @@ class PlayerHistoryCache:
         """Re-read the documents written since the last look (None: no store, or not loaded yet)."""
         if not self.resident_loaded.is_set():
             return self.resident_load()
-        started, looked_at = time.monotonic(), _utcnow()
+        started, looked_at = time.monotonic(), store.store_now()
         assert self._looked_at is not None  # set by the load
         since = self._looked_at - dt.timedelta(seconds=RESIDENT_LOOKBACK_SECONDS)
         documents = selectors.shooter_history_documents(written_since=since)
@@ -132,8 +133,6 @@ class PlayerHistoryCache:
         return refreshed
 
     def _make_resident(self, documents: Iterator[dict[str, Any]], *, limit: int | None) -> int:
-        from ingestion import history as store
-
         count = 0
         chunk: list[dict[str, Any]] = []
 
@@ -159,10 +158,6 @@ class PlayerHistoryCache:
         if chunk:
             put(chunk)
         return count
-
-
-def _utcnow() -> dt.datetime:
-    return dt.datetime.now(dt.UTC).replace(tzinfo=None)
 
 
 def resident_loop(history_cache: PlayerHistoryCache, *, stop: threading.Event) -> None:

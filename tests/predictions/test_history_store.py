@@ -139,7 +139,7 @@ def test_a_refresh_reads_only_what_was_written_since_and_brings_the_new_shots(ml
     mongo.warehouse_collection(mongo.SHOTS).insert_many(warehouse_documents(old))
     store.history_backfill()
     # The backfill wrote its documents long before the worker started.
-    long_ago = store._written_at() - pd.Timedelta(hours=1)
+    long_ago = store.store_now() - pd.Timedelta(hours=1)
     mongo.warehouse_collection(mongo.SHOOTER_HISTORY).update_many(
         {"_id": {"$ne": store.STATE_ID}}, {"$set": {store.UPDATED: long_ago}})
     cache = history.PlayerHistoryCache(ttl_seconds=0.0, max_players=10_000)
