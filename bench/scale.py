@@ -46,7 +46,14 @@ sys.path.insert(0, str(ROOT))
 from bench.common import api_body, machine_load, percentile  # noqa: E402
 from bench.pages import measure as pages_measure  # noqa: E402
 from bench.prediction_log import folder_bytes  # noqa: E402
-from bench.serve import log_settled, peak_rss_mb, resident_wait, wait_http, worker_pids  # noqa: E402
+from bench.serve import (  # noqa: E402
+    log_settled,
+    peak_rss_mb,
+    resident_wait,
+    stored_shooters,
+    wait_http,
+    worker_pids,
+)
 
 LAKE_DB, WAREHOUSE_DB = "parivision_lake", "parivision_warehouse"  # bench.serve.log_settled reads these names
 EMPTY_LAKE_DB, EMPTY_WAREHOUSE_DB = "pv_scale_empty_lake", "pv_scale_empty_warehouse"
@@ -377,7 +384,7 @@ def main(argv: list[str] | None = None) -> int:
             "GUNICORN_WORKERS": str(WEB_WORKERS), "GUNICORN_ACCESS_LOG": str(scratch / "access.log"),
             "SERVING_BATCH_MAX": str(max(1_000, args.batch_size)),
         }  # fmt: skip
-        resident = client[WAREHOUSE_DB]["shooter_history"].count_documents({"_id": {"$ne": "state"}})
+        resident = stored_shooters(client, WAREHOUSE_DB)
         web = Web(web_env, services.free_port(), scratch, resident_players=resident)
         stack.callback(web.stop)
         say("single predictions: cold (after a restart), then warm ...")

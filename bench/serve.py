@@ -278,6 +278,14 @@ def wait_http(url: str, *, timeout: float, log: Path, body: bytes | None = None,
     wait_until(up, timeout=timeout, what=url, log=log)
 
 
+def stored_shooters(client: Any, database: str) -> int:
+    """Players in the shooter-history store of ``database`` (what every web worker loads resident)."""
+    from ingestion.history import STATE_ID
+    from parivision.mongo import SHOOTER_HISTORY
+
+    return int(client[database][SHOOTER_HISTORY].count_documents({"_id": {"$ne": STATE_ID}}))
+
+
 def resident_wait(port: int, players: int, *, timeout: float) -> None:
     """Until every web worker holds ``players`` resident histories (``parivision_serving_resident_shooters``,
     the least over the workers), then two seconds more for the last one to settle."""
@@ -603,7 +611,7 @@ def main(argv: list[str] | None = None) -> int:
         wait_http(f"http://127.0.0.1:{port}/readyz", timeout=120, log=log)
         if args.resident:
             started = time.perf_counter()
-            players = client["parivision_warehouse"]["shooter_history"].count_documents({"_id": {"$ne": "state"}})
+            players = stored_shooters(client, "parivision_warehouse")
             resident_wait(port, players, timeout=600)
             print(f"  web workers hold {players:,} shooters' histories resident "
                   f"({time.perf_counter() - started:.1f} s after they were ready)", flush=True)
