@@ -133,8 +133,8 @@ def shot_families(*, shot_type: Any, distance_ft: Any, close_range_ft: float = C
     """Index into FAMILIES[1:] (0 close 2, 1 mid 2, 2 three) for each shot."""
     is_three = np.asarray(shot_type, dtype=object) == "3PT"
     distance = _to_float(distance_ft)
-    # A missing distance is treated as mid-range: the least informative family.
-    close = np.nan_to_num(distance, nan=close_range_ft) < close_range_ft
+    # A missing distance is treated as mid-range, the least informative family (NaN < x is False).
+    close = distance < close_range_ft
     return np.where(is_three, 2, np.where(close, 0, 1)).astype(np.int64)
 
 
@@ -254,18 +254,23 @@ class PlayerHistory:
 
     def _lookup(self, player: np.ndarray, day: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         n = len(player)
-        attempts = np.zeros((n, len(GROUPS)))
-        makes = np.zeros((n, len(GROUPS)))
         if not len(self.keys) or not n:
-            return attempts, makes
-        query = (player << _DAY_BITS) | np.clip(day, 0, _DAY_MASK)
+            return np.zeros((n, len(GROUPS))), np.zeros((n, len(GROUPS)))
+        # np.minimum/np.maximum rather than np.clip: the same values, without np.clip's Python layers
+        # (this runs for every served shot).
+        query = (player << _DAY_BITS) | np.minimum(np.maximum(day, 0), _DAY_MASK)
         # side="left": an entry for the same day is *not* before the query, so it is excluded.
-        index = np.searchsorted(self.keys, query, side="left") - 1
-        safe = np.clip(index, 0, None)
-        found = (index >= 0) & ((self.keys[safe] >> _DAY_BITS) == player) & (player >= 0) & (day >= 0)
-        attempts[found] = self.attempts[safe[found]]
-        makes[found] = self.makes[safe[found]]
-        return attempts, makes
+        index = self.keys.searchsorted(query, side="left") - 1
+        safe = np.maximum(index, 0)
+        found = ((index >= 0) & ((self.keys[safe] >> _DAY_BITS) == player) & (player >= 0) & (day >= 0))[:, None]
+        return np.where(found, self.attempts[safe], 0.0), np.where(found, self.makes[safe], 0.0)
+
+    def lookup_back(self, player: np.ndarray, day: np.ndarray, days_back: Sequence[int]) -> list[tuple[np.ndarray, np.ndarray]]:
+        """``_lookup`` as of ``day - b`` for each ``b`` of ``days_back``, in one search (one shot costs
+        one numpy pass instead of one per look-back)."""
+        n, k = len(player), len(days_back)
+        attempts, makes = self._lookup(np.tile(player, k), np.concatenate([day - b for b in days_back]))
+        return [(attempts[i * n:(i + 1) * n], makes[i * n:(i + 1) * n]) for i in range(k)]
 
 
 def history_daily_counts(frame: pd.DataFrame, *, close_range_ft: float = CLOSE_RANGE_FT) -> pd.DataFrame:
@@ -489,10 +494,11 @@ class ShotFeaturePipeline:
         # Counts as of the shot's date, minus those as of HISTORY_DAYS earlier: the shooter's shots in
         # [date - history_days, date). Counts are whole numbers in float64, so the difference is exact
         # whatever earlier shots the history holds: any history covering the window gives the same row.
-        all_attempts, all_makes = source._lookup(player, day)
+        looks = source.lookup_back(player, day, (0, RECENT_DAYS, *((self.history_days,) if self.history_days else ())))
+        (all_attempts, all_makes), (old_attempts, old_makes) = looks[0], looks[1]
         attempts, makes = all_attempts, all_makes
         if self.history_days:
-            before_attempts, before_makes = source._lookup(player, day - self.history_days)
+            before_attempts, before_makes = looks[2]
             attempts, makes = all_attempts - before_attempts, all_makes - before_makes
         rates = np.asarray(self.group_rates)
         strengths = np.asarray(self.group_strengths)
@@ -520,7 +526,6 @@ class ShotFeaturePipeline:
         put((attempts[:, _ZONE_OFFSET] + 1.0) / total)
         put((attempts[:, _ACTION_OFFSET + 1] + 0.2) / total)
         # Recent form: the last RECENT_DAYS as the difference of two as-of lookups, shrunk to the career rate.
-        old_attempts, old_makes = source._lookup(player, day - RECENT_DAYS)
         recent_attempts = all_attempts - old_attempts
         recent_makes = all_makes - old_makes
         recent_strength = 2.0 * strengths
