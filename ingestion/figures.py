@@ -73,5 +73,7 @@ def figures_after_new_shots(*, seasons: set[Any]) -> None:
     if not settings.FIGURES_AUTO_REFRESH:
         return
     from analytics.services import figures_refresh_after_ingest
+    from training.services.drift import drift_story_after_new_shots
 
     figures_refresh_after_ingest(seasons=[s for s in seasons if s])
+    drift_story_after_new_shots()
