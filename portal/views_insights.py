@@ -198,8 +198,10 @@ def drift_story_context(champion: ModelVersion | None) -> dict[str, Any]:
     story = training_selectors.drift_story()
     status = training_selectors.drift_story_status()
     told_for = ((story or {}).get("champion") or {}).get("version")
+    computed_at = (story or {}).get("computed_at")
     return {
         "story": story,
+        "story_computed_at": dt.datetime.fromisoformat(computed_at) if isinstance(computed_at, str) else None,
         "story_state": figure_state(status) if story is None else "",
         "story_error": status.message if status.state == "failed" else "",
         "story_computing": status.computing,

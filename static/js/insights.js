@@ -240,8 +240,8 @@
         data: { datasets: series },
         options: {
           scales: {
-            x: { min: 0, max: 1, title: { display: true, text: "Predicted" }, ticks: { callback: (v) => pct(v) } },
-            y: { min: 0, max: 1, title: { display: true, text: "Observed" }, ticks: { callback: (v) => pct(v) } },
+            x: { min: 0, max: 1, title: { display: true, text: "Predicted" }, ticks: { callback: (v) => Math.round(v * 100) + "%" } },
+            y: { min: 0, max: 1, title: { display: true, text: "Observed" }, ticks: { callback: (v) => Math.round(v * 100) + "%" } },
           },
           plugins: {
             legend: { labels: { font: { size: 11 } } },

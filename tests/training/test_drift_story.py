@@ -203,3 +203,20 @@ def test_the_story_is_plain_json(champion: int) -> None:
     document = drift_services.drift_story_compute()
     assert json.loads(json.dumps(document)) == document
     assert np.isfinite(document["inputs"][0]["severity"])
+
+
+def test_the_api_serves_the_stored_story_like_the_other_model_reads(champion: int) -> None:
+    from rest_framework.test import APIClient
+
+    url = "/api/v1/models/champion/drift"
+    client = APIClient()  # reads are open, like /models and /models/champion
+    assert client.get(url).json() == {"status": "missing", "computing": False, "story": None}
+    figures.status_set(name=drift_services.STORY_STATUS, state=figures.QUEUED)
+    assert client.get(url).json()["status"] == "computing"
+
+    refresh_drift_story()
+    body = client.get(url).json()
+    assert (body["status"], body["computing"]) == ("stored", False)
+    assert body["story"] == drift_services.drift_story_stored()  # the same document the page reads
+    schema = client.get("/api/schema/", HTTP_ACCEPT="application/vnd.oai.openapi+json").json()
+    assert "examples" in str(schema["paths"][url]["get"])
