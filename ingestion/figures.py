@@ -69,7 +69,7 @@ def ingestion_figures() -> dict[str, Any] | None:
 
 
 def figures_after_new_shots(*, seasons: set[Any]) -> None:
-    """New shots were written: queue the refresh of their seasons' figures (debounced; never raises)."""
+    """New shots were written: queue the refresh of their seasons' figures and the drift story (debounced, never raises)."""
     if not settings.FIGURES_AUTO_REFRESH:
         return
     from analytics.services import figures_refresh_after_ingest
