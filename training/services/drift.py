@@ -109,6 +109,7 @@ STORY_KEY = "drift-story"  # the stored document (parivision.figures), replaced 
 STORY_STATUS = "drift-story"
 STORY_SCHEMA = 1
 STORY_PENDING_KEY = "training:drift-story-pending"
+STORY_AFTER_SHOTS_SECONDS = 3_600
 LOG_LIMIT = 200_000  # newest settled live forecasts read from the prediction log
 _JOIN_CHUNK = 1_000
 SOURCES = {
@@ -309,10 +310,12 @@ def drift_story_enqueue(*, countdown: int = 0, force: bool = False) -> None:
 
 
 def drift_story_after_new_shots() -> None:
-    """New shots reached the warehouse: one refresh per ``FIGURES_REFRESH_DELAY_SECONDS`` burst (a cache
-    call per transform; never fails the ingestion)."""
+    """New shots reached the warehouse: a refresh ``FIGURES_REFRESH_DELAY_SECONDS`` later, at most one per
+    ``STORY_AFTER_SHOTS_SECONDS`` (a live feed transforms every minute, and the story reads the champion's
+    whole window). A cache call per transform; never fails the ingestion."""
     try:
-        if cache.add(STORY_PENDING_KEY, 1, timeout=settings.FIGURES_REFRESH_DELAY_SECONDS + 60):
+        pending = max(settings.FIGURES_REFRESH_DELAY_SECONDS + 60, STORY_AFTER_SHOTS_SECONDS)
+        if cache.add(STORY_PENDING_KEY, 1, timeout=pending):
             drift_story_enqueue(countdown=settings.FIGURES_REFRESH_DELAY_SECONDS)
     except Exception:
         logger.exception("could not queue the drift story after new shots")
