@@ -98,7 +98,7 @@ class ModelCardApi(ApiView):
 
 
 STORY_EXAMPLE = {
-    "status": "stored", "computing": False,
+    "story_status": "stored", "computing": False,
     "story": {
         "schema": 1, "state": "ready", "message": "", "computed_at": "2024-04-01T04:00:12+00:00", "window_days": 30,
         "champion": {"version": 7, "algorithm": "xgboost"},
@@ -127,7 +127,8 @@ class DriftStoryApi(ApiView):
         class Meta:
             ref_name = "DriftStoryOutput"
 
-        status = serializers.ChoiceField(
+        # Not "status": drf-spectacular would give two different choice sets named "status" one enum name.
+        story_status = serializers.ChoiceField(
             choices=("stored", "computing", "failed", "missing"),
             help_text="stored: a story is stored (its own `state` says whether it has figures); computing: none yet, "
                       "a worker is computing it; failed: none yet, the last computation failed; missing: never computed.")
@@ -152,4 +153,5 @@ class DriftStoryApi(ApiView):
         status = selectors.drift_story_status()
         state = "stored" if story is not None else "computing" if status.computing else (
             "failed" if status.state == "failed" else "missing")
-        return Response(self.OutputSerializer({"status": state, "computing": status.computing, "story": story}).data)
+        return Response(self.OutputSerializer({"story_status": state, "computing": status.computing,
+                                               "story": story}).data)

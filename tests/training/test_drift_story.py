@@ -210,13 +210,13 @@ def test_the_api_serves_the_stored_story_like_the_other_model_reads(champion: in
 
     url = "/api/v1/models/champion/drift"
     client = APIClient()  # reads are open, like /models and /models/champion
-    assert client.get(url).json() == {"status": "missing", "computing": False, "story": None}
+    assert client.get(url).json() == {"story_status": "missing", "computing": False, "story": None}
     figures.status_set(name=drift_services.STORY_STATUS, state=figures.QUEUED)
-    assert client.get(url).json()["status"] == "computing"
+    assert client.get(url).json()["story_status"] == "computing"
 
     refresh_drift_story()
     body = client.get(url).json()
-    assert (body["status"], body["computing"]) == ("stored", False)
+    assert (body["story_status"], body["computing"]) == ("stored", False)
     assert body["story"] == drift_services.drift_story_stored()  # the same document the page reads
     schema = client.get("/api/schema/", HTTP_ACCEPT="application/vnd.oai.openapi+json").json()
     assert "examples" in str(schema["paths"][url]["get"])
