@@ -69,9 +69,11 @@ def ingestion_figures() -> dict[str, Any] | None:
 
 
 def figures_after_new_shots(*, seasons: set[Any]) -> None:
-    """New shots were written: queue the refresh of their seasons' figures (debounced; never raises)."""
+    """New shots were written: queue the refresh of their seasons' figures and the drift story (debounced, never raises)."""
     if not settings.FIGURES_AUTO_REFRESH:
         return
     from analytics.services import figures_refresh_after_ingest
+    from training.services.drift import drift_story_after_new_shots
 
     figures_refresh_after_ingest(seasons=[s for s in seasons if s])
+    drift_story_after_new_shots()

@@ -44,6 +44,14 @@ DEFAULT_SCHEDULES: tuple[DefaultSchedule, ...] = (
         description="The champion's per-family correction on the newest settled shots (RECALIBRATION_ENABLED).",
     ),
     DefaultSchedule(
+        name="Refresh the drift story",
+        task="training.refresh_drift_story",
+        every_seconds=3600,
+        queue="ml",
+        description="Inputs drifted since the champion's window, its calibration per shot family on the newest "
+                    "settled shots (recomputed only when the champion, the shots or its live forecasts changed).",
+    ),
+    DefaultSchedule(
         name="Transform the lake",
         task="ingestion.transform_lake",
         every_seconds=60,

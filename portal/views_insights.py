@@ -189,7 +189,24 @@ def model_page(request: HttpRequest) -> HttpResponse:
             status = training_selectors.model_figures_status(version=row.version)
             context["figures_state"] = figure_state(status)
             context["figures_error"] = status.message if status.state == "failed" else ""
+    context.update(drift_story_context(row))
     return render(request, "portal/insights/model.html", context)
+
+
+def drift_story_context(champion: ModelVersion | None) -> dict[str, Any]:
+    """The stored drift story and, when there is none yet or it was told for another champion, why."""
+    story = training_selectors.drift_story()
+    status = training_selectors.drift_story_status()
+    told_for = ((story or {}).get("champion") or {}).get("version")
+    computed_at = (story or {}).get("computed_at")
+    return {
+        "story": story,
+        "story_computed_at": dt.datetime.fromisoformat(computed_at) if isinstance(computed_at, str) else None,
+        "story_state": figure_state(status) if story is None else "",
+        "story_error": status.message if status.state == "failed" else "",
+        "story_computing": status.computing,
+        "story_stale": story is not None and told_for != (champion.version if champion else None),
+    }  # fmt: skip
 
 
 def _version_or_404(version: int) -> ModelVersion:

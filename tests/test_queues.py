@@ -37,6 +37,7 @@ EXPECTED_QUEUE = {
     "predictions.shadow_review": queues.LIVE,
     "predictions.shadow_score": queues.LIVE,
     "training.compute_model_figures": queues.ML,
+    "training.refresh_drift_story": queues.ML,  # Evidently on the champion's window and a re-prediction
     "training.refresh_model_card": queues.ML,  # writes MLflow artifacts: never on the live pool
     "training.refit_recalibration": queues.ML,  # re-predicts the window of settled shots: minutes of CPU
     "training.run_ml_pipeline": queues.ML,

@@ -1,4 +1,5 @@
-"""Training over the REST API: a version's model card as JSON, Markdown or HTML (by the Accept header)."""
+"""Training over the REST API: a version's model card as JSON, Markdown or HTML (by the Accept header), and the
+champion's drift story as the Celery task stored it."""
 
 from __future__ import annotations
 
@@ -94,3 +95,63 @@ class ModelCardApi(ApiView):
                 "Content-Disposition": f'attachment; filename="parivision-v{version}-model-card.{fmt}"'})
         return Response(self.OutputSerializer({"version": version, "generated_at": stored["card"]["generated_at"],
                                                "card": stored["card"]}).data)
+
+
+STORY_EXAMPLE = {
+    "story_status": "stored", "computing": False,
+    "story": {
+        "schema": 1, "state": "ready", "message": "", "computed_at": "2024-04-01T04:00:12+00:00", "window_days": 30,
+        "champion": {"version": 7, "algorithm": "xgboost"},
+        "reference": {"rows": 401233, "first_date": "2022-10-18", "last_date": "2024-01-20", "three_share": 0.392,
+                      "mean_distance_ft": 13.41, "made_rate": 0.4712, "seasons": ["2022-23", "2023-24"]},
+        "current": {"rows": 21045, "first_date": "2024-03-02", "last_date": "2024-03-31", "three_share": 0.4105,
+                    "mean_distance_ft": 13.95, "made_rate": 0.4689, "seasons": ["2023-24"]},
+        "drift": {"share_drifted": 0.1538, "dataset_drift": False, "target_drift": False,
+                  "drifted_columns": ["shot_type", "zone_basic"]},
+        "inputs": [{"column": "shot_type", "kind": "categorical", "method": "Jensen-Shannon distance", "score": 0.1321,
+                    "threshold": 0.1, "drifted": True, "severity": 1.321, "comparison": {"kind": "categorical",
+                    "categories": [{"value": "3PT", "reference": 0.392, "current": 0.4105, "change": 0.0185}]}}],
+        "calibration": {"families": [{"family": "3PT", "group": "shot type", "preferred": "log",
+                                      "log": {"n": 5120, "predicted": 0.3412, "observed": 0.3671, "gap": -0.0259,
+                                              "ece": 0.0281, "log_loss": 0.6431,
+                                              "curve": [{"predicted": 0.3391, "observed": 0.3702, "count": 4100}]},
+                                      "replay": None}],
+                        "logged_forecasts": 9876, "settled_shots": 21045, "min_logged": 200, "recalibration": True},
+        "sources": {"log": "the prediction log: ...", "replay": "the champion re-predicted ..."},
+    },
+}  # fmt: skip
+
+
+class DriftStoryApi(ApiView):
+    class OutputSerializer(serializers.Serializer):
+        class Meta:
+            ref_name = "DriftStoryOutput"
+
+        # Not "status": drf-spectacular would give two different choice sets named "status" one enum name.
+        story_status = serializers.ChoiceField(
+            choices=("stored", "computing", "failed", "missing"),
+            help_text="stored: a story is stored (its own `state` says whether it has figures); computing: none yet, "
+                      "a worker is computing it; failed: none yet, the last computation failed; missing: never computed.")
+        computing = serializers.BooleanField(help_text="A refresh is queued or running.")
+        story = serializers.JSONField(allow_null=True, help_text=(
+            "The stored document the model page shows: `state` (ready, no_champion, no_window, no_new_shots) and "
+            "`message`; when ready, the champion's window (`reference`) and the newest shots (`current`) at a glance, "
+            "Evidently's verdict per input drifted first (`inputs`), and per shot family the champion's calibration "
+            "on the newest settled shots from each source (`calibration.families[].log` / `.replay`, `preferred`: "
+            "the one to read first; `sources` says what each is)."))
+
+    @extend_schema(
+        operation_id="model_champion_drift", tags=["models"], summary="The champion's drift story",
+        description=("Which inputs drifted between the champion's training window and the newest shots, and the "
+                     "champion's calibration per shot family on the newest settled shots. Computed by Celery after "
+                     "each promotion, after new shots and hourly; this only reads the stored document."),
+        request=None, responses={200: OutputSerializer, **_errors(429)},
+        examples=[OpenApiExample("A story", response_only=True, value=STORY_EXAMPLE)],
+    )  # fmt: skip
+    def get(self, request: Request) -> Response:
+        story = selectors.drift_story()
+        status = selectors.drift_story_status()
+        state = "stored" if story is not None else "computing" if status.computing else (
+            "failed" if status.state == "failed" else "missing")
+        return Response(self.OutputSerializer({"story_status": state, "computing": status.computing,
+                                               "story": story}).data)

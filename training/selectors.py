@@ -21,6 +21,19 @@ def model_figures_status(*, version: int) -> figures.FigureStatus:
     return figures.status_of(name=status_name(version))
 
 
+def drift_story() -> dict[str, Any] | None:
+    """The stored drift story (training.services.drift.drift_story_compute), or None before the first."""
+    from training.services.drift import drift_story_stored
+
+    return drift_story_stored()
+
+
+def drift_story_status() -> figures.FigureStatus:
+    from training.services.drift import drift_story_status as status
+
+    return status()
+
+
 def promotion_of(row: ModelVersion) -> PromotionDecision | None:
     """The decision that made this version champion (the latest one that promoted it)."""
     return (PromotionDecision.objects.filter(challenger_version=row.version, promoted=True)

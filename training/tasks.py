@@ -90,3 +90,17 @@ def refit_recalibration(version: int | None = None) -> dict[str, Any]:
                                    "3PT": fitted.three.intercept}
     return {"refitted": sorted(refitted), "versions": refitted,
             "reason": "" if refitted else ("no champion" if not versions else "no settled shots")}
+
+
+@shared_task(
+    name="training.refresh_drift_story",
+    acks_late=True,
+    soft_time_limit=settings.FIGURES_SOFT_TIME_LIMIT,
+    time_limit=settings.FIGURES_TIME_LIMIT,
+)
+def refresh_drift_story(force: bool = False) -> dict[str, Any]:
+    """The model page's drift story (inputs drifted since the champion's window, its calibration per shot
+    family on the newest settled shots), stored; skipped when nothing it depends on changed."""
+    from training.services.drift import drift_story_refresh
+
+    return drift_story_refresh(force=force)

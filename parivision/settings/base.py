@@ -242,6 +242,12 @@ RECALIBRATION_WINDOW_DAYS = env_int("RECALIBRATION_WINDOW_DAYS", 90, minimum=1, 
 RECALIBRATION_PRIOR_SHOTS = env_float("RECALIBRATION_PRIOR_SHOTS", 1_000.0, minimum=1.0, maximum=1e7)
 # Also a slope on the logit per family (off: a level shift only); on is the walk-forward's better policy.
 RECALIBRATION_SLOPE = env_bool("RECALIBRATION_SLOPE", True)
+# The drift report's story (training/services/drift.py, `training.refresh_drift_story`): the champion's
+# training window against the shots of the last DRIFT_WINDOW_DAYS game days after its run, and the
+# champion's calibration per shot family on those of them that are settled. A family's forecasts from the
+# prediction log (made before the outcome was known) are read first once it has DRIFT_LIVE_MIN_PREDICTIONS.
+DRIFT_WINDOW_DAYS = env_int("DRIFT_WINDOW_DAYS", 30, minimum=1, maximum=3_650)
+DRIFT_LIVE_MIN_PREDICTIONS = env_int("DRIFT_LIVE_MIN_PREDICTIONS", 200, minimum=1)
 
 # --- REST API ------------------------------------------------------------------------------
 REST_FRAMEWORK: dict[str, Any] = {

@@ -196,6 +196,7 @@
         },
       });
     }
+    familyCharts();
     const live = data("live-data");
     const liveCanvas = document.getElementById("live-chart");
     if (live && liveCanvas) {
@@ -211,6 +212,44 @@
         options: { scales: { y: { beginAtZero: true } } },
       });
     }
+  }
+
+  // The drift story: one reliability curve per shot family, logged forecasts beside the replay as served.
+  function familyCharts() {
+    const families = data("drift-story-data");
+    if (!families) return;
+    document.querySelectorAll("canvas[data-family-index]").forEach((canvas) => {
+      const entry = families[Number(canvas.dataset.familyIndex)];
+      if (!entry) return;
+      const series = [];
+      const add = (source, label, color, dash) => {
+        const figures = entry[source];
+        if (!figures || !figures.curve || !figures.curve.length) return;
+        const points = figures.curve.map((b) => ({ x: b.predicted, y: b.observed, n: b.count }));
+        const most = Math.max(...points.map((p) => p.n));
+        series.push({ label: `${label} (${figures.n})`, data: points, showLine: true, borderColor: color,
+          backgroundColor: color, borderDash: dash, borderWidth: entry.preferred === source ? 2.5 : 1.5,
+          pointRadius: points.map((p) => 2 + 5 * Math.sqrt(p.n / most)) });
+      };
+      add("log", "Logged", COLORS[0], []);
+      add("replay", "Replay", COLORS[1], entry.preferred === "replay" ? [] : [5, 4]);
+      series.push({ label: "Perfect", data: [{ x: 0, y: 0 }, { x: 1, y: 1 }], showLine: true,
+        borderColor: "rgba(148,163,184,.6)", borderDash: [5, 5], pointRadius: 0 });
+      new Chart(canvas, {
+        type: "scatter",
+        data: { datasets: series },
+        options: {
+          scales: {
+            x: { min: 0, max: 1, title: { display: true, text: "Predicted" }, ticks: { callback: (v) => Math.round(v * 100) + "%" } },
+            y: { min: 0, max: 1, title: { display: true, text: "Observed" }, ticks: { callback: (v) => Math.round(v * 100) + "%" } },
+          },
+          plugins: {
+            legend: { labels: { font: { size: 11 } } },
+            tooltip: { callbacks: { label: (i) => i.raw.n ? `predicted ${pct(i.raw.x)} · observed ${pct(i.raw.y)} · ${i.raw.n} shots` : "" } },
+          },
+        },
+      });
+    });
   }
 
   // --- the data --------------------------------------------------------------------------------------

@@ -5,6 +5,11 @@ safe for it (strings for categories so a new category is just another value, bou
 samples so a season-long reference stays fast) and reads back the per-column verdicts
 Evidently itself reached.  Evidently is imported lazily: it is heavy, and importing
 this module must stay cheap for the web process.
+
+The story the model page tells is built here too, from plain frames and probabilities:
+``drift_inputs`` (every input's verdict, the drifted ones first, with reference vs current numbers),
+``shots_headline`` (a window at a glance) and ``calibration_by_family`` / ``calibration_story``
+(how the champion's probabilities hold per shot family, from each source of probabilities).
 """
 
 from __future__ import annotations
@@ -18,7 +23,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from training.ml.features import LABEL_COLUMN
+from training.ml.features import LABEL_COLUMN, shot_families
 
 NUMERICAL_COLUMNS = ("distance_ft", "x_ft", "y_ft", "seconds_left", "period")
 CATEGORICAL_COLUMNS = (
@@ -167,3 +172,183 @@ def _column_verdicts(document: dict[str, Any]) -> dict[str, dict[str, Any]]:
         if column in verdicts:
             verdicts[column]["drifted"] = test.get("status") == "FAIL"
     return verdicts
+
+
+# --- the story: which inputs moved, and how well the champion's probabilities hold on new shots -------
+
+SUMMARY_CATEGORIES = 5  # categories shown per categorical input: those whose share moved the most
+CALIBRATION_BINS = 10
+LOG_LOSS_EPS = 1e-15
+# The families a calibration is reported for: the shot types, then the model's own range families
+# (training.ml.features.FAMILIES[1:]; its "three" is the 3PT row, so it is not repeated).
+SHOT_TYPE_FAMILIES = ("2PT", "3PT")
+RANGE_FAMILIES = ("close 2PT (< 10 ft)", "mid-range 2PT")
+
+
+def drift_severity(*, method: str, score: float, threshold: float) -> float:
+    """How far past its threshold a column's statistic is, on one scale for every method: 1 at the
+    threshold, above 1 when drifted. A p-value drifts when small (``log p / log threshold``), a distance
+    when large (``score / threshold``)."""
+    if not (np.isfinite(score) and np.isfinite(threshold)) or threshold <= 0:
+        return 0.0
+    if "p_value" in method:
+        if threshold >= 1:
+            return 0.0
+        return float(np.log(max(score, 1e-300)) / np.log(threshold))
+    return float(score / threshold)
+
+
+def _finite(value: Any, digits: int = 4) -> float | None:
+    return round(float(value), digits) if value is not None and np.isfinite(value) else None
+
+
+def _numbers(values: pd.Series) -> np.ndarray:
+    return pd.to_numeric(values, errors="coerce").to_numpy(np.float64)
+
+
+def _categories(values: pd.Series) -> pd.Series:
+    return pd.Series([MISSING if v is None or (isinstance(v, float) and np.isnan(v)) else str(v)
+                      for v in values.to_numpy()], dtype=object)
+
+
+def column_comparison(*, reference: pd.Series, current: pd.Series, kind: str,
+                      top: int = SUMMARY_CATEGORIES) -> dict[str, Any]:
+    """Reference vs current in plain numbers: mean, median and the 10th/90th percentiles of a numerical
+    input; the shares of the ``top`` categories whose share moved the most for a categorical one."""
+    if kind == "numerical":
+        sides = {}
+        for side, values in (("reference", _numbers(reference)), ("current", _numbers(current))):
+            known = values[np.isfinite(values)]
+            sides[side] = {
+                "mean": _finite(known.mean()) if len(known) else None,
+                "median": _finite(np.median(known)) if len(known) else None,
+                "p10": _finite(np.percentile(known, 10)) if len(known) else None,
+                "p90": _finite(np.percentile(known, 90)) if len(known) else None,
+                "missing": _finite(1 - len(known) / len(values)) if len(values) else None,
+            }
+        return {"kind": kind, **sides}
+    before = _categories(reference).value_counts(normalize=True)
+    after = _categories(current).value_counts(normalize=True)
+    shares = pd.DataFrame({"reference": before, "current": after}).fillna(0.0)
+    shares["change"] = shares["current"] - shares["reference"]
+    moved = shares.reindex(shares["change"].abs().sort_values(ascending=False, kind="stable").index).head(top)
+    return {"kind": kind, "categories": [
+        {"value": str(name), "reference": _finite(row["reference"]), "current": _finite(row["current"]),
+         "change": _finite(row["change"])}
+        for name, row in moved.iterrows()
+    ]}  # fmt: skip
+
+
+def drift_inputs(
+    *,
+    report: DriftReport,
+    reference: pd.DataFrame,
+    current: pd.DataFrame,
+    numerical: Sequence[str] = NUMERICAL_COLUMNS,
+    categorical: Sequence[str] = CATEGORICAL_COLUMNS,
+) -> list[dict[str, Any]]:
+    """Every input with Evidently's verdict, the drifted ones first (the furthest past their threshold
+    first), each with its reference vs current comparison (``column_comparison``)."""
+    rows = []
+    for kind, names in (("numerical", numerical), ("categorical", categorical)):
+        for column in names:
+            verdict = report.columns.get(column)
+            if verdict is None:
+                continue
+            empty = pd.Series([], dtype=object)
+            rows.append({
+                "column": column, "kind": kind, "method": verdict["method"], "score": _finite(verdict["score"], 6),
+                "threshold": _finite(verdict["threshold"], 6), "drifted": bool(verdict["drifted"]),
+                "severity": _finite(drift_severity(method=verdict["method"], score=verdict["score"],
+                                                   threshold=verdict["threshold"]), 3),
+                "comparison": column_comparison(reference=reference.get(column, empty),
+                                                current=current.get(column, empty), kind=kind),
+            })  # fmt: skip
+    rows.sort(key=lambda row: (not row["drifted"], -(row["severity"] or 0.0)))
+    return rows
+
+
+def shots_headline(frame: pd.DataFrame) -> dict[str, Any]:
+    """What a window of shots looks like at a glance: rows, dates, 3PT share, mean distance, make rate."""
+    if frame.empty:
+        return {"rows": 0}
+    distance = _numbers(frame["distance_ft"]) if "distance_ft" in frame else np.array([])
+    known = distance[np.isfinite(distance)]
+    return {
+        "rows": len(frame),
+        "first_date": str(pd.Timestamp(frame["game_date"].min()).date()),
+        "last_date": str(pd.Timestamp(frame["game_date"].max()).date()),
+        "three_share": _finite((frame["shot_type"].astype(str) == "3PT").mean()) if "shot_type" in frame else None,
+        "mean_distance_ft": _finite(known.mean(), 2) if len(known) else None,
+        "made_rate": _finite(frame[LABEL_COLUMN].astype(float).mean()) if LABEL_COLUMN in frame else None,
+    }  # fmt: skip
+
+
+def calibration_figures(*, y_true: Any, proba: Any, bins: int = CALIBRATION_BINS) -> dict[str, Any]:
+    """n, mean predicted vs observed make rate and their gap (predicted - observed: negative is
+    under-predicted), ECE, log loss and the reliability curve of one set of probabilities."""
+    from training.ml.evaluate import expected_calibration_error
+    from training.ml.figures import calibration_bins
+
+    y = np.asarray(y_true, dtype=np.float64)
+    p = np.asarray(proba, dtype=np.float64)
+    if len(y) != len(p):
+        raise ValueError(f"{len(y)} outcomes but {len(p)} probabilities")
+    if len(y) == 0:
+        return {"n": 0}
+    clipped = np.clip(p, LOG_LOSS_EPS, 1 - LOG_LOSS_EPS)
+    log_loss = -float(np.mean(y * np.log(clipped) + (1 - y) * np.log(1 - clipped)))
+    predicted, observed = float(p.mean()), float(y.mean())
+    return {
+        "n": len(y), "predicted": _finite(predicted), "observed": _finite(observed),
+        "gap": _finite(predicted - observed), "ece": _finite(expected_calibration_error(y_true=y, proba=p, bins=bins)),
+        "log_loss": _finite(log_loss), "curve": calibration_bins(y_true=y, proba=p, bins=bins),
+    }  # fmt: skip
+
+
+def family_masks(frame: pd.DataFrame) -> list[tuple[str, str, np.ndarray]]:
+    """(group, family, rows) for 2PT and 3PT, then the close and mid-range twos of the model's families."""
+    shot_type = frame["shot_type"].astype(str).to_numpy()
+    families = shot_families(shot_type=frame["shot_type"].to_numpy(), distance_ft=frame["distance_ft"].to_numpy())
+    masks = [("shot type", name, shot_type == name) for name in SHOT_TYPE_FAMILIES]
+    masks += [("range", name, families == index) for index, name in enumerate(RANGE_FAMILIES)]
+    return masks
+
+
+def calibration_by_family(*, frame: pd.DataFrame, proba: Any, bins: int = CALIBRATION_BINS) -> list[dict[str, Any]]:
+    """``calibration_figures`` for every shot (family "all") and per family that holds shots.
+    ``frame`` needs ``shot_type``, ``distance_ft`` and the outcome ``made``; ``proba`` one per row."""
+    p = np.asarray(proba, dtype=np.float64)
+    if len(p) != len(frame):
+        raise ValueError(f"{len(frame)} shots but {len(p)} probabilities")
+    if frame.empty:
+        return []
+    y = frame[LABEL_COLUMN].astype(float).to_numpy()
+    rows = [{"group": "all", "family": "all", **calibration_figures(y_true=y, proba=p, bins=bins)}]
+    for group, family, chosen in family_masks(frame):
+        if chosen.any():
+            rows.append({"group": group, "family": family,
+                         **calibration_figures(y_true=y[chosen], proba=p[chosen], bins=bins)})
+    return rows
+
+
+def calibration_story(
+    *, logged: list[dict[str, Any]], replayed: list[dict[str, Any]], min_logged: int
+) -> list[dict[str, Any]]:
+    """One entry per family with both sources side by side and the one to read first: the forecasts
+    logged before the outcome was known (``log``) when the family has at least ``min_logged`` of them,
+    else the champion's probabilities replayed on the settled shots (``replay``)."""
+    by_source = {"log": {r["family"]: r for r in logged}, "replay": {r["family"]: r for r in replayed}}
+    families = list(dict.fromkeys([*(r["family"] for r in replayed), *(r["family"] for r in logged)]))
+    entries = []
+    for family in families:
+        log, replay = by_source["log"].get(family), by_source["replay"].get(family)
+        group = (replay or log or {}).get("group", "")
+        strip = ("group", "family")
+        entries.append({
+            "family": family, "group": group,
+            "preferred": "log" if log is not None and log.get("n", 0) >= min_logged else "replay" if replay else "log",
+            "log": {k: v for k, v in log.items() if k not in strip} if log else None,
+            "replay": {k: v for k, v in replay.items() if k not in strip} if replay else None,
+        })  # fmt: skip
+    return entries

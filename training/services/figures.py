@@ -85,13 +85,18 @@ def model_figures_enqueue(*, version: int) -> None:
 
 
 def figures_after_promotion(*, version: int) -> None:
-    """A new champion: its model figures, and every figure it prices (never fails the promotion)."""
+    """A new champion: its model figures, its drift story, and every figure it prices (never fails the promotion)."""
     if not settings.FIGURES_AUTO_REFRESH:
         return
     from analytics.services import figures_refresh_after_promotion
+    from training.services.drift import drift_story_enqueue
 
     try:
         model_figures_enqueue(version=version)
     except Exception:
         logger.exception("could not queue the model figures of v%s", version)
+    try:
+        drift_story_enqueue()  # the story is told against the new champion's window
+    except Exception:
+        logger.exception("could not queue the drift story for v%s", version)
     figures_refresh_after_promotion()
