@@ -7,7 +7,6 @@ distance drifts and the champion, pricing them as longer shots, under-predicts t
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any
 
 import pytest
 
@@ -22,13 +21,9 @@ from training.services.drift import drift_story_compute
 trained = backtest_fixtures.trained
 world = backtest_fixtures.world
 champion = story_tests.champion
+analyst = backtest_fixtures.analyst
 
 pytestmark = [pytest.mark.browser, pytest.mark.integration, pytest.mark.django_db(transaction=True)]
-
-
-@pytest.fixture
-def analyst(django_user_model: Any) -> Any:
-    return django_user_model.objects.create_user(username="analyst", password="pw-analyst-123")
 
 
 def test_the_model_page_shows_the_drifted_input_first_and_a_curve_per_family(

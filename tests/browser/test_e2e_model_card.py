@@ -6,7 +6,6 @@ Each page is saved at desktop and phone widths (``screenshots``).
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
 
 import pytest
 
@@ -17,13 +16,9 @@ from training.services.cards import card_generate
 
 trained = backtest_fixtures.trained
 world = backtest_fixtures.world
+analyst = backtest_fixtures.analyst
 
 pytestmark = [pytest.mark.browser, pytest.mark.integration, pytest.mark.django_db(transaction=True)]
-
-
-@pytest.fixture
-def analyst(django_user_model: Any) -> Any:
-    return django_user_model.objects.create_user(username="analyst", password="pw-analyst-123")
 
 
 def test_the_champions_card_opens_from_the_model_page_and_downloads(browser_page, live_url, world, analyst,
