@@ -24,6 +24,7 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import log_loss
 from xgboost import XGBClassifier
 
+from training.ml import xgb_direct
 from training.ml.features import LABEL_COLUMN, PlayerHistory, ShotFeaturePipeline
 from training.ml.recalibration import Recalibration, recalibration_apply
 
@@ -272,8 +273,8 @@ class ShotModel:
         if self.kind == "xgboost":
             booster = self.estimator.get_booster()
             limit = (0, self.best_iteration + 1) if self.best_iteration is not None else (0, 0)
-            # inplace_predict skips the DMatrix build: most of the cost of predicting one row.
-            return np.asarray(booster.inplace_predict(features, iteration_range=limit), dtype=np.float64)
+            # inplace_predict's C call without its per-call Python (training/ml/xgb_direct.py).
+            return xgb_direct.predict(booster, features, iteration_range=limit)
         return self.estimator.predict_proba(features)[:, 1]
 
     def predict_proba_features(self, features: np.ndarray, *, recalibrated: bool = True) -> np.ndarray:
