@@ -17,6 +17,8 @@ timeout = int(os.environ.get("GUNICORN_TIMEOUT", "60"))
 graceful_timeout = int(os.environ.get("GUNICORN_GRACEFUL_TIMEOUT", "30"))
 keepalive = 5
 accesslog = os.environ.get("GUNICORN_ACCESS_LOG", "-")
+# The same access line, written without gunicorn's per-request dictionary of every header.
+logger_class = "parivision.gunicorn_logging.AccessLogger"
 errorlog = "-"
 max_requests = int(os.environ.get("GUNICORN_MAX_REQUESTS", "0"))
 max_requests_jitter = 50
