@@ -259,6 +259,8 @@ REST_FRAMEWORK: dict[str, Any] = {
     # Reads may be anonymous (throttled harder); every write needs a user.
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticatedOrReadOnly"],
     "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    # DRF's negotiation, with Accept: */*, application/json or none answered at once.
+    "DEFAULT_CONTENT_NEGOTIATION_CLASS": "parivision.negotiation.FastNegotiation",
     "DEFAULT_RENDERER_CLASSES": [
         "rest_framework.renderers.JSONRenderer",
         "rest_framework.renderers.BrowsableAPIRenderer",
