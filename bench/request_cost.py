@@ -2,6 +2,7 @@
 
     .venv/bin/python bench/request_cost.py setup FOLDER [--data-dir ../shared/data] [--shots 60000]
     .venv/bin/python bench/request_cost.py measure FOLDER [--requests 3000] [--profile 30]
+    .venv/bin/python bench/request_cost.py wrk FOLDER [--seconds 8] [--rounds 2]
     .venv/bin/python bench/request_cost.py stop FOLDER
 
 ``bench/serve.py`` measures what a client sees (gunicorn, sockets, threads, a load generator on
@@ -17,7 +18,17 @@ FOLDER/env.json), fills the warehouse with the 2023-24 season (the shooter-histo
 from it), trains an XGBoost champion (400 trees, as ``bench/serve.py``) on ``--shots`` of it and
 registers it in an MLflow store in FOLDER. ``measure`` runs in a fresh process, so a change to the
 code is measured by running it again; ``--profile N`` prints the N costliest functions (cProfile)
-of a separate round. ``stop`` stops the servers. It ends with one line of JSON.
+of a separate round.
+
+``wrk`` measures the same request through the servers, CPU against CPU: PariVision's gunicorn
+(production settings, 2 workers) and ``mlflow models serve`` of the same version (2 workers,
+one XGBoost thread), each alone on CPU 0, with ``wrk -c16`` (bench/serve.py's script and
+bodies) on CPU 1. For each it reports requests per second and the CPU time its processes spent
+per request (user and system, from /proc), alternating the two servers ``--rounds`` times. CPU
+per request moves less with the machine than requests per second, so it says whether a change
+helped; the ratio of the two is the concurrency-16 ratio of ``bench/serve.py``, on one season.
+
+``stop`` stops the servers. Each action ends with one line of JSON.
 """
 
 from __future__ import annotations
@@ -76,7 +87,7 @@ def setup(folder: Path, data_dir: Path, shots: int) -> None:
         "mongo_uri": f"mongodb://127.0.0.1:{mongo_port}/", "redis_url": f"redis://127.0.0.1:{redis_port}/0",
         "pids": [mongo.pid, redis.pid], "secret_key": secrets.token_urlsafe(64),
         "feed_token": secrets.token_urlsafe(32), "tracking_uri": f"sqlite:///{folder / 'mlflow.db'}",
-        "model_name": serve.MODEL_NAME,
+        "model_name": serve.MODEL_NAME, "data_dir": str(data_dir.resolve()),
     }  # fmt: skip
     (folder / "env.json").write_text(json.dumps(state))
     services.wait_until(lambda: services._mongo_answers(state["mongo_uri"]), timeout=30, what="nx-27017",
@@ -181,6 +192,112 @@ def measure(folder: Path, requests: int, rounds: int, profile: int) -> None:
     os._exit(0)  # the resident-history and log threads need no goodbye
 
 
+def _process_cpu(pids: list[int]) -> tuple[float, float]:
+    """User and system CPU seconds of these processes (all their threads), from /proc."""
+    ticks = os.sysconf("SC_CLK_TCK")
+    user = system = 0.0
+    for pid in pids:
+        with contextlib.suppress(FileNotFoundError, ProcessLookupError):
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+            user += int(fields[11]) / ticks
+            system += int(fields[12]) / ticks
+    return user, system
+
+
+def _wrk(port: int, path: str, lines: Path, auth: str, seconds: int) -> dict[str, Any]:
+    from bench.serve import WRK_SCRIPT
+
+    command = ["wrk", "-t1", "-c16", f"-d{seconds}s", "--timeout", "30s", "-s", str(WRK_SCRIPT),
+               f"http://127.0.0.1:{port}", "--", path, str(lines), auth]  # fmt: skip
+    finished = subprocess.run(command, capture_output=True, text=True, check=True)
+    line = next(x for x in finished.stdout.splitlines() if x.startswith("WRK "))
+    result: dict[str, Any] = json.loads(line[4:])
+    if result["http_errors"] or result["socket_errors"]:
+        raise SystemExit(f"wrk: {result['http_errors']} HTTP errors, {result['socket_errors']} socket errors")
+    return result
+
+
+def wrk(folder: Path, seconds: int, rounds: int) -> None:
+    import shutil
+
+    from bench import serve
+
+    if not shutil.which("wrk"):
+        raise SystemExit("wrk is not installed (scripts/bootstrap.sh --bench installs it)")
+    if not {0, 1} <= os.sched_getaffinity(0):
+        raise SystemExit("needs CPUs 0 and 1: the servers run on CPU 0, wrk on CPU 1")
+    state = json.loads((folder / "env.json").read_text())
+    frame = serve.season_frame(Path(state["data_dir"]) / "nba_shots" / serve.SEASON)
+    mix = serve.request_mix(frame)
+    ours, theirs = folder / "wrk-parivision.jsonl", folder / "wrk-mlflow.jsonl"
+    ours.write_text("".join(json.dumps(b) + "\n" for b in mix["warm"]))
+    theirs.write_text("".join(json.dumps({"dataframe_records": [r]}) + "\n" for r in mix["warm_records"]))
+    os.sched_setaffinity(0, {1})
+    bin_dir = Path(sys.executable).parent
+
+    def on_cpu0() -> None:
+        os.sched_setaffinity(0, {0})
+
+    def start(name: str) -> tuple[subprocess.Popen[bytes], int]:
+        port = serve.free_port()
+        log = (folder / f"wrk-{name}.log").open("wb")
+        if name == "parivision":
+            env = {**os.environ, **_env(folder, state), "GUNICORN_WORKERS": "2", "GUNICORN_CONTROL_SOCKET": "off",
+                   "GUNICORN_ACCESS_LOG": str(folder / "wrk-access.log"),
+                   "PROMETHEUS_MULTIPROC_DIR": str(folder / "var" / "prometheus-wrk")}  # fmt: skip
+            process = subprocess.Popen([str(bin_dir / "gunicorn"), "parivision.wsgi", "-c", "parivision/gunicorn.conf.py",
+                                        "--bind", f"127.0.0.1:{port}"], cwd=ROOT, env=env, stdout=log,
+                                       stderr=subprocess.STDOUT, preexec_fn=on_cpu0)  # fmt: skip
+            serve.wait_http(f"http://127.0.0.1:{port}/readyz", timeout=120, log=folder / f"wrk-{name}.log")
+            time.sleep(15)  # the resident histories load in the background
+        else:
+            env = {**os.environ, "MLFLOW_TRACKING_URI": state["tracking_uri"], "MLFLOW_REGISTRY_URI": state["tracking_uri"],
+                   "PATH": f"{bin_dir}{os.pathsep}{os.environ.get('PATH', '')}", "PYTHONPATH": str(ROOT),
+                   "OMP_NUM_THREADS": "1"}  # fmt: skip
+            process = subprocess.Popen([str(bin_dir / "mlflow"), "models", "serve", "-m",
+                                        f"models:/{state['model_name']}/{state['version']}", "--env-manager", "local",
+                                        "-h", "127.0.0.1", "-p", str(port), "-w", "2"], cwd=folder, env=env, stdout=log,
+                                       stderr=subprocess.STDOUT, preexec_fn=on_cpu0)  # fmt: skip
+            first = theirs.read_text().splitlines()[0].encode()
+            serve.wait_http(f"http://127.0.0.1:{port}/invocations", timeout=180, log=folder / f"wrk-{name}.log",
+                            body=first)
+        return process, port
+
+    results: dict[str, list[dict[str, float]]] = {"parivision": [], "mlflow": []}
+    for _ in range(rounds):
+        for name in ("mlflow", "parivision"):
+            process, port = start(name)
+            try:
+                path, lines, auth = (("/api/v1/predictions", ours, f"Token {state['token']}") if name == "parivision"
+                                     else ("/invocations", theirs, ""))  # fmt: skip
+                _wrk(port, path, lines, auth, 3)  # warm-up
+                pids = [process.pid, *serve.worker_pids(process.pid)]
+                before, load = _process_cpu(pids), os.getloadavg()[0]
+                result = _wrk(port, path, lines, auth, seconds)
+                after = _process_cpu(pids)
+            finally:
+                process.terminate()
+                process.wait(30)
+            requests = result["requests"]
+            row = {"rps": round(requests / (result["duration_us"] / 1e6), 1),
+                   "cpu_ms": round((after[0] + after[1] - before[0] - before[1]) / requests * 1000, 3),
+                   "user_ms": round((after[0] - before[0]) / requests * 1000, 3),
+                   "system_ms": round((after[1] - before[1]) / requests * 1000, 3),
+                   "p50_ms": result["p50_us"] / 1000, "p99_ms": result["p99_us"] / 1000, "load": round(load, 2)}  # fmt: skip
+            results[name].append(row)
+            print(f"  {name:10s} {row['rps']:7.1f} req/s  CPU {row['cpu_ms']:.3f} ms a request (user {row['user_ms']:.3f}, "
+                  f"system {row['system_ms']:.3f})  p50 {row['p50_ms']:.1f} ms  load {row['load']}", flush=True)
+    ours_rps = statistics.median(r["rps"] for r in results["parivision"])
+    theirs_rps = statistics.median(r["rps"] for r in results["mlflow"])
+    ours_cpu = statistics.median(r["cpu_ms"] for r in results["parivision"])
+    theirs_cpu = statistics.median(r["cpu_ms"] for r in results["mlflow"])
+    print(f"ratio at concurrency 16 (median of {rounds}): {ours_rps / theirs_rps:.2f}x by requests per second, "
+          f"{theirs_cpu / ours_cpu:.2f}x by CPU per request")
+    print(json.dumps({"ratio_c16_rps": round(ours_rps / theirs_rps, 3), "ratio_c16_cpu": round(theirs_cpu / ours_cpu, 3),
+                      "parivision": results["parivision"], "mlflow": results["mlflow"], "seconds": seconds,
+                      "loadavg": os.getloadavg()}))  # fmt: skip
+
+
 def stop(folder: Path) -> None:
     state = json.loads((folder / "env.json").read_text())
     for pid in state["pids"]:
@@ -190,13 +307,14 @@ def stop(folder: Path) -> None:
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("action", choices=("setup", "measure", "stop"))
+    parser.add_argument("action", choices=("setup", "measure", "wrk", "stop"))
     parser.add_argument("folder", type=Path)
     parser.add_argument("--data-dir", type=Path, default=Path(os.environ.get("PARIVISION_DATA_DIR", ROOT.parent / "shared" / "data")))
     parser.add_argument("--shots", type=int, default=60_000, help="setup: shots the model is trained on")
     parser.add_argument("--requests", type=int, default=2_000, help="measure: requests per round")
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--profile", type=int, default=0, help="measure: print this many functions of a profiled round")
+    parser.add_argument("--seconds", type=int, default=8, help="wrk: seconds of each measured run")
     args = parser.parse_args(argv)
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "parivision.settings.local")
     if args.action == "setup":
@@ -206,6 +324,8 @@ def main(argv: list[str] | None = None) -> None:
         setup(args.folder, args.data_dir, args.shots)
     elif args.action == "measure":
         measure(args.folder, args.requests, args.rounds, args.profile)
+    elif args.action == "wrk":
+        wrk(args.folder, args.seconds, args.rounds)
     else:
         stop(args.folder)
 
