@@ -65,3 +65,24 @@ def test_the_scale_bench_picks_distinct_shooters_from_the_newest_season_first(re
     assert all(ShotInputSerializer(data=b).is_valid() for b in bodies)
     with pytest.raises(SystemExit, match="the bench needs"):
         shooters(10**6, files[:1])
+
+
+def test_the_cpu_of_processes_is_read_from_proc_and_counts_every_thread() -> None:
+    import os
+    import threading
+    import time
+
+    from bench.request_cost import _process_cpu
+
+    def spin() -> None:
+        deadline = time.thread_time() + 0.3
+        while time.thread_time() < deadline:
+            pass
+
+    user_before, system_before = _process_cpu([os.getpid()])
+    thread = threading.Thread(target=spin)
+    thread.start()
+    thread.join()
+    user_after, system_after = _process_cpu([os.getpid(), 999_999_999])  # a process that is gone counts 0
+    assert user_after + system_after - user_before - system_before >= 0.25
+    assert system_after >= system_before
