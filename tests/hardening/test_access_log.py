@@ -5,6 +5,10 @@ from __future__ import annotations
 import base64
 import datetime as dt
 import logging
+import os
+import subprocess
+import sys
+from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
 
@@ -75,19 +79,21 @@ def test_a_custom_format_is_left_to_gunicorn() -> None:
     assert logged(AccessLogger, environ, resp, cfg) == '10.0.0.7 200 1 "application/json"'
 
 
-def test_the_web_server_config_uses_it() -> None:
-    from pathlib import Path
-
-    from gunicorn.app.base import Application
-
-    class Probe(Application):
-        def init(self, *args: Any) -> None:
-            return None
-
-        def load_config(self) -> None:
-            self.load_config_from_file(str(Path(__file__).resolve().parents[2] / "parivision" / "gunicorn.conf.py"))
-
-        def load(self) -> None:
-            return None
-
-    assert Probe().cfg.logger_class is AccessLogger
+def test_the_web_server_config_uses_it(tmp_path: Path) -> None:
+    # In a child process: the config file sets environment variables (PROMETHEUS_MULTIPROC_DIR...)
+    # that must not leak into this test process and the servers later tests start.
+    script = (
+        "from gunicorn.app.base import Application\n"
+        "class Probe(Application):\n"
+        "    def init(self, *args): return None\n"
+        "    def load_config(self): self.load_config_from_file('parivision/gunicorn.conf.py')\n"
+        "    def load(self): return None\n"
+        "c = Probe().cfg.logger_class\n"
+        "print(c.__module__ + '.' + c.__name__)\n"
+    )
+    root = Path(__file__).resolve().parents[2]
+    env = {**os.environ, "PARIVISION_VAR_DIR": str(tmp_path)}
+    env.pop("PROMETHEUS_MULTIPROC_DIR", None)
+    result = subprocess.run([sys.executable, "-c", script], cwd=root, env=env, capture_output=True, text=True,
+                            check=True, timeout=60)  # fmt: skip
+    assert result.stdout.split()[-1] == "parivision.gunicorn_logging.AccessLogger"
