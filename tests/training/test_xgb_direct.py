@@ -96,3 +96,18 @@ def test_a_library_without_the_private_call_falls_back_to_the_public_one(booster
     np.testing.assert_array_equal(got, booster.inplace_predict(matrix).astype(np.float64))
     assert "direct XGBoost prediction unavailable (AttributeError" in caplog.text
     xgb_direct._PREDICTORS.pop(booster, None)
+
+
+def test_a_booster_that_is_dropped_takes_its_predictor_with_it() -> None:
+    import gc
+    import weakref
+
+    rng = np.random.default_rng(8)
+    model = XGBClassifier(n_estimators=5, max_depth=2, n_jobs=1).fit(rng.normal(size=(200, 12)), rng.random(200) < 0.5)
+    booster = model.get_booster()
+    xgb_direct.predict(booster, rows(2), iteration_range=(0, 0))
+    assert booster in xgb_direct._PREDICTORS
+    gone = weakref.ref(booster)
+    del model, booster
+    gc.collect()
+    assert gone() is None

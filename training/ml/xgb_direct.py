@@ -36,7 +36,9 @@ class DensePredictor:
     def __init__(self, booster: Any, iteration_range: tuple[int, int]) -> None:
         from xgboost import core
 
-        self.booster = booster  # keeps the handle alive as long as the predictor
+        # No reference to the booster itself: predictors live in a WeakKeyDictionary keyed by it, and a
+        # value that held its key would keep every booster ever scored alive. ``predict``'s caller
+        # holds the booster, so the handle is valid for the call.
         self.iteration_range = iteration_range
         self._call = core._LIB.XGBoosterPredictFromDense
         self._check = core._check_call
