@@ -91,18 +91,6 @@ def _point_cache_at(url: str) -> None:
     setting_changed.send(sender=None, setting="CACHES", value=settings.CACHES, enter=True)
 
 
-@pytest.fixture(autouse=True)
-def _mongodb_standin_alive(service_urls: dict[str, str]) -> None:
-    """The stand-in is a Python program, not MongoDB, and has been seen to die silently between
-    tests (no traceback: a crash in native code). A death fails the test it happens in; the
-    next test gets the stand-in back on its data, with a warning that says so."""
-    message = services.mongodb_standin_revive(service_urls["MONGODB_URI"])
-    if message:
-        import warnings
-
-        warnings.warn(message, RuntimeWarning, stacklevel=1)
-
-
 @pytest.fixture
 def mongo_db() -> None:
     """Empty lake and warehouse databases for this test."""

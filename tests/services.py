@@ -59,62 +59,26 @@ def find_executable(name: str) -> str | None:
     return shutil.which(name)
 
 
-class _StandIn:
-    """One nx-27017 process, restartable on its port and data directory."""
-
-    def __init__(self, binary: str, folder: Path, port: int) -> None:
-        self.binary, self.folder, self.port = binary, folder, port
-        self.log = folder / "nx-27017.log"
-        self.uri = f"mongodb://127.0.0.1:{port}/"
-        self.deaths: list[int] = []
-        self.process = self.start()
-
-    def start(self) -> subprocess.Popen[bytes]:
-        process = subprocess.Popen(
-            [self.binary, "--data-dir", str(self.folder / "data"), "--host", "127.0.0.1", "--port", str(self.port),
-             "--log-file", str(self.log), "--pid-file", str(self.folder / "nx.pid")],
-            stdout=(self.folder / "nx-27017.out").open("ab"),
-            stderr=subprocess.STDOUT,
-            # A crash of the stand-in (it is not MongoDB) leaves its Python stack in nx-27017.out.
-            env={**os.environ, "PYTHONFAULTHANDLER": "1"},
-        )  # fmt: skip
-        wait_until(lambda: _mongo_answers(self.uri), timeout=30, what="nx-27017", log=self.log)
-        return process
-
-    def revive(self) -> str | None:
-        """Start the stand-in again if it died; what happened, or None when it is alive."""
-        code = self.process.poll()
-        if code is None:
-            return None
-        self.deaths.append(code)
-        (self.folder / "nx.pid").unlink(missing_ok=True)
-        self.process = self.start()
-        return (f"the MongoDB stand-in ({self.uri}) had exited with {code} (signal {-code} when negative; "
-                f"see {self.folder / 'nx-27017.out'}): restarted on its data")
-
-
-STANDINS: dict[str, _StandIn] = {}
-
-
 @contextlib.contextmanager
 def mongodb_standin(folder: Path) -> Iterator[str]:
     """nx-27017 on a free port with its own data directory (one SQLite file per database)."""
     binary = find_executable("nx-27017")
     if binary is None:
         raise RuntimeError("nx-27017 is not installed: run scripts/bootstrap.sh")
-    standin = _StandIn(binary, folder, free_port())
-    STANDINS[standin.uri] = standin
+    port = free_port()
+    log = folder / "nx-27017.log"
+    process = subprocess.Popen(
+        [binary, "--data-dir", str(folder / "data"), "--host", "127.0.0.1", "--port", str(port),
+         "--log-file", str(log), "--pid-file", str(folder / "nx.pid")],
+        stdout=(folder / "nx-27017.out").open("wb"),
+        stderr=subprocess.STDOUT,
+    )  # fmt: skip
+    uri = f"mongodb://127.0.0.1:{port}/"
     try:
-        yield standin.uri
+        wait_until(lambda: _mongo_answers(uri), timeout=30, what="nx-27017", log=log)
+        yield uri
     finally:
-        STANDINS.pop(standin.uri, None)
-        stop(standin.process)
-
-
-def mongodb_standin_revive(uri: str) -> str | None:
-    """Restart the session's stand-in at ``uri`` if it died (see ``_StandIn.revive``)."""
-    standin = STANDINS.get(uri)
-    return standin.revive() if standin is not None else None
+        stop(process)
 
 
 def _mongo_answers(uri: str) -> bool:
