@@ -39,20 +39,32 @@ SHOOTER_HISTORY = "shooter_history"
 _lock = threading.Lock()
 _client: MongoClient[dict[str, Any]] | None = None
 _client_pid: int | None = None
+_client_uri: str | None = None
 _indexed: set[tuple[int, str, str]] = set()
 
 
 def get_client() -> MongoClient[dict[str, Any]]:
-    global _client, _client_pid
+    """The process's client, built for the ``MONGODB_URI`` configured now.
+
+    A client built for another address is replaced (and closed): a thread that asked for the
+    client while a test pointed the settings elsewhere cannot leave every later caller on the
+    wrong server.
+    """
+    global _client, _client_pid, _client_uri
     pid = os.getpid()
-    if _client is not None and _client_pid == pid:
+    uri = settings.MONGODB_URI
+    if _client is not None and _client_pid == pid and _client_uri == uri:
         return _client
     with _lock:
+        if _client is not None and _client_pid == pid and _client_uri != uri:
+            _client.close()
+            _client = None
         if _client is None or _client_pid != pid:
             # In a forked child the inherited client is dropped, never closed: closing it
             # would tear down sockets the parent still owns.
+            _client_uri = uri
             _client = MongoClient(
-                settings.MONGODB_URI,
+                uri,
                 tz_aware=False,
                 connect=False,
                 serverSelectionTimeoutMS=min(settings.MONGODB_TIMEOUT_MS, settings.MONGODB_SERVER_SELECTION_TIMEOUT_MS),
@@ -66,12 +78,13 @@ def get_client() -> MongoClient[dict[str, Any]]:
 
 def reset_client() -> None:
     """Forget the client (after settings change, in tests); the next call builds a new one."""
-    global _client, _client_pid
+    global _client, _client_pid, _client_uri
     with _lock:
         if _client is not None and _client_pid == os.getpid():
             _client.close()
         _client = None
         _client_pid = None
+        _client_uri = None
 
 
 def lake() -> Database[dict[str, Any]]:

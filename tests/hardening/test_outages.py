@@ -30,6 +30,20 @@ def mongodb_down(settings: Any) -> Iterator[None]:
     mongo.reset_client()
 
 
+def test_a_client_built_while_the_settings_pointed_elsewhere_is_not_kept(settings: Any) -> None:
+    """/readyz's model check reads MongoDB in a thread of its own; in the test that points
+    MONGODB_URI at a dead address that thread could build the process's client after the test had
+    reset it, and every later test waited on the dead address (seen twice in full runs)."""
+    good_uri = settings.MONGODB_URI
+    assert mongo.get_client().admin.command("ping")["ok"] == 1
+    settings.MONGODB_URI = f"mongodb://127.0.0.1:{services.free_port()}/"
+    stale = mongo.get_client()  # what the late thread built
+    settings.MONGODB_URI = good_uri  # restored by the settings fixture; nobody resets the client
+    client = mongo.get_client()
+    assert client is not stale
+    assert client.admin.command("ping")["ok"] == 1
+
+
 def timed(call: Any) -> tuple[Any, float]:
     started = time.perf_counter()
     response = call()
