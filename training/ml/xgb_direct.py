@@ -70,7 +70,8 @@ class DensePredictor:
         return np.ctypeslib.as_array(output, shape=(rows,)).astype(np.float64)
 
 
-_PREDICTORS: weakref.WeakKeyDictionary[Any, DensePredictor | None] = weakref.WeakKeyDictionary()
+_PREDICTORS: weakref.WeakKeyDictionary[Any, Any] = weakref.WeakKeyDictionary()  # DensePredictor or None
+_UNBUILT = object()
 _LOCK = threading.Lock()
 
 
@@ -101,8 +102,8 @@ def _built(booster: Any, iteration_range: tuple[int, int]) -> DensePredictor | N
 
 def predict(booster: Any, features: np.ndarray, *, iteration_range: tuple[int, int]) -> np.ndarray:
     """The booster's output for ``features`` (float64), as ``inplace_predict`` gives it."""
-    predictor = _PREDICTORS.get(booster)
-    if booster not in _PREDICTORS or (predictor is not None and predictor.iteration_range != iteration_range):
+    predictor = _PREDICTORS.get(booster, _UNBUILT)
+    if predictor is _UNBUILT or (predictor is not None and predictor.iteration_range != iteration_range):
         with _LOCK:
             predictor = _built(booster, iteration_range)
             _PREDICTORS[booster] = predictor
