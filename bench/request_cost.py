@@ -233,34 +233,24 @@ def wrk(folder: Path, seconds: int, rounds: int) -> None:
     ours.write_text("".join(json.dumps(b) + "\n" for b in mix["warm"]))
     theirs.write_text("".join(json.dumps({"dataframe_records": [r]}) + "\n" for r in mix["warm_records"]))
     os.sched_setaffinity(0, {1})
-    bin_dir = Path(sys.executable).parent
 
     def on_cpu0() -> None:
         os.sched_setaffinity(0, {0})
 
     def start(name: str) -> tuple[subprocess.Popen[bytes], int]:
-        port = serve.free_port()
-        log = (folder / f"wrk-{name}.log").open("wb")
+        port, log = serve.free_port(), folder / f"wrk-{name}.log"
         if name == "parivision":
             env = {**os.environ, **_env(folder, state), "GUNICORN_WORKERS": "2", "GUNICORN_CONTROL_SOCKET": "off",
                    "GUNICORN_ACCESS_LOG": str(folder / "wrk-access.log"),
                    "PROMETHEUS_MULTIPROC_DIR": str(folder / "var" / "prometheus-wrk")}  # fmt: skip
-            process = subprocess.Popen([str(bin_dir / "gunicorn"), "parivision.wsgi", "-c", "parivision/gunicorn.conf.py",
-                                        "--bind", f"127.0.0.1:{port}"], cwd=ROOT, env=env, stdout=log,
-                                       stderr=subprocess.STDOUT, preexec_fn=on_cpu0)  # fmt: skip
-            serve.wait_http(f"http://127.0.0.1:{port}/readyz", timeout=120, log=folder / f"wrk-{name}.log")
+            process = serve.start_gunicorn(env, port, log, on_cpu0)
+            serve.wait_http(f"http://127.0.0.1:{port}/readyz", timeout=120, log=log)
             time.sleep(15)  # the resident histories load in the background
         else:
-            env = {**os.environ, "MLFLOW_TRACKING_URI": state["tracking_uri"], "MLFLOW_REGISTRY_URI": state["tracking_uri"],
-                   "PATH": f"{bin_dir}{os.pathsep}{os.environ.get('PATH', '')}", "PYTHONPATH": str(ROOT),
-                   "OMP_NUM_THREADS": "1"}  # fmt: skip
-            process = subprocess.Popen([str(bin_dir / "mlflow"), "models", "serve", "-m",
-                                        f"models:/{state['model_name']}/{state['version']}", "--env-manager", "local",
-                                        "-h", "127.0.0.1", "-p", str(port), "-w", "2"], cwd=folder, env=env, stdout=log,
-                                       stderr=subprocess.STDOUT, preexec_fn=on_cpu0)  # fmt: skip
+            process = serve.start_mlflow_serve(state["tracking_uri"], f"models:/{state['model_name']}/{state['version']}",
+                                               port, cwd=folder, log=log, preexec_fn=on_cpu0)  # fmt: skip
             first = theirs.read_text().splitlines()[0].encode()
-            serve.wait_http(f"http://127.0.0.1:{port}/invocations", timeout=180, log=folder / f"wrk-{name}.log",
-                            body=first)
+            serve.wait_http(f"http://127.0.0.1:{port}/invocations", timeout=180, log=log, body=first)
         return process, port
 
     results: dict[str, list[dict[str, float]]] = {"parivision": [], "mlflow": []}

@@ -278,6 +278,31 @@ def wait_http(url: str, *, timeout: float, log: Path, body: bytes | None = None,
     wait_until(up, timeout=timeout, what=url, log=log)
 
 
+def start_gunicorn(env: dict[str, str], port: int, log: Path, preexec_fn: Any) -> subprocess.Popen[bytes]:
+    """PariVision's web as production runs it (parivision/gunicorn.conf.py), on 127.0.0.1:port."""
+    return subprocess.Popen(
+        [str(Path(sys.executable).parent / "gunicorn"), "parivision.wsgi", "-c", "parivision/gunicorn.conf.py",
+         "--bind", f"127.0.0.1:{port}"],
+        cwd=ROOT, env=env, stdout=log.open("wb"), stderr=subprocess.STDOUT, preexec_fn=preexec_fn,
+    )  # fmt: skip
+
+
+def start_mlflow_serve(tracking_uri: str, model_uri: str, port: int, *, cwd: Path, log: Path,
+                       preexec_fn: Any) -> subprocess.Popen[bytes]:
+    """``mlflow models serve`` of a registered version, on the same terms as PariVision's web:
+    2 workers, one XGBoost thread each."""
+    bin_dir = Path(sys.executable).parent
+    env = {**os.environ, "MLFLOW_TRACKING_URI": tracking_uri, "MLFLOW_REGISTRY_URI": tracking_uri,
+           "PATH": f"{bin_dir}{os.pathsep}{os.environ.get('PATH', '')}",
+           "PYTHONPATH": str(ROOT),  # the pickled model refers to training.ml
+           "OMP_NUM_THREADS": "1"}  # one thread per worker, like PariVision's
+    return subprocess.Popen(
+        [str(bin_dir / "mlflow"), "models", "serve", "-m", model_uri, "--env-manager", "local", "-h", "127.0.0.1",
+         "-p", str(port), "-w", "2"],
+        cwd=cwd, env=env, stdout=log.open("wb"), stderr=subprocess.STDOUT, preexec_fn=preexec_fn,
+    )  # fmt: skip
+
+
 def stored_shooters(client: Any, database: str) -> int:
     """Players in the shooter-history store of ``database`` (what every web worker loads resident)."""
     from ingestion.history import STATE_ID
@@ -602,11 +627,7 @@ def main(argv: list[str] | None = None) -> int:
         # PariVision under gunicorn.
         port = free_port()
         log = folder / "gunicorn.log"
-        web = subprocess.Popen(
-            [str(Path(python).parent / "gunicorn"), "parivision.wsgi", "-c", "parivision/gunicorn.conf.py",
-             "--bind", f"127.0.0.1:{port}"],
-            cwd=ROOT, env=env, stdout=log.open("wb"), stderr=subprocess.STDOUT, preexec_fn=on_web_cpus,
-        )  # fmt: skip
+        web = start_gunicorn(env, port, log, on_web_cpus)
         stack.callback(services.stop, web)
         wait_http(f"http://127.0.0.1:{port}/readyz", timeout=120, log=log)
         if args.resident:
@@ -618,16 +639,8 @@ def main(argv: list[str] | None = None) -> int:
         # MLflow's own server of the same version.
         mlflow_port = free_port()
         mlflow_log = folder / "mlflow-serve.log"
-        mlflow_env = {**os.environ, "MLFLOW_TRACKING_URI": tracking_uri, "MLFLOW_REGISTRY_URI": tracking_uri,
-                      "PATH": f"{Path(python).parent}{os.pathsep}{os.environ.get('PATH', '')}",
-                      "PYTHONPATH": str(ROOT),  # the pickled model refers to training.ml
-                      "OMP_NUM_THREADS": "1"}  # one thread per worker, like PariVision's
-        mlflow_server = subprocess.Popen(
-            [str(Path(python).parent / "mlflow"), "models", "serve", "-m", f"models:/{model_name}/{version}",
-             "--env-manager", "local", "-h", "127.0.0.1", "-p", str(mlflow_port), "-w", "2"],
-            cwd=folder, env=mlflow_env, stdout=mlflow_log.open("wb"), stderr=subprocess.STDOUT,
-            preexec_fn=on_web_cpus,
-        )  # fmt: skip
+        mlflow_server = start_mlflow_serve(tracking_uri, f"models:/{model_name}/{version}", mlflow_port, cwd=folder,
+                                           log=mlflow_log, preexec_fn=on_web_cpus)
         stack.callback(services.stop, mlflow_server)
         mlflow_body = json.dumps({"dataframe_records": [records[0]]}).encode()
         wait_http(f"http://127.0.0.1:{mlflow_port}/invocations", timeout=180, log=mlflow_log, body=mlflow_body)
