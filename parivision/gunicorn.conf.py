@@ -92,14 +92,35 @@ def pre_request(worker, req):
 
     Unread bytes on a keep-alive connection would otherwise make gunicorn drop it after having
     announced keep-alive (parivision/middleware.py drains the smaller bodies a view did not read).
+    A client that asked ``Expect: 100-continue`` gets the 413 instead of a go-ahead, so it never
+    sends the body; one that sends it anyway has it dropped after the answer (``post_request``).
     """
     from django.conf import settings
 
-    for name, value in req.headers:
-        if name == "CONTENT-LENGTH":
-            if not value.isdigit() or int(value) > settings.API_MAX_BODY_BYTES:
-                req.must_close = True
-            break
+    from parivision import lingering
+
+    length = lingering.declared_length(req.headers)
+    if length is None:
+        if any(name == "CONTENT-LENGTH" for name, _ in req.headers):
+            req.must_close = True
+        return
+    if length > settings.API_MAX_BODY_BYTES:
+        req.must_close = True
+        req.parivision_refused_length = length
+        if getattr(req, "_expected_100_continue", False):
+            req._expected_100_continue = False  # answer with the 413, not "100 Continue"
+
+
+def post_request(worker, req, environ, resp):
+    """After a 413 for a body never read: drop what the client still sends, then close, so the
+    answer reaches it instead of being destroyed by a reset (parivision/lingering.py)."""
+    length = getattr(req, "parivision_refused_length", None)
+    sock = environ.get("gunicorn.socket") if environ else None
+    if length is None or sock is None:
+        return
+    from parivision import lingering
+
+    lingering.drain_then_close(sock, req.body.read, length)
 
 
 def worker_exit(server, worker):

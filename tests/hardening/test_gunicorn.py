@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import http.client
 import json
+import socket
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -90,25 +91,54 @@ def test_early_refusals_to_large_posts_keep_the_connection_and_oversized_bodies_
         assert after_429.status == 200
         assert conn.sock.getsockname() == local
 
-        # Too large to read: 413, said to close, and closed.
-        huge = b'{"shots": [' + b'{"player_id": 1},' * 80_000 + b'{"player_id": 1}]}'
-        assert len(huge) > 1_000_000
+        # Too large to read: 413, said to close, and closed. The client sends all 8.5 MB before it
+        # reads the answer: the server drops them after answering, or its close would be a reset
+        # that destroys the 413 (a "broken pipe" here).
+        huge = b'{"shots": [' + b'{"player_id": 1},' * 500_000 + b'{"player_id": 1}]}'
+        assert len(huge) > 8_000_000
         response, payload = post(conn, "/api/v1/predictions/batch", huge, token)
         assert response.status == 413
         assert response.getheader("Connection", "").lower() == "close"
         assert json.loads(payload)["code"] == "payload_too_large"
         conn.close()
 
+        # The same through requests, five times over fresh connections.
+        for _ in range(5):
+            answer = requests.post(f"http://127.0.0.1:{port}/api/v1/predictions/batch", data=huge,
+                                   headers={"Content-Type": "application/json", **token}, timeout=30)
+            assert answer.status_code == 413
+            assert answer.json()["code"] == "payload_too_large"
 
-def test_each_gunicorn_has_its_own_control_socket(
+
+def test_a_client_that_expects_100_continue_gets_the_413_instead_and_never_sends_the_body(
     service_urls: dict[str, str], mlflow_store: Store, tmp_path: Path
 ) -> None:
-    env = _env(service_urls, mlflow_store, tmp_path, SERVING_WARM_UP="false")
-    with gunicorn(env, tmp_path) as (_, _, first_pid), gunicorn(env, tmp_path) as (_, _, second_pid):
-        sockets = {pid: _control_socket(tmp_path, pid) for pid in (first_pid, second_pid)}
-        assert all(path.is_socket() for path in sockets.values()), sockets
-        assert sockets[first_pid] != sockets[second_pid]
-    assert not any(path.exists() for path in sockets.values())  # removed when each server stops
+    env = _env(service_urls, mlflow_store, tmp_path, SERVING_WARM_UP="false", API_MAX_BODY_BYTES="1000000")
+    with gunicorn(env, tmp_path) as (_, port, _pid):
+        head = (b"POST /api/v1/predictions/batch HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
+                b"Expect: 100-continue\r\nContent-Length: %d\r\n\r\n")
+        with socket.create_connection(("127.0.0.1", port), timeout=10) as sock:
+            sock.sendall(head % 5_000_000)
+            answer = _rest(sock)  # the server answers and closes without waiting for the body
+        assert answer.startswith(b"HTTP/1.1 413 "), answer[:200]
+        assert b"100 Continue" not in answer
+        assert b'"payload_too_large"' in answer
+        assert b"connection: close" in answer.lower()
+
+        # Within the limit, the go-ahead comes first, as before.
+        with socket.create_connection(("127.0.0.1", port), timeout=10) as sock:
+            sock.sendall(head % 2)
+            assert sock.recv(65536).startswith(b"HTTP/1.1 100 Continue\r\n")
+            sock.sendall(b"{}")
+            assert sock.recv(65536).startswith(b"HTTP/1.1 401 ")
+
+
+def _rest(sock: socket.socket) -> bytes:
+    """What ``sock`` receives until the server closes it."""
+    chunks = []
+    while chunk := sock.recv(65536):
+        chunks.append(chunk)
+    return b"".join(chunks)
 
 
 def _control_socket(tmp_path: Path, pid: int) -> Path:
