@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import threading
+from typing import Any
 
 import numpy as np
 import pytest
@@ -111,3 +112,41 @@ def test_a_booster_that_is_dropped_takes_its_predictor_with_it() -> None:
     del model, booster
     gc.collect()
     assert gone() is None
+
+
+def test_the_reused_proxy_never_answers_with_an_earlier_calls_numbers(booster):
+    # One proxy per thread serves every call: each call must score its own rows, whatever came before.
+    sizes = [1, 500, 1, 3, 1, 1, 64, 1]
+    for index, n in enumerate(sizes):
+        matrix = rows(n, seed=100 + index)
+        np.testing.assert_array_equal(xgb_direct.predict(booster, matrix, iteration_range=(0, 0)),
+                                      booster.inplace_predict(matrix).astype(np.float64))
+
+
+def test_each_thread_keeps_one_proxy_of_its_own(booster):
+    xgb_direct.predict(booster, rows(1), iteration_range=(0, 0))
+    predictor = xgb_direct._PREDICTORS[booster]
+    mine = predictor._proxy().value
+    assert mine
+    assert predictor._proxy().value == mine
+    theirs: list[int | None] = []
+    worker = threading.Thread(target=lambda: theirs.append(predictor._proxy().value))
+    worker.start()
+    worker.join()
+    assert theirs[0]
+    assert theirs[0] != mine
+
+
+def test_a_proxy_is_freed_with_its_owner():
+    freed: list[int] = []
+    proxy = xgb_direct._Proxy()
+    handle = proxy.handle.value
+    real_free = proxy._free
+
+    def free(h: Any) -> int:
+        freed.append(h.value)
+        return int(real_free(h))
+
+    proxy._free = free  # type: ignore[assignment]
+    del proxy
+    assert freed == [handle]
