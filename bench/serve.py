@@ -16,7 +16,8 @@ and drives both from 127.0.0.1. The warehouse holds four real seasons (``--seaso
 shooter-history store built from them (``manage.py shooter_history_backfill``); the single
 requests are shots of every shooter of one whole season (NBA 2023-24, ~570 shooters), half of
 whom are *cold* at the start: measured first, one request each, before anything else touched
-them, then the *warm* half at concurrency 1 and 16; batches hold one shot each of 1,000
+them, then the *warm* half at concurrency 1 and 16; concurrency 16 is run ``--c16-rounds`` times
+(3) for each server, alternated, and the ratio is the median of the rounds' ratios; batches hold one shot each of 1,000
 distinct shooters (from all the seasons), the first one sent while every shooter in it is cold.
 The machine's load average (``os.getloadavg``) is recorded next to the figures. The load generator shares the machine's cores with the
 servers, so it must cost as little as possible: ``wrk`` (C, one thread, keep-alive, the
@@ -39,6 +40,7 @@ import os
 import secrets
 import shutil
 import signal
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -257,6 +259,13 @@ def load(client: str, port: int, path: str, bodies: list[Any], headers: dict[str
 
 
 # --- servers ----------------------------------------------------------------------------------------
+
+
+def paired_ratio(rounds: list[dict[str, Any]]) -> float:
+    """The median over rounds of PariVision's requests per second over MLflow's in the same round."""
+    if not rounds:
+        raise ValueError("no rounds")
+    return float(statistics.median(r["parivision"]["rps"] / r["mlflow"]["rps"] for r in rounds))
 
 
 def free_port() -> int:
@@ -495,6 +504,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--tracking-uri", help="serve the champion of this MLflow store instead of training one")
     parser.add_argument("--model-name", default=MODEL_NAME)
     parser.add_argument("--seconds", type=float, default=8.0, help="duration of each measured run")
+    parser.add_argument("--c16-rounds", type=int, default=3,
+                        help="concurrency-16 runs of each server, alternated (MLflow, PariVision, MLflow...): "
+                             "the ratio is the median of the rounds' ratios, each of two runs next in time")
     parser.add_argument("--batch-shooters", type=int, default=BATCH_SHOOTERS, help="distinct shooters in a batch")
     parser.add_argument("--seasons", default=",".join(HISTORY_SEASONS),
                         help=f"season files of the warehouse (comma-separated; must include {SEASON})")
@@ -693,6 +705,23 @@ def main(argv: list[str] | None = None) -> int:
             results[name] = {"c1": c1, "c16": c16, "batch": {**batches, "shots_per_s": batches["rps"] * args.batch_shooters}}
             print(f"  measured {name}", flush=True)
 
+        # More concurrency-16 rounds, the two servers alternated: the machine's speed drifts by 10% and
+        # more within minutes, so one run of each compares two moments as much as two servers.
+        first = {"mlflow": results["mlflow"]["c16"], "parivision": results["parivision"]["c16"], "load": loads["parivision"][0]}
+        c16_rounds: list[dict[str, Any]] = [first]
+        for _ in range(max(0, args.c16_rounds - 1)):
+            log_settled(client)
+            pair: dict[str, Any] = {"load": load_average()[0]}
+            for name, port_, path, single, headers in (
+                ("mlflow", mlflow_port, "/invocations", theirs, {}),
+                ("parivision", port, "/api/v1/predictions", bodies, auth),
+            ):
+                pair[name] = load(generator, port_, path, single, headers, concurrency=16, seconds=args.seconds,
+                                  folder=folder)
+            c16_rounds.append(pair)
+        print("  concurrency 16, rounds (MLflow, PariVision req/s): "
+              + "; ".join(f"{r['mlflow']['rps']:.0f}, {r['parivision']['rps']:.0f}" for r in c16_rounds), flush=True)
+
         if shadow_version is not None:
             if args.shadow_scorer == "worker":  # the shadow's model work, at the lowest CPU priority
                 scorer_log = folder / "shadow-score.log"
@@ -742,7 +771,12 @@ def main(argv: list[str] | None = None) -> int:
         "rps_c16": round(ours_r["c16"]["rps"], 1), "p99_ms_c16": round(ours_r["c16"]["p99_ms"], 3),
         "mlflow_p50_ms_c1": round(theirs_r["c1"]["p50_ms"], 3), "mlflow_p99_ms_c1": round(theirs_r["c1"]["p99_ms"], 3),
         "mlflow_rps_c16": round(theirs_r["c16"]["rps"], 1),
-        "ratio_c16": round(ours_r["c16"]["rps"] / theirs_r["c16"]["rps"], 2),
+        "ratio_c16": round(paired_ratio(c16_rounds), 2),
+        "c16_rounds": [{"mlflow_rps": round(r["mlflow"]["rps"], 1), "parivision_rps": round(r["parivision"]["rps"], 1),
+                        "ratio": round(r["parivision"]["rps"] / r["mlflow"]["rps"], 3), "load": r["load"]}
+                       for r in c16_rounds],
+        "rps_c16_median": round(statistics.median(r["parivision"]["rps"] for r in c16_rounds), 1),
+        "mlflow_rps_c16_median": round(statistics.median(r["mlflow"]["rps"] for r in c16_rounds), 1),
         "batch_shots_per_s": round(ours_r["batch"]["shots_per_s"]),
         "mlflow_batch_shots_per_s": round(theirs_r["batch"]["shots_per_s"]),
         "peak_rss_mb_per_worker": round(max(rss["parivision"] or [0]), 1),

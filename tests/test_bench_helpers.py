@@ -86,3 +86,16 @@ def test_the_cpu_of_processes_is_read_from_proc_and_counts_every_thread() -> Non
     user_after, system_after = _process_cpu([os.getpid(), 999_999_999])  # a process that is gone counts 0
     assert user_after + system_after - user_before - system_before >= 0.25
     assert system_after >= system_before
+
+
+def test_the_serving_ratio_is_the_median_of_each_rounds_own_ratio() -> None:
+    from bench.serve import paired_ratio
+
+    rounds = [{"mlflow": {"rps": 200.0}, "parivision": {"rps": 700.0}},   # 3.5 (a quiet moment for both)
+              {"mlflow": {"rps": 150.0}, "parivision": {"rps": 450.0}},   # 3.0 (a busy one)
+              {"mlflow": {"rps": 250.0}, "parivision": {"rps": 500.0}}]   # 2.0
+    assert paired_ratio(rounds) == 3.0
+    # Not the ratio of the medians (500 / 200 = 2.5): each ratio compares two runs next in time.
+    assert paired_ratio(rounds[:2]) == 3.25
+    with pytest.raises(ValueError, match="no rounds"):
+        paired_ratio([])
