@@ -112,15 +112,16 @@ def pre_request(worker, req):
 
 
 def post_request(worker, req, environ, resp):
-    """After a 413 for a body never read: drop what the client still sends, then close, so the
-    answer reaches it instead of being destroyed by a reset (parivision/lingering.py)."""
+    """After a 413 for a body never read: drop what the client still sends before gunicorn closes
+    the connection, so the answer reaches it instead of being destroyed by a reset
+    (parivision/lingering.py)."""
     length = getattr(req, "parivision_refused_length", None)
     sock = environ.get("gunicorn.socket") if environ else None
     if length is None or sock is None:
         return
     from parivision import lingering
 
-    lingering.drain_then_close(sock, req.body.read, length)
+    lingering.drain_after_answer(sock, req.body.read, length)
 
 
 def worker_exit(server, worker):
