@@ -684,10 +684,11 @@ def main(argv: list[str] | None = None) -> int:
               f"first batch {cold_batch['parivision']['total_s'] * 1000:.0f} ms", flush=True)
         # MLflow first: PariVision's workers go on writing the prediction log of its batch run for
         # a while (the MongoDB stand-in ingests far fewer documents per second than that run makes).
-        for name, port_, single_path, batch_path, single, batch, headers in (
+        servers: tuple[tuple[str, int, str, str, list[Any], list[Any], dict[str, str]], ...] = (
             ("mlflow", mlflow_port, "/invocations", "/invocations", theirs, their_batches, {}),
             ("parivision", port, "/api/v1/predictions", "/api/v1/predictions/batch", bodies, our_batches, auth),
-        ):
+        )
+        for name, port_, single_path, batch_path, single, batch, headers in servers:
             def run(path: str, shots: list[Any], concurrency: int, seconds: float, port_: int = port_,
                     headers: dict[str, str] = headers) -> dict[str, float]:
                 return load(generator, port_, path, shots, headers, concurrency=concurrency, seconds=seconds,
@@ -712,12 +713,9 @@ def main(argv: list[str] | None = None) -> int:
         for _ in range(max(0, args.c16_rounds - 1)):
             log_settled(client)
             pair: dict[str, Any] = {"load": load_average()[0]}
-            for name, port_, path, single, headers in (
-                ("mlflow", mlflow_port, "/invocations", theirs, {}),
-                ("parivision", port, "/api/v1/predictions", bodies, auth),
-            ):
-                pair[name] = load(generator, port_, path, single, headers, concurrency=16, seconds=args.seconds,
-                                  folder=folder)
+            for name, port_, single_path, _batch_path, single, _batch, headers in servers:
+                pair[name] = load(generator, port_, single_path, single, headers, concurrency=16,
+                                  seconds=args.seconds, folder=folder)
             c16_rounds.append(pair)
         print("  concurrency 16, rounds (MLflow, PariVision req/s): "
               + "; ".join(f"{r['mlflow']['rps']:.0f}, {r['parivision']['rps']:.0f}" for r in c16_rounds), flush=True)
