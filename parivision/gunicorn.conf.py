@@ -97,14 +97,15 @@ def pre_request(worker, req):
     """
     from django.conf import settings
 
-    from parivision import lingering
+    from parivision.middleware import length_of
 
-    length = lingering.declared_length(req.headers)
-    if length is None:
-        if any(name == "CONTENT-LENGTH" for name, _ in req.headers):
-            req.must_close = True
+    raw = next((value for name, value in req.headers if name == "CONTENT-LENGTH"), None)
+    if raw is None:
         return
-    if length > settings.API_MAX_BODY_BYTES:
+    length = length_of(raw)
+    if length is None:
+        req.must_close = True
+    elif length > settings.API_MAX_BODY_BYTES:
         req.must_close = True
         req.parivision_refused_length = length
         if getattr(req, "_expected_100_continue", False):

@@ -23,14 +23,6 @@ DEFAULT_SECONDS = 3.0
 DEFAULT_CAP = 64 * 1024 * 1024
 
 
-def declared_length(headers: list[tuple[str, str]]) -> int | None:
-    """The request's Content-Length as a number, or None when absent or not a number."""
-    for name, value in headers:
-        if name == "CONTENT-LENGTH":
-            return int(value) if value.isascii() and value.isdigit() else None
-    return None
-
-
 def drain_after_answer(sock: socket.socket, read: Callable[[int], bytes], wanted: int, *,
                        seconds: float = DEFAULT_SECONDS, cap: int = DEFAULT_CAP) -> int:
     """Half-close ``sock`` (the answer is out) and drop up to ``min(wanted, cap)`` bytes read with

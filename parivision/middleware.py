@@ -83,14 +83,17 @@ def client_ip(request: HttpRequest) -> str:
     return str(request.META.get("REMOTE_ADDR", ""))
 
 
+def length_of(raw: str) -> int | None:
+    """A ``Content-Length`` value as an integer, or None when it is not a plain number (ASCII digits)."""
+    return int(raw) if raw.isascii() and raw.isdigit() else None
+
+
 def declared_length(request: HttpRequest) -> int | None:
-    """``Content-Length`` as an integer, or None when it is absent or not a number."""
+    """``Content-Length`` as an integer (0 when absent), or None when it is not a number."""
     raw = request.META.get("CONTENT_LENGTH") or ""
     if not raw:
         return 0
-    if not (raw.isascii() and raw.isdigit()):
-        return None
-    return int(raw)
+    return length_of(raw)
 
 
 def is_api(request: HttpRequest) -> bool:
