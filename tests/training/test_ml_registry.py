@@ -73,3 +73,39 @@ def test_nothing_connects_until_used(tmp_path: Path) -> None:
     registry = ModelRegistry(tracking_uri=f"sqlite:///{tmp_path / 'never.db'}", experiment_name="x", model_name="y")
     assert not (tmp_path / "never.db").exists()
     assert registry.model_uri(alias=CHAMPION) == "models:/y@champion"
+
+
+def test_a_thread_inside_a_registry_block_keeps_its_uri_while_another_thread_wants_another(tmp_path: Path) -> None:
+    """MLflow's tracking URI is process-wide; the champion watcher or the shadow scorer loading a
+    model must not swap it under a run the pipeline is logging (CI met "No Experiment with id=1")."""
+    import threading
+    import time
+
+    import mlflow
+
+    logging_registry = ModelRegistry(tracking_uri=f"sqlite:///{tmp_path / 'a.db'}", experiment_name="a",
+                                     model_name="a")
+    loading_registry = ModelRegistry(tracking_uri=f"sqlite:///{tmp_path / 'b.db'}", experiment_name="b",
+                                     model_name="b")
+    inside, entered, left = threading.Event(), threading.Event(), threading.Event()
+    seen_by_loader: list[str] = []
+
+    def loader() -> None:
+        inside.wait(5)
+        with loading_registry._pointed_at():
+            entered.set()
+            seen_by_loader.append(mlflow.get_tracking_uri())
+            time.sleep(0.3)  # a model load takes a while
+        left.set()
+
+    thread = threading.Thread(target=loader)
+    thread.start()
+    with logging_registry._pointed_at():
+        inside.set()
+        entered.wait(0.5)  # the loader gets its chance to point MLflow elsewhere
+        seen_while_inside = mlflow.get_tracking_uri()
+    assert left.wait(5)
+    thread.join(5)
+    assert seen_while_inside == logging_registry.tracking_uri
+    assert seen_by_loader == [loading_registry.tracking_uri]
+    assert mlflow.get_tracking_uri() not in {logging_registry.tracking_uri, loading_registry.tracking_uri}

@@ -3,7 +3,10 @@
 Nothing here connects at import time: a ``ModelRegistry`` holds URIs and names, and the
 client is built on first use.  The fluent ``mlflow.*`` calls that ``log_model`` needs read
 a process-wide tracking URI, so they run inside ``_pointed_at`` which sets it and puts the
-previous value back (a Celery worker may serve several registries in turn).
+previous value back (a Celery worker may serve several registries in turn).  Background
+threads (the champion watcher, the shadow scorer, the warm-up) load models the same way, so
+``_pointed_at`` holds one process-wide lock: without it a thread leaving its block could put
+another URI back under a run another thread is logging.
 
 The registered artifact is an MLflow pyfunc (``ShotPyfuncModel``) wrapping the bundled
 ``ShotModel``; serving unwraps it and calls the bundle's fast record path directly.
@@ -16,6 +19,7 @@ import hashlib
 import json
 import os
 import tempfile
+import threading
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import asdict, dataclass
 from functools import cached_property
@@ -105,6 +109,11 @@ def input_example_frame(records: Sequence[Mapping[str, Any]]) -> pd.DataFrame:
     return frame
 
 
+# Guards MLflow's process-wide tracking and registry URIs (see ``ModelRegistry._pointed_at``).
+# Reentrant: a block that loads a model may call another block of the same thread.
+_GLOBAL_URIS = threading.RLock()
+
+
 class ModelRegistry:
     """Tracking URI, experiment and registered-model name in one object; clients built lazily."""
 
@@ -131,20 +140,21 @@ class ModelRegistry:
     def _pointed_at(self) -> Iterator[None]:
         # mlflow.set_*_uri also writes MLFLOW_*_URI into os.environ, which child processes
         # inherit: put the environment back exactly as it was, not as MLflow's defaults.
-        saved_env = {name: os.environ.get(name) for name in ("MLFLOW_TRACKING_URI", "MLFLOW_REGISTRY_URI")}
-        previous_tracking, previous_registry = mlflow.get_tracking_uri(), mlflow.get_registry_uri()
-        mlflow.set_tracking_uri(self.tracking_uri)
-        mlflow.set_registry_uri(self.registry_uri)
-        try:
-            yield
-        finally:
-            mlflow.set_tracking_uri(previous_tracking)
-            mlflow.set_registry_uri(previous_registry)
-            for name, value in saved_env.items():
-                if value is None:
-                    os.environ.pop(name, None)
-                else:
-                    os.environ[name] = value
+        with _GLOBAL_URIS:
+            saved_env = {name: os.environ.get(name) for name in ("MLFLOW_TRACKING_URI", "MLFLOW_REGISTRY_URI")}
+            previous_tracking, previous_registry = mlflow.get_tracking_uri(), mlflow.get_registry_uri()
+            mlflow.set_tracking_uri(self.tracking_uri)
+            mlflow.set_registry_uri(self.registry_uri)
+            try:
+                yield
+            finally:
+                mlflow.set_tracking_uri(previous_tracking)
+                mlflow.set_registry_uri(previous_registry)
+                for name, value in saved_env.items():
+                    if value is None:
+                        os.environ.pop(name, None)
+                    else:
+                        os.environ[name] = value
 
     def experiment_id(self) -> str:
         experiment = self.client.get_experiment_by_name(self.experiment_name)
