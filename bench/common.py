@@ -1,8 +1,10 @@
-"""Helpers the benchmarks share: percentiles, the machine's load, a shot as the prediction API takes it."""
+"""Helpers the benchmarks share: percentiles, the machine's load, processes' CPU, a shot as the prediction API takes it."""
 
 from __future__ import annotations
 
+import contextlib
 import os
+from pathlib import Path
 from typing import Any
 
 
@@ -16,6 +18,19 @@ def machine_load() -> dict[str, Any]:
     one, five, fifteen = os.getloadavg()
     return {"cores": os.cpu_count(), "loadavg_1m": round(one, 2), "loadavg_5m": round(five, 2),
             "loadavg_15m": round(fifteen, 2)}  # fmt: skip
+
+
+def processes_cpu_s(pids: list[int]) -> tuple[float, float]:
+    """User and system CPU seconds of these processes (all their threads), from /proc; a process
+    that has gone counts nothing."""
+    ticks = os.sysconf("SC_CLK_TCK")
+    user = system = 0.0
+    for pid in pids:
+        with contextlib.suppress(FileNotFoundError, ProcessLookupError):
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+            user += int(fields[11]) / ticks
+            system += int(fields[12]) / ticks
+    return user, system
 
 
 def api_body(row: dict[str, Any]) -> dict[str, Any]:

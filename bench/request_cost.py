@@ -50,6 +50,8 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from bench.common import processes_cpu_s  # noqa: E402
+
 
 def _env(folder: Path, state: dict[str, Any]) -> dict[str, str]:
     return {
@@ -192,18 +194,6 @@ def measure(folder: Path, requests: int, rounds: int, profile: int) -> None:
     os._exit(0)  # the resident-history and log threads need no goodbye
 
 
-def _process_cpu(pids: list[int]) -> tuple[float, float]:
-    """User and system CPU seconds of these processes (all their threads), from /proc."""
-    ticks = os.sysconf("SC_CLK_TCK")
-    user = system = 0.0
-    for pid in pids:
-        with contextlib.suppress(FileNotFoundError, ProcessLookupError):
-            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-            user += int(fields[11]) / ticks
-            system += int(fields[12]) / ticks
-    return user, system
-
-
 def _wrk(port: int, path: str, lines: Path, auth: str, seconds: int) -> dict[str, Any]:
     from bench.serve import WRK_SCRIPT
 
@@ -262,9 +252,9 @@ def wrk(folder: Path, seconds: int, rounds: int) -> None:
                                      else ("/invocations", theirs, ""))  # fmt: skip
                 _wrk(port, path, lines, auth, 3)  # warm-up
                 pids = [process.pid, *serve.worker_pids(process.pid)]
-                before, load = _process_cpu(pids), os.getloadavg()[0]
+                before, load = processes_cpu_s(pids), os.getloadavg()[0]
                 result = _wrk(port, path, lines, auth, seconds)
-                after = _process_cpu(pids)
+                after = processes_cpu_s(pids)
             finally:
                 process.terminate()
                 process.wait(30)

@@ -43,7 +43,7 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from bench.common import api_body, machine_load, percentile  # noqa: E402
+from bench.common import api_body, machine_load, percentile, processes_cpu_s  # noqa: E402
 from bench.pages import measure as pages_measure  # noqa: E402
 from bench.prediction_log import folder_bytes  # noqa: E402
 from bench.serve import (  # noqa: E402
@@ -202,6 +202,35 @@ class Web:
     def restart(self) -> None:
         self.stop()
         self.start()
+
+
+class Bystanders:
+    """What else used the CPU while the web was measured: the MongoDB stand-in and this process
+    (which imported, trained and refreshed the figures in run A), with the stand-in's write-ahead
+    logs and memory and this process's threads. The web's figures are only comparable between
+    runs when these are."""
+
+    def __init__(self, mongo_folder: Path) -> None:
+        self.mongo_folder = mongo_folder
+        self.standin_pid = int((mongo_folder / "nx.pid").read_text().strip())
+        self.marks: dict[str, tuple[float, float, float]] = {}
+
+    def mark(self, name: str) -> None:
+        self.marks[name] = (time.perf_counter(), sum(processes_cpu_s([self.standin_pid])),
+                           sum(processes_cpu_s([os.getpid()])))
+
+    def between(self, first: str, second: str) -> dict[str, float]:
+        (t0, s0, b0), (t1, s1, b1) = self.marks[first], self.marks[second]
+        return {"seconds": round(t1 - t0, 1), "standin_cpu_s": round(s1 - s0, 1), "bench_cpu_s": round(b1 - b0, 1)}
+
+    def state(self) -> dict[str, Any]:
+        import threading
+
+        status = Path(f"/proc/{self.standin_pid}/status").read_text()
+        rss_kb = next((int(line.split()[1]) for line in status.splitlines() if line.startswith("VmRSS:")), 0)
+        wal = {p.name: round(p.stat().st_size / 1e6, 1) for p in sorted((self.mongo_folder / "data").glob("*-wal"))}
+        return {"standin_rss_mb": round(rss_kb / 1024, 1), "standin_wal_mb": wal,
+                "bench_threads": sorted(t.name for t in threading.enumerate())}  # fmt: skip
 
 
 def single_latency(web: Web, token: str, bodies: list[dict[str, Any]]) -> dict[str, Any]:
@@ -387,11 +416,20 @@ def main(argv: list[str] | None = None) -> int:
         resident = stored_shooters(client, WAREHOUSE_DB)
         web = Web(web_env, services.free_port(), scratch, resident_players=resident)
         stack.callback(web.stop)
+        bystanders = Bystanders(work / "mongo")
+        results["bystanders"] = {"before_web": bystanders.state()}
+        say(f"  before the web: {results['bystanders']['before_web']}")
         say("single predictions: cold (after a restart), then warm ...")
+        bystanders.mark("single")
         results["single"] = single_latency(web, token, bodies[: args.cold_shooters])
         say("batches ...")
+        bystanders.mark("batch")
         results["batch"] = batch_throughput(web, token, bodies[args.cold_shooters:], args.batches,
                                             concurrency=WEB_WORKERS)
+        bystanders.mark("after")
+        results["bystanders"].update(single=bystanders.between("single", "batch"),
+                                     batch=bystanders.between("batch", "after"), after_web=bystanders.state())
+        say(f"  while measured: single {results['bystanders']['single']}, batch {results['bystanders']['batch']}")
         log_settled(client)
         logged = client[WAREHOUSE_DB]["predictions"].count_documents({}) - logged_before
         grown = folder_bytes(work / "mongo" / "data", WAREHOUSE_DB) - bytes_before
@@ -422,6 +460,7 @@ def main(argv: list[str] | None = None) -> int:
         "training_s": results.get("training_s"), "refresh_figures_s": results.get("refresh_figures_s"),
         "bytes_per_prediction": results["prediction_log"]["bytes_per_prediction"],
         "web_peak_rss_mb": results["web_peak_rss_mb"],
+        "bystanders": results["bystanders"],
         "cores": end_load["cores"], "load_at_start": start_load, "load_at_end": end_load,
     }  # fmt: skip
     print()

@@ -72,18 +72,18 @@ def test_the_cpu_of_processes_is_read_from_proc_and_counts_every_thread() -> Non
     import threading
     import time
 
-    from bench.request_cost import _process_cpu
+    from bench.common import processes_cpu_s
 
     def spin() -> None:
         deadline = time.thread_time() + 0.3
         while time.thread_time() < deadline:
             pass
 
-    user_before, system_before = _process_cpu([os.getpid()])
+    user_before, system_before = processes_cpu_s([os.getpid()])
     thread = threading.Thread(target=spin)
     thread.start()
     thread.join()
-    user_after, system_after = _process_cpu([os.getpid(), 999_999_999])  # a process that is gone counts 0
+    user_after, system_after = processes_cpu_s([os.getpid(), 999_999_999])  # a process that is gone counts 0
     assert user_after + system_after - user_before - system_before >= 0.25
     assert system_after >= system_before
 
