@@ -3,7 +3,7 @@ only on the seasons before it (the yardstick for modelling changes).
 
     python -m bench.walkforward /work/shared/data/nba_shots [--seasons 2023-24,2022-23] [--kinds xgboost]
         [--calibrations global,family,family-inseason] [--rf-trees 60] [--cache /tmp/parivision-seasons]
-        [--save-probabilities /tmp/parivision-walkforward] [--context]
+        [--save-probabilities /tmp/parivision-walkforward] [--context | --context-columns a,b]
 
 For each season S after the first: the ``--training-seasons`` (TRAINING_SEASONS, 2) seasons before S
 are the training window, split into train / validation by date as the pipeline splits it; the shooter
@@ -17,7 +17,8 @@ in-season recalibration (a per-family logit shift refitted every game date on th
 earlier dates, ``training/ml/recalibration.py``).  ``--save-probabilities`` writes each season's test
 labels, families, dates and every policy's probabilities as ``<season>.npz`` (outside git), which
 ``bench/recalibration_grid.py`` replays to compare recalibration settings without retraining.
-``--context`` appends the game-context features (``training/ml/context.py``, measurement only).
+``--context`` appends the game-context features (``training/ml/context.py``, measurement only);
+``--context-columns`` appends only the named ones, for an ablation (which of them earn their place).
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ import json
 import os
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -99,6 +101,27 @@ def probabilities_save(results: list[SeasonResult], folder: Path) -> None:
         save(folder / f"{result.season}.npz", **arrays)
 
 
+def context_columns_chosen(*, all_columns: bool, named: list[str] | None,
+                           error: Callable[[str], Any]) -> list[str]:
+    """The game-context columns a run appends: none, all (``--context``) or the named ones, in the
+    module's order; an unknown or missing name is an error that names it."""
+    if all_columns and named is not None:
+        error("use --context or --context-columns, not both")
+    if named is None:
+        return list(CONTEXT_COLUMNS) if all_columns else []
+    unknown = [name for name in named if name not in CONTEXT_COLUMNS]
+    if unknown or not named:
+        error(f"unknown context column(s) {unknown or named!r}; use {', '.join(CONTEXT_COLUMNS)}")
+    return [name for name in CONTEXT_COLUMNS if name in named]
+
+
+def context_features_of(columns: list[str]) -> Callable[[pd.DataFrame], pd.DataFrame]:
+    """``game_context_features`` cut to ``columns`` (the rule is computed whole, then selected)."""
+    def features(frame: pd.DataFrame) -> pd.DataFrame:
+        return game_context_features(frame)[columns]
+    return features
+
+
 def _csv(value: str) -> list[str]:
     return [item.strip() for item in value.split(",") if item.strip()]
 
@@ -116,6 +139,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--cache", type=Path, default=None, help="folder for parsed season pickles (outside git)")
     parser.add_argument("--context", action="store_true",
                         help="append the game-context features (training/ml/context.py): measurement only")
+    parser.add_argument("--context-columns", type=_csv, default=None,
+                        help=f"append only these game-context features ({', '.join(CONTEXT_COLUMNS)})")
     parser.add_argument("--save-probabilities", type=Path, default=None,
                         help="folder for each season's test probabilities (<season>.npz, outside git)")
     args = parser.parse_args(argv)
@@ -125,6 +150,7 @@ def main(argv: list[str] | None = None) -> int:
     for name in args.calibrations:
         if name not in POLICIES:
             parser.error(f"unknown calibration {name!r}; use {', '.join(POLICIES)}")
+    context_columns = context_columns_chosen(all_columns=args.context, named=args.context_columns, error=parser.error)
     started = time.perf_counter()
     load_start = os.getloadavg()
 
@@ -136,7 +162,7 @@ def main(argv: list[str] | None = None) -> int:
         kinds=args.kinds, random_forest_params=rf_params,
         policies={name: POLICIES[name] for name in args.calibrations},
         keep_probabilities=args.save_probabilities is not None,
-        extra_features=game_context_features if args.context else None,
+        extra_features=context_features_of(context_columns) if context_columns else None,
         progress=lambda message: print(f"  … {message}", flush=True),
     )
     summary: dict[str, Any] = walkforward_summary(results, policies=args.calibrations)
@@ -176,7 +202,7 @@ def main(argv: list[str] | None = None) -> int:
     summary.update({
         "kinds": args.kinds,
         "calibrations": args.calibrations,
-        "context_features": list(CONTEXT_COLUMNS) if args.context else [],
+        "context_features": context_columns,
         "rf_trees": args.rf_trees or RANDOM_FOREST_PARAMS["n_estimators"],
         "loadavg_start": [round(v, 2) for v in load_start],
         "loadavg_end": [round(v, 2) for v in os.getloadavg()],

@@ -55,3 +55,37 @@ def test_a_season_without_kept_probabilities_is_refused(tmp_path: Path) -> None:
     result.test_labels = None
     with pytest.raises(ValueError, match="keep_probabilities"):
         probabilities_save([result], tmp_path)
+
+
+class ParserError(Exception):
+    pass
+
+
+def _error(message: str) -> None:
+    raise ParserError(message)
+
+
+def test_an_ablation_names_its_context_columns_and_appends_only_those() -> None:
+    from bench.walkforward import context_columns_chosen, context_features_of
+    from training.ml.context import CONTEXT_COLUMNS
+
+    assert context_columns_chosen(all_columns=False, named=None, error=_error) == []
+    assert context_columns_chosen(all_columns=True, named=None, error=_error) == list(CONTEXT_COLUMNS)
+    # The module's order, whatever order they were named in.
+    chosen = context_columns_chosen(all_columns=False, named=["ctx_fg_margin", "ctx_shooter_attempts"], error=_error)
+    assert chosen == ["ctx_shooter_attempts", "ctx_fg_margin"]
+    with pytest.raises(ParserError, match="ctx_nonsense"):
+        context_columns_chosen(all_columns=False, named=["ctx_fg_margin", "ctx_nonsense"], error=_error)
+    with pytest.raises(ParserError, match="not both"):
+        context_columns_chosen(all_columns=True, named=["ctx_fg_margin"], error=_error)
+
+    game = pd.DataFrame({
+        "game_id": ["g1"] * 3, "event_id": [1, 2, 3], "period": [1, 1, 1], "seconds_left": [700, 690, 600],
+        "player_id": [7, 7, 8], "team_id": [1, 1, 2], "made": [1, 0, 1], "shot_type": ["2PT", "3PT", "3PT"],
+    })
+    columns = context_features_of(chosen)(game)
+    assert list(columns.columns) == chosen
+    # The third shot (the other team) sees the first team's 2 points: a margin of -2; the shooter's
+    # second shot sees one earlier attempt of his.
+    assert columns["ctx_fg_margin"].tolist() == [0.0, 2.0, -2.0]
+    assert columns["ctx_shooter_attempts"].tolist() == [0.0, 1.0, 0.0]
