@@ -65,6 +65,12 @@ class PlayerHistoryCache:
         self._looked_at: dt.datetime | None = None  # UTC, when the last successful look began
         self.resident_players = 0
         self.resident_loaded = threading.Event()
+        # Every resident player's history in one PlayerHistory (rebuilt by the thread that changed
+        # them), with the players it holds: a request whose shooters are all resident reads it as
+        # it is, instead of concatenating a copy of each shooter's arrays (a 1,000-shooter batch
+        # copied ~100k rows per request). Lookups are by (player, day), so the other players in it
+        # change no answer.
+        self._resident_all: tuple[frozenset[int], PlayerHistory] = (frozenset(), _EMPTY)
 
     def histories(self, player_ids: Iterable[int], *, close_range_ft: float) -> PlayerHistory:
         """One history holding every given player (fetching the ones not cached in one query)."""
@@ -73,6 +79,10 @@ class PlayerHistoryCache:
         found: dict[int, PlayerHistory] = {}
         missing: list[int] = []
         resident_ok = now < self._resident_until
+        if resident_ok and close_range_ft == CLOSE_RANGE_FT:
+            resident_players, resident_all = self._resident_all
+            if resident_players.issuperset(wanted):
+                return resident_all
         with self._lock:
             for player in wanted:
                 entry = self._entries.get((close_range_ft, player))
@@ -97,6 +107,7 @@ class PlayerHistoryCache:
     def clear(self) -> None:
         with self._lock:
             self._entries.clear()
+            self._resident_all = (frozenset(), _EMPTY)
         self._resident_until = -math.inf
         self._looked_at = None
         self.resident_players = 0
@@ -157,7 +168,16 @@ class PlayerHistoryCache:
                 chunk = []
         if chunk:
             put(chunk)
+        if count:
+            self._resident_all_rebuild()
         return count
+
+    def _resident_all_rebuild(self) -> None:
+        with self._lock:
+            resident = sorted(((key[1], entry[1]) for key, entry in self._entries.items()
+                               if entry[0] == RESIDENT and key[0] == CLOSE_RANGE_FT), key=lambda pair: pair[0])  # fmt: skip
+        # Concatenated outside the lock (requests keep reading the previous one meanwhile).
+        self._resident_all = (frozenset(player for player, _ in resident), merge([h for _, h in resident]))
 
 
 def resident_loop(history_cache: PlayerHistoryCache, *, stop: threading.Event) -> None:

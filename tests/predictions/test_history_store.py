@@ -13,6 +13,7 @@ from ingestion import history as store
 from parivision import mongo
 from predictions import history, selectors
 from tests.predictions.conftest import shot, warehouse_documents
+from training.ml import features
 from training.ml.features import CLOSE_RANGE_FT, PlayerHistory
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("mongo_db")]
@@ -154,10 +155,53 @@ def test_a_refresh_reads_only_what_was_written_since_and_brings_the_new_shots(ml
 
     monkeypatch.setattr(selectors, "shooter_histories", no_store_read)
     players = sorted({player for player, _day in touched})
-    served = cache.histories(players, close_range_ft=CLOSE_RANGE_FT)
+    served = rows_of(cache.histories(players, close_range_ft=CLOSE_RANGE_FT), players)
     expected = PlayerHistory.from_shots(frame[frame["player_id"].isin(players)])
     assert np.array_equal(served.keys, expected.keys)
     assert np.array_equal(served.attempts, expected.attempts)
+
+
+def rows_of(served: PlayerHistory, players: list[int]) -> PlayerHistory:
+    """The rows of ``players`` (a history answering for resident shooters may hold every resident one)."""
+    mask = np.isin(served.keys >> features._DAY_BITS, players)
+    return PlayerHistory(served.keys[mask], served.attempts[mask], served.makes[mask])
+
+
+def test_resident_shooters_are_answered_without_copying_their_histories_per_request(mlflow_store, monkeypatch):
+    frame = mlflow_store.frame
+    mongo.warehouse_collection(mongo.SHOTS).insert_many(warehouse_documents(frame))
+    store.history_backfill()
+    cache = history.PlayerHistoryCache(ttl_seconds=0.0, max_players=10_000)
+    cache.resident_load()
+    players = sorted(int(p) for p in frame["player_id"].unique())
+    some = players[::2]
+
+    def no_merge(_histories: Any) -> Any:
+        raise AssertionError("a request concatenated its shooters' histories")
+
+    monkeypatch.setattr(history, "merge", no_merge)
+    monkeypatch.setattr(selectors, "shooter_histories", no_store_read)
+    served = cache.histories(some, close_range_ft=CLOSE_RANGE_FT)
+    assert cache.histories(players[1::2], close_range_ft=CLOSE_RANGE_FT) is served  # one object, built once
+
+    expected = PlayerHistory.from_shots(frame[frame["player_id"].isin(some)])
+    assert np.array_equal(rows_of(served, some).keys, expected.keys)
+    assert np.array_equal(rows_of(served, some).attempts, expected.attempts)
+    # The answers, not only the rows: every requested shooter on every date of the season, and after.
+    dates = np.array([*sorted(frame["game_date"].unique()), frame["game_date"].max() + pd.Timedelta(days=2)])
+    ids = np.repeat(np.array(some), len(dates))
+    on = np.tile(dates, len(some))
+    for got, want in zip(served.lookup(player_ids=ids, game_dates=on), expected.lookup(player_ids=ids, game_dates=on),
+                         strict=True):
+        assert np.array_equal(got, want)
+    assert served.lookup(player_ids=ids, game_dates=on)[0].sum() > 0
+
+    # A shooter the store has never seen is not resident: it is read (once), and the answer is built
+    # from the shooters' own histories as before.
+    monkeypatch.undo()
+    mixed = cache.histories([*some, 1], close_range_ft=CLOSE_RANGE_FT)
+    assert mixed is not served
+    assert np.array_equal(mixed.keys, expected.keys)
 
 
 def test_resident_histories_expire_when_the_refreshes_stop(mlflow_store, monkeypatch):
