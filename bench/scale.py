@@ -16,7 +16,7 @@
    connection, single-prediction latency for shooters never asked before right after a restart
    (cold: once the workers hold the resident histories) and the same shooters again (warm); then
    batches of 1,000 distinct shooters (``POST /api/v1/predictions/batch``), the first alone, then
-   on one connection per worker at once; then, after another restart, every portal page and read
+   from one client thread per worker at once, each batch on a new connection; then, after another restart, every portal page and read
    API (``bench/pages.py``: cold first hits, warm p95);
 5. bytes per logged prediction: the warehouse database's file growth over the predictions the
    run logged (``bench/prediction_log.py``'s measure, here in the full warehouse).
@@ -207,21 +207,32 @@ class Web:
 class Bystanders:
     """What else used the CPU while the web was measured: the MongoDB stand-in and this process
     (which imported, trained and refreshed the figures in run A), with the stand-in's write-ahead
-    logs and memory and this process's threads. The web's figures are only comparable between
-    runs when these are."""
+    logs and memory and this process's threads; and each web worker's own CPU seconds, which show
+    whether the load reached both workers. The web's figures are only comparable between runs
+    when these are."""
 
-    def __init__(self, mongo_folder: Path) -> None:
+    def __init__(self, mongo_folder: Path, web: Web) -> None:
         self.mongo_folder = mongo_folder
+        self.web = web
         self.standin_pid = int((mongo_folder / "nx.pid").read_text().strip())
-        self.marks: dict[str, tuple[float, float, float]] = {}
+        self.marks: dict[str, tuple[float, float, float, dict[int, float]]] = {}
+
+    def _workers(self) -> dict[int, float]:
+        if self.web.process is None:
+            return {}
+        return {pid: sum(processes_cpu_s([pid])) for pid in worker_pids(self.web.process.pid)}
 
     def mark(self, name: str) -> None:
         self.marks[name] = (time.perf_counter(), sum(processes_cpu_s([self.standin_pid])),
-                           sum(processes_cpu_s([os.getpid()])))
+                            sum(processes_cpu_s([os.getpid()])), self._workers())  # fmt: skip
 
-    def between(self, first: str, second: str) -> dict[str, float]:
-        (t0, s0, b0), (t1, s1, b1) = self.marks[first], self.marks[second]
-        return {"seconds": round(t1 - t0, 1), "standin_cpu_s": round(s1 - s0, 1), "bench_cpu_s": round(b1 - b0, 1)}
+    def between(self, first: str, second: str) -> dict[str, Any]:
+        """Seconds and CPU seconds between two marks; ``web_workers_cpu_s`` lists the workers
+        alive at both (a restart in between leaves it empty)."""
+        (t0, s0, b0, w0), (t1, s1, b1, w1) = self.marks[first], self.marks[second]
+        workers = [round(w1[pid] - w0[pid], 1) for pid in sorted(w0) if pid in w1]
+        return {"seconds": round(t1 - t0, 1), "standin_cpu_s": round(s1 - s0, 1), "bench_cpu_s": round(b1 - b0, 1),
+                "web_workers_cpu_s": workers}  # fmt: skip
 
     def state(self) -> dict[str, Any]:
         import threading
@@ -231,6 +242,27 @@ class Bystanders:
         wal = {p.name: round(p.stat().st_size / 1e6, 1) for p in sorted((self.mongo_folder / "data").glob("*-wal"))}
         return {"standin_rss_mb": round(rss_kb / 1024, 1), "standin_wal_mb": wal,
                 "bench_threads": sorted(t.name for t in threading.enumerate())}  # fmt: skip
+
+
+SINGLE_WARMUPS = 8
+
+
+def log_catch_up(client: Any, expected: int, batch: dict[str, Any], *, timeout: float = 900.0) -> dict[str, Any]:
+    """How long after the last batch answered the prediction log holds every prediction made
+    (``expected`` documents): the log is written off the request path, so the answers can run
+    ahead of it. ``batch_logged_shots_per_s`` counts that time too: the rate the log keeps up with."""
+    predictions = client[WAREHOUSE_DB]["predictions"]
+    started = time.perf_counter()
+    count = predictions.estimated_document_count()
+    while count < expected and time.perf_counter() - started < timeout:
+        time.sleep(0.2)
+        count = predictions.estimated_document_count()
+    behind = time.perf_counter() - started
+    shots = batch["batch_size"] * batch["batches"]
+    say(f"  the prediction log held every prediction {behind:.1f} s after the last answer "
+        f"({count:,} of {expected:,}): {shots / (batch['batch_wall_s'] + behind):,.0f} shots/s logged")
+    return {"log_behind_s": round(behind, 1), "log_complete": count >= expected,
+            "batch_logged_shots_per_s": round(shots / (batch["batch_wall_s"] + behind))}
 
 
 def single_latency(web: Web, token: str, bodies: list[dict[str, Any]]) -> dict[str, Any]:
@@ -243,7 +275,7 @@ def single_latency(web: Web, token: str, bodies: list[dict[str, Any]]) -> dict[s
     url = f"{web.base}/api/v1/predictions"
     # Each worker's own first requests (its first token lookup, throttle lease, connections) are a
     # cold *worker*, not a cold shooter: a shooter no season has, on new connections, first.
-    for _ in range(8):
+    for _ in range(SINGLE_WARMUPS):
         requests.post(url, json={**bodies[0], "player_id": 1}, timeout=60,
                       headers={"Authorization": f"Token {token}", "Connection": "close"})
     passes: dict[str, list[float]] = {"cold": [], "warm": []}
@@ -263,8 +295,13 @@ def single_latency(web: Web, token: str, bodies: list[dict[str, Any]]) -> dict[s
 def batch_throughput(web: Web, token: str, bodies: list[dict[str, Any]], repeats: int, *,
                      concurrency: int) -> dict[str, Any]:
     """The batch of distinct shooters once alone (the first time any of them is asked), then
-    ``repeats`` times on each of ``concurrency`` connections at once (one per worker): shots per
-    second of wall time."""
+    ``repeats`` times from each of ``concurrency`` client threads at once (one per worker): shots
+    per second of wall time.
+
+    Each batch goes on a new connection: two keep-alive connections can both be accepted by the
+    same gunicorn worker, and the figure was then one worker's (run-to-run 9.1k to 22k shots/s on
+    the same code); a new connection is accepted by whichever worker is free, as behind a proxy
+    with many clients. ``web_workers_cpu_s`` in the bystanders shows the split."""
     from concurrent.futures import ThreadPoolExecutor
 
     import requests
@@ -274,7 +311,8 @@ def batch_throughput(web: Web, token: str, bodies: list[dict[str, Any]], repeats
 
     def post_all(times: int) -> list[float]:
         session = requests.Session()
-        session.headers.update({"Authorization": f"Token {token}", "Content-Type": "application/json"})
+        session.headers.update({"Authorization": f"Token {token}", "Content-Type": "application/json",
+                                "Connection": "close"})
         seconds = []
         for _ in range(times):
             started = time.perf_counter()
@@ -291,10 +329,11 @@ def batch_throughput(web: Web, token: str, bodies: list[dict[str, Any]], repeats
         runs = list(pool.map(post_all, [repeats] * concurrency))
     wall = time.perf_counter() - started
     count = sum(len(r) for r in runs)
-    say(f"  {count} batches of {len(bodies)} on {concurrency} connections: {wall:.2f} s "
+    say(f"  {count} batches of {len(bodies)} from {concurrency} client threads: {wall:.2f} s "
         f"({len(bodies) * count / wall:,.0f} shots/s)")
     return {"batch_size": len(bodies), "batch_cold_s": round(first, 2),
             "batch_cold_shots_per_s": round(len(bodies) / first), "batch_concurrency": concurrency,
+            "batches": count, "batch_wall_s": round(wall, 3),
             "batch_shots_per_s": round(len(bodies) * count / wall)}  # fmt: skip
 
 
@@ -312,6 +351,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--skip-figures", action="store_true", help="keep the stored figures of a previous run")
     parser.add_argument("--skip-import", action="store_true",
                         help="keep a previous run's import rates (its extra season stays in the warehouse)")
+    parser.add_argument("--prediction-log", choices=("on", "off"), default="on",
+                        help="off: the web logs no prediction (splits the web's own cost from the log's; "
+                             "bytes_per_prediction is then null)")
     args = parser.parse_args(argv)
     files = season_files(args.seasons)
     extra = next((f for f in files if f.name == args.extra_season), files[-1]) if args.extra_season else files[-1]
@@ -409,14 +451,14 @@ def main(argv: list[str] | None = None) -> int:
             **os.environ, **common_env, "DJANGO_SETTINGS_MODULE": "parivision.settings.production",
             "SECRET_KEY": secrets.token_urlsafe(64), "ALLOWED_HOSTS": "127.0.0.1,localhost",
             "SECURE_SSL_REDIRECT": "false", "FEED_TOKEN": secrets.token_urlsafe(32),
-            "API_THROTTLE_USER_RATE": "10000000/minute", "PREDICTION_LOG_ENABLED": "true",
+            "API_THROTTLE_USER_RATE": "10000000/minute", "PREDICTION_LOG_ENABLED": str(args.prediction_log == "on").lower(),
             "GUNICORN_WORKERS": str(WEB_WORKERS), "GUNICORN_ACCESS_LOG": str(scratch / "access.log"),
             "SERVING_BATCH_MAX": str(max(1_000, args.batch_size)),
         }  # fmt: skip
         resident = stored_shooters(client, WAREHOUSE_DB)
         web = Web(web_env, services.free_port(), scratch, resident_players=resident)
         stack.callback(web.stop)
-        bystanders = Bystanders(work / "mongo")
+        bystanders = Bystanders(work / "mongo", web)
         results["bystanders"] = {"before_web": bystanders.state()}
         say(f"  before the web: {results['bystanders']['before_web']}")
         say("single predictions: cold (after a restart), then warm ...")
@@ -427,6 +469,10 @@ def main(argv: list[str] | None = None) -> int:
         results["batch"] = batch_throughput(web, token, bodies[args.cold_shooters:], args.batches,
                                             concurrency=WEB_WORKERS)
         bystanders.mark("after")
+        if args.prediction_log == "on":
+            # Every request of the single and batch phases, each shot once per request.
+            made = SINGLE_WARMUPS + 2 * args.cold_shooters + args.batch_size * (1 + WEB_WORKERS * args.batches)
+            results["batch"].update(log_catch_up(client, logged_before + made, results["batch"]))
         results["bystanders"].update(single=bystanders.between("single", "batch"),
                                      batch=bystanders.between("batch", "after"), after_web=bystanders.state())
         say(f"  while measured: single {results['bystanders']['single']}, batch {results['bystanders']['batch']}")
@@ -451,6 +497,7 @@ def main(argv: list[str] | None = None) -> int:
         "cold_p50_ms": single["cold_p50_ms"], "cold_p99_ms": single["cold_p99_ms"],
         "warm_p50_ms": single["warm_p50_ms"], "warm_p99_ms": single["warm_p99_ms"],
         "batch_shots_per_s": batch["batch_shots_per_s"], "batch_cold_shots_per_s": batch["batch_cold_shots_per_s"],
+        "batch_logged_shots_per_s": batch.get("batch_logged_shots_per_s"), "log_behind_s": batch.get("log_behind_s"),
         "page_p95_warm_ms": pages["page_p95_warm_ms"], "page_p95_warm_url": pages["page_p95_warm_url"],
         "page_p95_cold_ms": pages["page_p95_cold_ms"], "page_p95_cold_url": pages["page_p95_cold_url"],
         "page_errors": pages["errors"],
@@ -459,7 +506,7 @@ def main(argv: list[str] | None = None) -> int:
         "import_ratio_full_vs_empty": imports["import_ratio_full_vs_empty"],
         "training_s": results.get("training_s"), "refresh_figures_s": results.get("refresh_figures_s"),
         "bytes_per_prediction": results["prediction_log"]["bytes_per_prediction"],
-        "web_peak_rss_mb": results["web_peak_rss_mb"],
+        "web_peak_rss_mb": results["web_peak_rss_mb"], "prediction_log": args.prediction_log,
         "bystanders": results["bystanders"],
         "cores": end_load["cores"], "load_at_start": start_load, "load_at_end": end_load,
     }  # fmt: skip
