@@ -10,6 +10,9 @@ heavier case: key and join fields), and joins them all to outcomes with
 files (SQLite file and its WAL) divided by the count, measured after the writes and again after
 the join; the average BSON size of a document is printed beside it, and the same for the
 document the log wrote before issue #10 (features, context, caller, latency...), for scale.
+On the stand-in it also reports the stand-in's own CPU time per prediction written and per
+prediction joined (``standin_cpu_us_per_write``, ``standin_cpu_us_per_join``): what a logged
+prediction costs the server beside the web workers, the ceiling of the rate the log sustains.
 Prints the figures, then one line of JSON.
 """
 
@@ -80,10 +83,17 @@ def main() -> None:
         django.setup()
         import bson
 
+        from bench.common import machine_load, processes_cpu_s
         from parivision import mongo
         from predictions.log import log_document, prediction_log, prediction_log_append
         from predictions.services import predictions_join_outcomes
 
+        standin = [] if args.mongodb_uri else [int((work / "nx.pid").read_text().strip())]
+
+        def standin_cpu_s() -> float:
+            return sum(processes_cpu_s(standin))
+
+        load_at_start = machine_load()
         mongo.drop_all()
         mongo.ensure_indexes()
         data_dir = work / "data"
@@ -91,12 +101,12 @@ def main() -> None:
         rng = random.Random(7)
         n = args.predictions
         keys = [f"00223{rng.randrange(10**5):05d}:{i}" for i in range(n)]
-        started = time.perf_counter()
+        started, cpu_before = time.perf_counter(), standin_cpu_s()
         for start in range(0, n, 5_000):
             prediction_log_append((log_document(version="7", probability=rng.random(), shot_key=key)
                                    for key in keys[start:start + 5_000]), flush=True)
-        write_s = time.perf_counter() - started
         prediction_log.flush()
+        write_s, write_cpu_s = time.perf_counter() - started, standin_cpu_s() - cpu_before
         after_write = folder_bytes(data_dir, DB)
         shots = mongo.warehouse_collection(mongo.SHOTS)
         now = dt.datetime.now(dt.UTC).replace(tzinfo=None) + dt.timedelta(seconds=5)
@@ -104,9 +114,9 @@ def main() -> None:
             shots.insert_many([{"_id": key, "made": rng.random() < 0.46, "ingested_at": now}
                                for key in keys[start:start + 5_000]])
         shots_bytes = folder_bytes(data_dir, DB) - after_write
-        started = time.perf_counter()
+        started, cpu_before = time.perf_counter(), standin_cpu_s()
         report = predictions_join_outcomes()
-        join_s = time.perf_counter() - started
+        join_s, join_cpu_s = time.perf_counter() - started, standin_cpu_s() - cpu_before
         after_join = folder_bytes(data_dir, DB) - shots_bytes
         sample = mongo.warehouse_collection(mongo.PREDICTIONS).find_one({"settled": True})
         figures = {
@@ -118,8 +128,11 @@ def main() -> None:
             "joined_live": report.live,
             "write_per_s": round(n / write_s),
             "join_s": round(join_s, 2),
+            "standin_cpu_us_per_write": round(write_cpu_s / n * 1e6, 1) if standin else None,
+            "standin_cpu_us_per_join": round(join_cpu_s / n * 1e6, 1) if standin else None,
             "measured_on": "stand-in" if not args.mongodb_uri else "given MongoDB (file sizes not comparable)",
-        }
+            "load_at_start": load_at_start, "load_at_end": machine_load(),
+        }  # fmt: skip
         mongo.drop_all()
     for name, value in figures.items():
         print(f"{name:34} {value}")
