@@ -315,13 +315,17 @@ def shot_trace(*, shot: LiveShot) -> dict[str, Any]:
     the shot's key, so it must never reach a page while the shot is open)."""
     warehouse = mongo.warehouse_collection(mongo.SHOTS).find_one(
         {"_id": shot.shot_key}, {"source": 1, "ingested_at": 1, "made": 1})
-    logged = list(mongo.warehouse_collection(mongo.PREDICTIONS).find({"key": shot.shot_key}))
+    from predictions.log import logged_predictions
+
+    # A bundle's "key" is an array: equality finds the documents holding the key among others.
+    logged = [row for document in mongo.warehouse_collection(mongo.PREDICTIONS).find({"key": shot.shot_key})
+              for row in logged_predictions(document) if row.key == shot.shot_key]
     return {
         "shot": shot.pk, "key": shot.shot_key, "status": shot.status, "feed_position": shot.feed_position,
         "opened_at": shot.opened_at, "taken_at": shot.taken_at, "settled_at": shot.settled_at,
         "warehouse": None if warehouse is None else {
             "source": warehouse.get("source"), "ingested_at": warehouse.get("ingested_at"),
             "made": bool(warehouse.get("made"))},
-        "predictions": [{"version": doc.get("version"), "p": doc.get("p"), "settled": bool(doc.get("settled")),
-                         "live": None if doc.get("live") is None else bool(doc["live"])} for doc in logged],
+        "predictions": [{"version": row.version, "p": row.p, "settled": row.made is not None, "live": row.live}
+                        for row in logged],
     }  # fmt: skip

@@ -102,11 +102,19 @@ def shot_keys_migrate(*, progress: Callable[[KeyMigrationReport], None] | None =
 def _repoint_consumers(report: KeyMigrationReport) -> None:
     if not report.mapping:
         return
-    predictions = mongo.warehouse_collection(mongo.PREDICTIONS)  # the log names a shot by "key"
-    for old in predictions.distinct("key"):
-        new = report.mapping.get(str(old)) if old is not None else None
-        if new is not None:
-            report.predictions_repointed += predictions.update_many({"key": old}, {"$set": {"key": new}}).modified_count
+    # The log names a shot by "key": a bundle's array or a single prediction's string (predictions.log).
+    predictions = mongo.warehouse_collection(mongo.PREDICTIONS)
+    old_keys = list(report.mapping)
+    for start in range(0, len(old_keys), 1_000):
+        for document in predictions.find({"key": {"$in": old_keys[start:start + 1_000]}}, {"key": 1}):
+            keys = document["key"]
+            if isinstance(keys, list):
+                moved = [report.mapping.get(str(k), k) if k is not None else None for k in keys]
+                changed = sum(1 for a, b in zip(keys, moved, strict=True) if a != b)
+            else:
+                moved, changed = report.mapping.get(str(keys), keys), int(str(keys) in report.mapping)
+            if changed and predictions.update_one({"_id": document["_id"]}, {"$set": {"key": moved}}).modified_count:
+                report.predictions_repointed += changed
     from betting.models import LiveShot
 
     for live in LiveShot.objects.filter(shot_key__in=list(report.mapping)).only("pk", "shot_key"):

@@ -139,9 +139,7 @@ def ensure_indexes() -> None:
     lake_collection(BATCHES).create_index([("status", ASCENDING), ("created_ts", ASCENDING)])
     lake_collection(QUARANTINE).create_index([("quarantined_at", DESCENDING)])
     lake_collection(QUARANTINE).create_index([("run_id", ASCENDING)])
-    predictions = warehouse_collection(PREDICTIONS)
-    # The compact log (predictions/log.py) is read by shot key (the join) and by _id (its time).
-    predictions.create_index([("key", ASCENDING)])
+    _drop_old_log_key_index()
     warehouse_collection(FIGURES).create_index([("scope", ASCENDING)])
     # The shooter-history store's documents by the time of their last write (ingestion/history.py).
     warehouse_collection(SHOOTER_HISTORY).create_index([("u", ASCENDING)])
@@ -153,6 +151,16 @@ def _drop_old_unique_event_index() -> None:
     for name, info in shots.index_information().items():
         if info.get("unique") and [k for k, _ in info.get("key", [])] == ["game_id", "event_id"]:
             shots.drop_index(name)
+
+
+def _drop_old_log_key_index() -> None:
+    """The log's bundles (predictions/log.py) keep shot keys in arrays and are read by _id (their
+    time) and by ``settled``: an index on "key" would be multikey, which the stand-in's equality
+    lookups mishandle (they find nothing), and nothing reads the log by key on a hot path."""
+    predictions = warehouse_collection(PREDICTIONS)
+    for name, info in predictions.index_information().items():
+        if [k for k, _ in info.get("key", [])] == ["key"]:
+            predictions.drop_index(name)
 
 
 def ensure_indexes_once() -> None:

@@ -10,12 +10,29 @@ away, documents stay buffered (up to ``PREDICTION_LOG_MAX_BUFFER``) and are retr
 Documents carry their own ``_id`` so a write retried after a timeout cannot log the same
 prediction twice (the duplicate is refused by the unique ``_id``).
 
-A document is compact: only what the outcome join and the live scores read (about 100 bytes
-of BSON; ``bench/prediction_log.py`` measures the stored bytes per prediction)::
+One document per request (or per shadow batch). A request of several shots is a **bundle** of
+its predictions, in arrays, so a batch of 1,000 shots is one write and one join update, not
+1,000 (on the stand-in a document costs about 60 µs of its CPU to write and more to join,
+whatever its size: one document per prediction, the log could not keep up with the batch
+endpoint). A single prediction (the stream, ``POST /api/v1/predictions``) is a smaller document
+of scalars. ``bench/prediction_log.py`` measures the stored bytes and the stand-in's CPU per
+prediction for both::
 
-    {_id: "19ad7c1b2e4f09a3b7c1", version: "7", p: 0.431215,   # made at (ms, hex) + random; model; P(made)
-     key: "<shot key>", settled: false}                        # identified shots only
-    + once joined: {settled: true, made: true, live: true}     # live: made before the outcome was known
+    {_id: "19ad7c1b2e4f09a3b7c1", version: "7", p: 0.431215,    # made at (ms, hex) + random; model; P(made)
+     key: "<shot key>", settled: false}                          # identified shots only
+    + once joined: {settled: true, made: true, live: true}
+
+    {_id: "19ad7c1b2e4f09a3c2d4", version: "7", n: 3,           # a bundle of three
+     p: [0.431215, 0.6, 0.12],
+     key: ["<shot key>", null, "<shot key>"],                    # null: a shot without a key (never joined)
+     open: 2, settled: false}                                    # identified predictions still waiting
+    + as the join settles them: {made: [true, null, false], live: [true, null, false],
+                                 n_live: 1, n_backfill: 1, open: 0, settled: true}
+
+``live``: made before the outcome was known (``predictions.services.predictions_join_outcomes``).
+A document without any key has no ``key``, ``open`` or ``settled``. Readers go through
+``logged_predictions``, which reads both shapes (and the log written before bundles, which was
+all single documents), one row per prediction.
 
 The ``_id`` starts with the time the prediction was made (11 hex digits of epoch milliseconds,
 so ids sort by time and a day is an ``_id`` range) followed by 8 random hex digits.
@@ -34,7 +51,8 @@ import random
 import threading
 import time
 from collections import deque
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from django.conf import settings
@@ -46,8 +64,11 @@ logger = logging.getLogger(__name__)
 
 
 class PredictionLog:
+    """The buffer counts predictions, not documents: a bundle of 1,000 weighs 1,000."""
+
     def __init__(self) -> None:
         self._buffer: deque[dict[str, Any]] = deque()
+        self._buffered = 0  # predictions in the buffer
         self._wake = threading.Event()
         self._flush_lock = threading.Lock()
         self._thread: threading.Thread | None = None
@@ -61,33 +82,47 @@ class PredictionLog:
             return
         self._ensure_thread()
         self._buffer.extend(documents)
-        overflow = len(self._buffer) - settings.PREDICTION_LOG_MAX_BUFFER
-        if overflow > 0:
-            for _ in range(overflow):
-                self._buffer.popleft()
-            self.dropped += overflow
-            logger.error("prediction log buffer full (MongoDB away?): dropped the %d oldest entries", overflow)
-        if len(self._buffer) >= settings.PREDICTION_LOG_BATCH_SIZE:
+        self._buffered += sum(_size(document) for document in documents)
+        dropped = 0
+        while self._buffered > settings.PREDICTION_LOG_MAX_BUFFER and len(self._buffer) > 1:
+            size = _size(self._buffer.popleft())
+            self._buffered -= size
+            dropped += size
+        if dropped:
+            self.dropped += dropped
+            logger.error("prediction log buffer full (MongoDB away?): dropped the %d oldest predictions", dropped)
+        if self._buffered >= settings.PREDICTION_LOG_BATCH_SIZE:
             self._wake.set()
 
     def pending(self) -> int:
-        return len(self._buffer)
+        """Predictions buffered, not yet written."""
+        return self._buffered
+
+    def discard(self) -> None:
+        """Forget what is buffered (tests whose MongoDB goes away with them)."""
+        self._buffer.clear()
+        self._buffered = 0
 
     # ------------------------------------------------------------------ writing
     def flush(self) -> int:
-        """Write everything buffered now; returns how many were written. Raises nothing on a
-        MongoDB error: what could not be written stays buffered for the next flush."""
+        """Write everything buffered now; returns how many predictions were written. Raises nothing
+        on a MongoDB error: what could not be written stays buffered for the next flush."""
         written = 0
         with self._flush_lock:
             while self._buffer:
                 batch: list[dict[str, Any]] = []
-                while self._buffer and len(batch) < settings.PREDICTION_LOG_BATCH_SIZE:
+                size = 0
+                while self._buffer and size < settings.PREDICTION_LOG_BATCH_SIZE:
                     batch.append(self._buffer.popleft())
+                    size += _size(batch[-1])
+                self._buffered -= size
                 try:
-                    written += _insert(batch)
+                    _insert(batch)
+                    written += size
                 except PyMongoError as error:
                     self._buffer.extendleft(reversed(batch))
-                    logger.warning("prediction log: %d entries wait for MongoDB: %s", len(self._buffer), error)
+                    self._buffered += size
+                    logger.warning("prediction log: %d predictions wait for MongoDB: %s", self._buffered, error)
                     break
         return written
 
@@ -97,7 +132,8 @@ class PredictionLog:
             return
         with self._flush_lock:
             if self._pid != pid:  # a forked child inherits the parent's buffer object but not its thread
-                self._buffer = deque() if self._pid is not None else self._buffer
+                if self._pid is not None:
+                    self._buffer, self._buffered = deque(), 0
                 self._pid = pid
                 self._thread = threading.Thread(target=self._run, name="prediction-log", daemon=True)
                 self._thread.start()
@@ -117,7 +153,12 @@ class PredictionLog:
         self._wake.set()
         if self._buffer:
             written = self.flush()
-            logger.info("prediction log: flushed %d entries on shutdown (%d left)", written, len(self._buffer))
+            logger.info("prediction log: flushed %d predictions on shutdown (%d left)", written, self._buffered)
+
+
+def _size(document: dict[str, Any]) -> int:
+    """Predictions in a log document (a bundle's ``n``; 1 for a document of one)."""
+    return int(document.get("n") or 1)
 
 
 def _insert(batch: list[dict[str, Any]]) -> int:
@@ -155,22 +196,100 @@ def made_at_of(document: dict[str, Any]) -> float:
     return int(str(document["_id"])[:11], 16) / 1000
 
 
-def log_document(*, version: str, probability: float, shot_key: str | None = None, made_at: float | None = None,
-                 **extra: Any) -> dict[str, Any]:
-    """One compact prediction-log document (``extra``: further small fields, e.g. a shadow role)."""
+def log_bundle(*, version: str, probabilities: Sequence[float], keys: Sequence[str | None] | None = None,
+               made_at: float | None = None, **extra: Any) -> dict[str, Any]:
+    """One log document for the predictions of one request (``extra``: small fields, e.g. a shadow role).
+
+    ``keys[i]`` names the shot of ``probabilities[i]`` (None for a shot without a key: never joined).
+    """
+    if keys is not None and len(keys) != len(probabilities):
+        raise ValueError(f"{len(keys)} keys for {len(probabilities)} probabilities")
+    moment = time.time() if made_at is None else float(made_at)
     # Six decimals of probability are all the scores use (and shorter numbers are fewer stored
     # bytes on the stand-in, which keeps documents as JSON text).
-    moment = time.time() if made_at is None else float(made_at)
-    document: dict[str, Any] = {"_id": log_id(moment), "version": str(version), "p": round(float(probability), 6)}
-    if shot_key is not None:
-        document["key"] = shot_key
-        document["settled"] = False  # only predictions of identified shots wait for an outcome
+    document: dict[str, Any] = {"_id": log_id(moment), "version": str(version)}
+    if len(probabilities) == 1:  # a single prediction: scalars (fewer bytes, and joined in groups)
+        document["p"] = round(float(probabilities[0]), 6)
+        if keys is not None and keys[0] is not None:
+            document["key"] = str(keys[0])
+            document["settled"] = False  # only predictions of identified shots wait for an outcome
+        document.update(extra)
+        return document
+    document["n"] = len(probabilities)
+    document["p"] = [round(float(p), 6) for p in probabilities]
+    identified = sum(key is not None for key in keys) if keys is not None else 0
+    if keys is not None and identified:
+        document["key"] = [None if key is None else str(key) for key in keys]
+        document["open"] = identified  # only predictions of identified shots wait for an outcome
+        document["settled"] = False
     document.update(extra)
     return document
 
 
+def log_document(*, version: str, probability: float, shot_key: str | None = None, made_at: float | None = None,
+                 **extra: Any) -> dict[str, Any]:
+    """The log document of one prediction (the stream's, a single request's)."""
+    return log_bundle(version=version, probabilities=[probability], keys=[shot_key], made_at=made_at, **extra)
+
+
+@dataclass(frozen=True, slots=True)
+class LoggedPrediction:
+    """One prediction read back from the log."""
+
+    made_at: float
+    version: str
+    p: float
+    key: str | None
+    made: bool | None  # None until joined to its outcome
+    live: bool | None  # made before the outcome was known (None until joined)
+    role: str | None
+
+
+def _as_list(value: Any, n: int) -> list[Any]:
+    if isinstance(value, list):
+        return value
+    return [value] * n
+
+
+def logged_predictions(document: dict[str, Any]) -> list[LoggedPrediction]:
+    """The predictions of a log document: a bundle's, or a single prediction's."""
+    made_at = made_at_of(document)
+    version, role = str(document.get("version")), document.get("role")
+    ps = _as_list(document.get("p"), 1)
+    n = len(ps)
+    keys = _as_list(document.get("key"), n)
+    if isinstance(document.get("p"), list):
+        made, live = _as_list(document.get("made"), n), _as_list(document.get("live"), n)
+    else:  # a single prediction: made/live are set with settled
+        settled = bool(document.get("settled"))
+        made = [document.get("made") if settled else None]
+        live = [document.get("live") if settled else None]
+    return [LoggedPrediction(made_at=made_at, version=version, p=float(ps[i]), key=keys[i],
+                             made=None if made[i] is None else bool(made[i]),
+                             live=None if live[i] is None else bool(live[i]), role=role)
+            for i in range(n)]  # fmt: skip
+
+
+# Readers' filters: documents holding at least one settled live (backfill) prediction, bundles
+# (their counts) or single predictions (their scalar flag).
+LIVE_SETTLED = {"$or": [{"n_live": {"$gt": 0}}, {"live": True}]}
+BACKFILL_SETTLED = {"$or": [{"n_backfill": {"$gt": 0}}, {"live": False}]}
+
+
+def settled_count(collection: Any, query: dict[str, Any], *, live: bool = True) -> int:
+    """Settled live (or backfill) predictions in the log documents ``query`` finds."""
+    field = "n_live" if live else "n_backfill"
+    return sum(int(doc[field]) if field in doc else int("live" in doc and bool(doc["live"]) is live)
+               for doc in collection.find(query, {field: 1, "live": 1, "_id": 0}))
+
+
+def logged_count(collection: Any, query: dict[str, Any] | None = None) -> int:
+    """Predictions (not documents) in the log matching ``query``."""
+    return sum(_size(doc) for doc in collection.find(query or {}, {"n": 1, "_id": 0}))
+
+
 def prediction_log_append(documents: Iterable[dict[str, Any]], *, flush: bool = False) -> None:
-    """Append documents (from ``log_document``) to the log; ``flush`` writes them before returning."""
+    """Append documents (from ``log_bundle``) to the log; ``flush`` writes them before returning."""
     prediction_log.append(list(documents))
     if flush:
         prediction_log.flush()

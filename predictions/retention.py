@@ -25,7 +25,7 @@ from typing import Any
 from django.conf import settings
 
 from parivision import mongo
-from predictions.log import log_id_floor, made_at_of
+from predictions.log import log_id_floor, logged_predictions, made_at_of
 
 DAILY = "prediction_daily"
 EPS = 1e-15
@@ -34,8 +34,8 @@ EPS = 1e-15
 @dataclass(frozen=True)
 class RollupReport:
     days: int
-    rolled_up: int
-    purged: int
+    rolled_up: int  # predictions
+    purged: int  # log documents (a bundle holds several predictions)
 
     def as_dict(self) -> dict[str, int]:
         return {"days": self.days, "rolled_up": self.rolled_up, "purged": self.purged}
@@ -57,29 +57,29 @@ def _scores() -> dict[str, float]:
 def day_aggregates(documents: Iterable[dict[str, Any]]) -> dict[str, dict[str, Any]]:
     """Per model version: counts and score sums of one day's log documents (pure)."""
     found: dict[str, dict[str, Any]] = {}
-    for doc in documents:
-        version = str(doc.get("version"))
-        agg = found.setdefault(version, {"predictions": 0, "identified": 0, "unjoined": 0,
-                                         "live": _scores(), "backfill": _scores()})
-        agg["predictions"] += 1
-        if "key" not in doc:
-            continue
-        agg["identified"] += 1
-        if not doc.get("settled"):
-            agg["unjoined"] += 1
-            continue
-        scores = agg["live" if doc.get("live") else "backfill"]
-        p = min(max(float(doc["p"]), EPS), 1 - EPS)
-        y = 1.0 if doc.get("made") else 0.0
-        scores["n"] += 1
-        scores["hits"] += int((p >= 0.5) == (y == 1.0))
-        scores["log_loss_sum"] -= y * math.log(p) + (1 - y) * math.log(1 - p)
-        scores["brier_sum"] += (p - y) ** 2
+    for document in documents:
+        for row in logged_predictions(document):
+            agg = found.setdefault(row.version, {"predictions": 0, "identified": 0, "unjoined": 0,
+                                                 "live": _scores(), "backfill": _scores()})
+            agg["predictions"] += 1
+            if row.key is None:
+                continue
+            agg["identified"] += 1
+            if row.made is None:
+                agg["unjoined"] += 1
+                continue
+            scores = agg["live" if row.live else "backfill"]
+            p = min(max(row.p, EPS), 1 - EPS)
+            y = 1.0 if row.made else 0.0
+            scores["n"] += 1
+            scores["hits"] += int((p >= 0.5) == (y == 1.0))
+            scores["log_loss_sum"] -= y * math.log(p) + (1 - y) * math.log(1 - p)
+            scores["brier_sum"] += (p - y) ** 2
     return found
 
 
 def _roll_up_day(day: dt.date) -> tuple[int, int]:
-    """One pass over ``day``: (documents rolled up, documents purged)."""
+    """One pass over ``day``: (predictions rolled up, documents purged: a bundle holds several)."""
     log = mongo.warehouse_collection(mongo.PREDICTIONS)
     daily = mongo.warehouse_collection(DAILY)
     marker_id = f"day:{day.isoformat()}"

@@ -18,6 +18,7 @@ from ingestion.models import IngestionRun
 from ingestion.shots import TEAM_ABBREVIATIONS
 from parivision import mongo
 from parivision.errors import ApplicationError
+from predictions.log import BACKFILL_SETTLED, LIVE_SETTLED, LoggedPrediction, logged_predictions
 from training.ml.features import HISTORY_INPUTS, PlayerHistory
 from training.models import DriftReport, ModelVersion, PipelineRun, PromotionDecision
 
@@ -189,17 +190,24 @@ def live_scores(*, window: int | None = None, live: bool = True) -> list[LiveSco
     """
     window = window or settings.LIVE_SCORES_WINDOW
     collection = mongo.warehouse_collection(mongo.PREDICTIONS)
-    query = {"settled": True, "live": live}
-    versions = distinct_values(collection, "version", query)
+    query = LIVE_SETTLED if live else BACKFILL_SETTLED
     scores = []
-    for version in sorted(versions, key=str):
-        rows = list(
-            collection.find({**query, "version": version}, {"p": 1, "made": 1, "_id": 0})
-            .sort("_id", -1).limit(window)
-        )
+    for version in sorted(distinct_values(collection, "version", query), key=str):
+        rows = latest_settled(collection, {**query, "version": version}, live=live, limit=window)
         if rows:
             scores.append(_score(str(version), rows))
     return scores
+
+
+def latest_settled(collection: Any, query: dict[str, Any], *, live: bool, limit: int) -> list[LoggedPrediction]:
+    """The newest ``limit`` settled predictions (live, or backfills) of the log documents ``query`` finds."""
+    fields = {"p": 1, "key": 1, "made": 1, "live": 1, "settled": 1, "version": 1, "role": 1}
+    rows: list[LoggedPrediction] = []
+    for document in collection.find(query, fields).sort("_id", -1).batch_size(200):
+        rows.extend(row for row in logged_predictions(document) if row.made is not None and row.live is live)
+        if len(rows) >= limit:
+            break
+    return rows[:limit]
 
 
 def backfill_scores(*, window: int | None = None) -> list[LiveScores]:
@@ -213,12 +221,12 @@ def distinct_values(collection: Any, field: str, query: dict[str, Any]) -> list[
     return [row["_id"] for row in collection.aggregate(pipeline) if row["_id"] is not None]
 
 
-def _score(version: str, rows: list[dict[str, Any]]) -> LiveScores:
+def _score(version: str, rows: list[LoggedPrediction]) -> LiveScores:
     eps = 1e-15
     correct = log_loss = brier = 0.0
     for row in rows:
-        p = min(max(float(row["p"]), eps), 1 - eps)
-        y = 1.0 if row["made"] else 0.0
+        p = min(max(row.p, eps), 1 - eps)
+        y = 1.0 if row.made else 0.0
         correct += 1.0 if (p >= 0.5) == (y == 1.0) else 0.0
         log_loss -= y * math.log(p) + (1 - y) * math.log(1 - p)
         brier += (p - y) ** 2

@@ -19,9 +19,8 @@ from ingestion.shots import normalise_game_id, parse_shot_key, season_for, shot_
 from parivision import mongo
 from parivision.errors import ApplicationError
 from predictions import history, serving, shadow
-from predictions.log import log_document, made_at_of, prediction_log_append
+from predictions.log import log_bundle, made_at_of, prediction_log_append
 from predictions.metrics import PredictionTimer
-from predictions.selectors import distinct_values
 
 THREE_POINT_ZONES = tuple(sorted(court.THREE_POINT_ZONES))
 
@@ -179,11 +178,10 @@ def _log(shots: Sequence[Mapping[str, Any]], predictions: list[Prediction], *, s
          timer: PredictionTimer, request_id: str, caller: Any) -> None:
     made_at = time.time()
     shadow.shadow_submit(shots=shots, made_at=made_at)  # a queue append: scored off the request path
-    prediction_log_append(
-        log_document(version=served.version, probability=prediction.probability_made, shot_key=shot["shot_key"],
-                     made_at=made_at)
-        for shot, prediction in zip(shots, predictions, strict=True)
-    )
+    # One document for the whole request (predictions.log: a bundle is one write and one join update).
+    prediction_log_append([log_bundle(version=served.version, made_at=made_at,
+                                      probabilities=[prediction.probability_made for prediction in predictions],
+                                      keys=[shot["shot_key"] for shot in shots])])
 
 
 def request_id_new() -> str:
@@ -220,36 +218,90 @@ def predictions_join_outcomes(*, chunk: int = 1_000) -> JoinReport:
     A prediction is **live** when it was made before its shot's outcome entered the platform
     (the warehouse's ``ingested_at``: the first moment any reader, page or model could see it);
     otherwise it is a **backfill**: joined and flagged ``live: false``, scored apart, never in
-    the live scores, gauges or alerts. Only predictions still ``settled: false`` are updated, so
-    a re-run or a concurrent run settles nothing twice. Updates go by ``_id``.
+    the live scores, gauges or alerts.
+
+    The log's documents still waiting (``settled: false``) are read a few at a time (about
+    ``chunk`` predictions), their shots' outcomes looked up by key, and each document is updated
+    once (``predictions.log``: a bundle's ``made``/``live`` arrays, counts and ``open``). The update
+    is conditional on the ``open`` count it read, so a concurrent run settles nothing twice (its
+    stale update changes nothing, and the next run picks up what is left) and a re-run changes
+    nothing. Single predictions are settled in groups: one ``update_many`` per outcome and
+    liveness, by ``_id`` and ``settled: false``.
     """
     predictions = mongo.warehouse_collection(mongo.PREDICTIONS)
-    shots = mongo.warehouse_collection(mongo.SHOTS)
-    keys = [str(k) for k in distinct_values(predictions, "key", {"settled": False})]
-    settled_shots = settled_predictions = live_count = backfill_count = 0
-    for start in range(0, len(keys), chunk):
-        part = keys[start:start + chunk]
-        outcomes = {doc["_id"]: (bool(doc["made"]), _epoch(doc.get("ingested_at")))
-                    for doc in shots.find({"_id": {"$in": part}}, {"made": 1, "ingested_at": 1})}
-        settled_shots += len(outcomes)
-        if not outcomes:
+    waiting_keys: set[str] = set()
+    found_keys: set[str] = set()
+    totals = {"settled": 0, "live": 0, "backfill": 0}
+    group: list[dict[str, Any]] = []
+    size = 0
+    for document in predictions.find({"settled": False}, {"key": 1, "made": 1, "live": 1, "open": 1}):
+        group.append(document)
+        size += len(document["key"]) if isinstance(document.get("key"), list) else 1
+        if size >= chunk:
+            _join_group(predictions, group, waiting_keys, found_keys, totals)
+            group, size = [], 0
+    if group:
+        _join_group(predictions, group, waiting_keys, found_keys, totals)
+    return JoinReport(waiting_shots=len(waiting_keys - found_keys), settled_shots=len(found_keys),
+                      settled_predictions=totals["settled"], live=totals["live"], backfill=totals["backfill"])
+
+
+def _open_keys(document: dict[str, Any]) -> list[str]:
+    """The keys of a waiting log document's predictions not joined yet."""
+    keys, made = document.get("key"), document.get("made")
+    if not isinstance(keys, list):
+        return [str(keys)] if keys is not None else []
+    made = made if isinstance(made, list) else [None] * len(keys)
+    return [str(k) for k, m in zip(keys, made, strict=True) if k is not None and m is None]
+
+
+def _join_group(predictions: Any, group: list[dict[str, Any]], waiting_keys: set[str], found_keys: set[str],
+                totals: dict[str, int]) -> None:
+    """Settle what it can of ``group`` (documents still waiting) with one lookup of their shots."""
+    wanted = {key for document in group for key in _open_keys(document)}
+    waiting_keys.update(wanted)
+    outcomes = {doc["_id"]: (bool(doc["made"]), _epoch(doc.get("ingested_at")))
+                for doc in mongo.warehouse_collection(mongo.SHOTS).find({"_id": {"$in": list(wanted)}},
+                                                                         {"made": 1, "ingested_at": 1})}
+    found_keys.update(outcomes)
+    if not outcomes:
+        return
+    legacy: dict[tuple[bool, bool], list[Any]] = {}
+    for document in group:
+        made_at = made_at_of(document)
+        if not isinstance(document.get("key"), list):  # a single prediction
+            outcome = outcomes.get(str(document.get("key")))
+            if outcome is not None:
+                was_made, known_at = outcome
+                legacy.setdefault((was_made, known_at is not None and made_at < known_at), []).append(document["_id"])
             continue
-        buckets: dict[tuple[bool, bool], list[Any]] = {}
-        waiting = predictions.find({"key": {"$in": list(outcomes)}, "settled": False}, {"key": 1})
-        for doc in waiting:
-            made, known_at = outcomes[doc["key"]]
-            live = known_at is not None and made_at_of(doc) < known_at
-            buckets.setdefault((made, live), []).append(doc["_id"])
-        for (made, live), ids in buckets.items():
-            result = predictions.update_many({"_id": {"$in": ids}, "settled": False},
-                                             {"$set": {"settled": True, "made": made, "live": live}})
-            settled_predictions += result.modified_count
-            if live:
-                live_count += result.modified_count
-            else:
-                backfill_count += result.modified_count
-    return JoinReport(waiting_shots=len(keys) - settled_shots, settled_shots=settled_shots,
-                      settled_predictions=settled_predictions, live=live_count, backfill=backfill_count)
+        keys = document["key"]
+        made = list(document["made"]) if isinstance(document.get("made"), list) else [None] * len(keys)
+        live = list(document["live"]) if isinstance(document.get("live"), list) else [None] * len(keys)
+        newly = {True: 0, False: 0}
+        for i, key in enumerate(keys):
+            if key is None or made[i] is not None or key not in outcomes:
+                continue
+            made[i], known_at = outcomes[key]
+            live[i] = known_at is not None and made_at < known_at
+            newly[live[i]] += 1
+        if not (newly[True] or newly[False]):
+            continue
+        still_open = int(document["open"]) - newly[True] - newly[False]
+        result = predictions.update_one(
+            {"_id": document["_id"], "open": document["open"]},
+            {"$set": {"made": made, "live": live, "open": still_open, "settled": still_open <= 0,
+                      "n_live": sum(1 for value in live if value is not None and bool(value)),
+                      "n_backfill": sum(1 for value in live if value is not None and not bool(value))}})  # fmt: skip
+        if result.modified_count:
+            totals["settled"] += newly[True] + newly[False]
+            totals["live"] += newly[True]
+            totals["backfill"] += newly[False]
+    for (made_value, is_live), ids in legacy.items():
+        result = predictions.update_many({"_id": {"$in": ids}, "settled": False},
+                                         {"$set": {"settled": True, "made": made_value, "live": is_live}})
+        totals["settled"] += result.modified_count
+        totals["live" if is_live else "backfill"] += result.modified_count
 
 
 # --- API tokens -----------------------------------------------------------------------------

@@ -8,7 +8,7 @@ Serving
     The thread asks the registry where the ``shadow`` alias points every
     ``SERVING_ALIAS_POLL_SECONDS``, loads that version beside the champion, and scores what is
     queued in small batches, writing each prediction to the one prediction log
-    (``predictions.log.log_document`` with the shadow's ``version``, ``role: "shadow"`` and the
+    (``predictions.log.log_bundle`` with the shadow's ``version``, ``role: "shadow"`` and the
     champion's timestamp, so the join settles both alike). A full queue drops the oldest work
     and counts it (``parivision_shadow_dropped_total``); it never blocks a request.
 
@@ -205,7 +205,7 @@ class ShadowScorer:
     def drain(self) -> int:
         """Score everything queued, a small batch at a time; returns how many shots were logged."""
         from predictions import history
-        from predictions.log import log_document, prediction_log_append
+        from predictions.log import log_bundle, prediction_log_append
 
         if not self.load_model:
             return self._push()
@@ -226,16 +226,16 @@ class ShadowScorer:
                 histories = history.cache().histories((r["player_id"] for r in records),
                                                       close_range_ft=model.pipeline.close_range_ft)
                 probabilities = model.predict_proba_records(records, history=histories).tolist()
-                documents = []
-                position = 0
+                # One bundle per request scored, with the champion's timestamp (the join settles both alike).
+                documents, position = [], 0
                 for work in batch:
-                    for key in work.keys:
-                        documents.append(log_document(version=version, probability=probabilities[position],
-                                                      shot_key=key, made_at=work.made_at, role=ROLE))
-                        position += 1
+                    scored = probabilities[position:position + len(work.keys)]
+                    documents.append(log_bundle(version=version, probabilities=scored, keys=work.keys,
+                                                made_at=work.made_at, role=ROLE))
+                    position += len(work.keys)
                 prediction_log_append(documents)
-                written += len(documents)
-                SHADOW_SCORED.labels(version).inc(len(documents))
+                written += position
+                SHADOW_SCORED.labels(version).inc(position)
                 time.sleep(0)  # let request threads take the GIL between batches
         self.scored += written
         return written
@@ -454,23 +454,24 @@ def paired_predictions(*, champion_version: str, shadow_version: str,
 
     A shot predicted more than once counts once (each model's latest prediction of it).
     """
-    from predictions.log import made_at_of
+    from predictions.log import LIVE_SETTLED, logged_predictions
 
     collection = mongo.warehouse_collection(mongo.PREDICTIONS)
-    query = {"settled": True, "live": True, "version": {"$in": [champion_version, shadow_version]}}
+    query = {**LIVE_SETTLED, "version": {"$in": [champion_version, shadow_version]}}
     champion: dict[str, tuple[float, float, bool]] = {}
     shadow: dict[str, tuple[float, float, bool]] = {}
-    for doc in collection.find(query, {"version": 1, "p": 1, "key": 1, "made": 1, "role": 1}):
-        is_shadow = doc.get("role") == ROLE
-        if is_shadow and doc["version"] != shadow_version:
-            continue
-        if not is_shadow and doc["version"] != champion_version:
-            continue
-        target = shadow if is_shadow else champion
-        entry = (made_at_of(doc), float(doc["p"]), bool(doc["made"]))
-        previous = target.get(doc["key"])
-        if previous is None or entry[0] >= previous[0]:
-            target[doc["key"]] = entry
+    fields = {"version": 1, "p": 1, "key": 1, "made": 1, "live": 1, "settled": 1, "role": 1}
+    for document in collection.find(query, fields):
+        for row in logged_predictions(document):
+            if row.live is not True or row.made is None or row.key is None:
+                continue
+            is_shadow = row.role == ROLE
+            if row.version != (shadow_version if is_shadow else champion_version):
+                continue
+            target = shadow if is_shadow else champion
+            previous = target.get(row.key)
+            if previous is None or row.made_at >= previous[0]:
+                target[row.key] = (row.made_at, row.p, row.made)
     keys = sorted(set(champion) & set(shadow), key=lambda k: champion[k][0])[-limit:]
     return ([champion[k][2] for k in keys], [champion[k][1] for k in keys], [shadow[k][1] for k in keys])
 

@@ -273,17 +273,18 @@ def test_the_snapshot_never_shows_the_open_shots_outcome_or_key(open_shot, betto
 def test_the_open_shots_prediction_is_logged_and_joined_live_once_its_record_is_ingested(open_shot):
     from predictions.selectors import backfill_scores, live_scores
     from predictions.services import predictions_join_outcomes
+    from tests.logs import logged_rows
 
-    logged = mongo.warehouse_collection(mongo.PREDICTIONS).find_one({"key": open_shot.shot_key})
-    assert logged["version"] == "1"
-    assert logged["p"] == pytest.approx(open_shot.probability_made, abs=1e-6)
-    assert logged["settled"] is False
+    [logged] = logged_rows({"key": open_shot.shot_key})
+    assert logged.version == "1"
+    assert logged.p == pytest.approx(open_shot.probability_made, abs=1e-6)
+    assert logged.made is None  # not joined yet
     assert predictions_join_outcomes().settled_predictions == 0  # not in the warehouse yet
     services.stream_advance(force=True)
     ingest_released()
     report = predictions_join_outcomes()
     assert (report.live, report.backfill) == (1, 0)
-    joined = mongo.warehouse_collection(mongo.PREDICTIONS).find_one({"key": open_shot.shot_key})
-    assert bool(joined["made"]) is feed_outcome(open_shot)
+    [joined] = logged_rows({"key": open_shot.shot_key})
+    assert (joined.made, joined.live) == (feed_outcome(open_shot), True)
     assert [s.settled for s in live_scores()] == [1]
     assert backfill_scores() == []

@@ -75,7 +75,7 @@ def _clean_serving_state(settings: Any) -> Iterator[None]:
     token_cache.clear()
     yield
     serving.reset()
-    prediction_log._buffer.clear()
+    prediction_log.discard()
 
 
 @pytest.fixture

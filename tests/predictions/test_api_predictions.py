@@ -80,15 +80,15 @@ def test_every_served_prediction_is_logged_compactly_with_its_version_probabilit
     prediction_log.flush()
 
     logged = list(mongo.warehouse_collection(mongo.PREDICTIONS).find().sort("_id", 1))
-    assert len(logged) == 3
-    first = logged[0]
+    assert len(logged) == 2  # one document per request: the single, then the batch of two
+    first, batch = logged
     # Only what the outcome join and the live scores read (issue #10: a bounded log).
-    assert set(first) == {"_id", "version", "p", "key", "settled"}
-    assert first["version"] == "1"
+    assert set(first) == {"_id", "version", "p", "key", "settled"}  # a single prediction: scalars
+    assert (first["version"], bool(first["settled"])) == ("1", False)
     assert first["p"] == pytest.approx(single["probability_made"], abs=1e-6)
     assert first["key"] == single["shot_key"] == "0022300999:4:95:1003:-65:120"
-    assert first["settled"] is False
-    assert all(set(doc) == {"_id", "version", "p"} for doc in logged[1:])  # unidentified: never joined
+    assert set(batch) == {"_id", "version", "n", "p"}  # a bundle of unidentified shots: never joined, no key
+    assert (batch["n"], len(batch["p"])) == (2, 2)
 
 
 @pytest.mark.parametrize(

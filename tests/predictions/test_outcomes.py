@@ -12,6 +12,7 @@ from parivision import mongo
 from predictions.log import prediction_log
 from predictions.selectors import backfill_scores, live_scores
 from predictions.services import predictions_join_outcomes
+from tests.logs import logged_rows
 from tests.predictions.conftest import shot, warehouse_documents
 
 
@@ -48,9 +49,10 @@ def test_predictions_are_settled_when_their_shots_reach_the_warehouse(api: APICl
 
     assert report.as_dict() == {"waiting_shots": 1, "settled_shots": 3, "settled_predictions": 4,
                                 "live": 4, "backfill": 0}
-    settled = list(mongo.warehouse_collection(mongo.PREDICTIONS).find({"settled": True}))
+    settled = [row for row in logged_rows() if row.made is not None]
     made = {doc["_id"]: doc["made"] for doc in docs}
-    assert all(bool(p["made"]) == made[p["key"]] for p in settled)
+    assert len(settled) == 4
+    assert all(row.made == made[row.key] and row.live for row in settled)
     assert predictions_join_outcomes().settled_predictions == 0  # idempotent
 
     mongo.warehouse_collection(mongo.SHOTS).insert_many(entering_now(docs[3:4]))
@@ -109,3 +111,71 @@ def test_live_accuracy_log_loss_and_brier_are_known_per_model_version(api: APICl
     assert 'parivision_live_accuracy{model_version="1"} 0.5' in text
     assert 'parivision_live_settled_predictions{model_version="2"} 1.0' in text
     assert 'parivision_live_brier{model_version="2"}' in text
+
+
+def test_a_batch_is_one_log_document_settled_shot_by_shot_as_its_outcomes_arrive(api: APIClient,
+                                                                                mlflow_store) -> None:
+    docs = warehouse_documents(mlflow_store.frame.head(4))
+    body = api.post("/api/v1/predictions/batch", {"shots": [identified(doc) for doc in docs] + [shot()]},
+                    format="json").json()
+    prediction_log.flush()
+    [bundle] = mongo.warehouse_collection(mongo.PREDICTIONS).find()
+    assert (bundle["n"], bundle["open"], len(bundle["p"])) == (5, 4, 5)
+    assert bundle["key"] == [p["shot_key"] for p in body["predictions"][:4]] + [None]
+    assert bundle["p"] == pytest.approx([p["probability_made"] for p in body["predictions"]], abs=1e-6)
+
+    shots = mongo.warehouse_collection(mongo.SHOTS)
+    shots.insert_many(entering_now(docs[:1]))
+    assert predictions_join_outcomes().as_dict() == {"waiting_shots": 3, "settled_shots": 1, "settled_predictions": 1,
+                                                     "live": 1, "backfill": 0}
+    shots.insert_many(docs[1:3])  # no ingested_at: counted as already known (backfills)
+    assert predictions_join_outcomes().as_dict() == {"waiting_shots": 1, "settled_shots": 2, "settled_predictions": 2,
+                                                     "live": 0, "backfill": 2}
+    rows = logged_rows()
+    assert [row.live for row in rows] == [True, False, False, None, None]
+    assert [row.made for row in rows[:3]] == [bool(doc["made"]) for doc in docs[:3]]
+    assert not mongo.warehouse_collection(mongo.PREDICTIONS).find_one({"settled": True})  # one still open
+    shots.insert_many(entering_now(docs[3:4]))
+    assert predictions_join_outcomes().settled_predictions == 1
+    [bundle] = mongo.warehouse_collection(mongo.PREDICTIONS).find()
+    assert (bool(bundle["settled"]), bundle["open"], bundle["n_live"], bundle["n_backfill"]) == (True, 0, 2, 2)
+    assert predictions_join_outcomes().settled_predictions == 0  # nothing left: a re-run changes nothing
+    assert [s.settled for s in live_scores()] == [2]
+    assert [s.settled for s in backfill_scores()] == [2]
+
+
+def test_a_join_working_from_a_stale_read_settles_nothing_twice(api: APIClient, mlflow_store) -> None:
+    from predictions.services import _join_group
+
+    docs = warehouse_documents(mlflow_store.frame.head(3))
+    api.post("/api/v1/predictions/batch", {"shots": [identified(doc) for doc in docs]}, format="json")
+    prediction_log.flush()
+    mongo.warehouse_collection(mongo.SHOTS).insert_many(entering_now(docs))
+    log = mongo.warehouse_collection(mongo.PREDICTIONS)
+    stale = list(log.find({"settled": False}, {"key": 1, "made": 1, "live": 1, "open": 1}))  # read by a slower run
+
+    assert predictions_join_outcomes().settled_predictions == 3
+    totals = {"settled": 0, "live": 0, "backfill": 0}
+    _join_group(log, stale, set(), set(), totals)  # the slower run's update finds "open" changed
+    assert totals == {"settled": 0, "live": 0, "backfill": 0}
+    assert [s.settled for s in live_scores()] == [3]
+
+
+def test_single_predictions_and_bundles_are_joined_and_scored_alike(mlflow_store) -> None:
+    from predictions.log import log_bundle
+
+    docs = warehouse_documents(mlflow_store.frame.head(3))
+    log = mongo.warehouse_collection(mongo.PREDICTIONS)
+    # Single predictions (scalar p and key: also the whole log before bundles) and a bundle.
+    log.insert_many([{"_id": "19000000000aaaaaaaa", "version": "1", "p": 0.7, "key": docs[0]["_id"], "settled": False},
+                     {"_id": "19000000001aaaaaaaa", "version": "1", "p": 0.2, "settled": False, "key": docs[1]["_id"]}])
+    log.insert_one(log_bundle(version="1", probabilities=[0.6, 0.3], keys=[docs[2]["_id"], None], made_at=1.0))
+    mongo.warehouse_collection(mongo.SHOTS).insert_many(entering_now(docs))
+
+    assert predictions_join_outcomes().as_dict() == {"waiting_shots": 0, "settled_shots": 3, "settled_predictions": 3,
+                                                     "live": 3, "backfill": 0}
+    rows = {row.key: row for row in logged_rows()}
+    assert (rows.pop(None).p, rows[docs[2]["_id"]].made_at) == (0.3, 1.0)  # the bundle's shot without a key
+    assert {key: (row.p, row.made, row.live) for key, row in rows.items()} == {
+        doc["_id"]: (p, bool(doc["made"]), True) for doc, p in zip(docs, (0.7, 0.2, 0.6), strict=True)}
+    assert [s.settled for s in live_scores()] == [3]

@@ -51,6 +51,22 @@ def test_old_days_become_per_version_aggregates_and_recent_days_stay():
     assert rows[(day, "4")]["live"]["n"] == 1
 
 
+def test_a_bundle_is_rolled_up_prediction_by_prediction():
+    from predictions.log import log_bundle
+
+    at = (NOW - dt.timedelta(days=40)).timestamp()
+    bundle = log_bundle(version="5", probabilities=[0.8, 0.3, 0.6, 0.5], keys=["a", "b", "c", None], made_at=at)
+    bundle.update(made=[True, True, None, None], live=[True, False, None, None], open=1, n_live=1, n_backfill=1)
+    mongo.warehouse_collection(mongo.PREDICTIONS).insert_one(bundle)
+
+    assert retention.prediction_log_roll_up(now=NOW, retention_days=30).as_dict() == {
+        "days": 1, "rolled_up": 4, "purged": 1}  # four predictions in one document
+    [row] = retention.daily_scores(version="5")
+    assert (row["predictions"], row["identified"], row["unjoined"]) == (4, 3, 1)
+    assert (row["live"]["n"], row["live"]["hits"], row["backfill"]["n"], row["backfill"]["hits"]) == (1, 1, 1, 0)
+    assert row["live"]["brier_sum"] == pytest.approx(0.2**2)
+
+
 def test_a_roll_up_killed_after_its_aggregates_finishes_without_counting_twice(monkeypatch):
     from pymongo.collection import Collection
 

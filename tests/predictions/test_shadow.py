@@ -14,9 +14,10 @@ from rest_framework.test import APIClient
 from parivision import mongo
 from parivision.errors import ApplicationError
 from predictions import shadow
-from predictions.log import log_document, made_at_of, prediction_log
+from predictions.log import LoggedPrediction, log_document, prediction_log
 from predictions.models import ShadowDeployment
 from predictions.services import predictions_join_outcomes
+from tests.logs import logged_rows
 from tests.predictions.conftest import shot, warehouse_documents
 from training.models import PromotionDecision
 
@@ -35,9 +36,10 @@ def _fresh_scorer(settings: Any, champion: Any) -> Any:
         champion.alias_delete(alias=shadow.SHADOW_ALIAS)
 
 
-def logged() -> list[dict[str, Any]]:
+def logged() -> list[LoggedPrediction]:
+    """Every logged prediction (one row each, whatever the bundle it was written in)."""
     prediction_log.flush()
-    return list(mongo.warehouse_collection(mongo.PREDICTIONS).find({}))
+    return logged_rows()
 
 
 def identified(doc: dict[str, Any]) -> dict[str, Any]:
@@ -57,8 +59,8 @@ def test_without_a_shadow_requests_queue_nothing_and_only_the_champion_is_logged
     docs = warehouse_documents(mlflow_store.frame.head(2))
     post_identified(api, docs)
     assert shadow.scorer().pending() == 0
-    assert {d["version"] for d in logged()} == {"1"}
-    assert all("role" not in d for d in logged())
+    assert {d.version for d in logged()} == {"1"}
+    assert all(d.role is None for d in logged())
 
 
 def test_a_shadow_scores_each_identified_shot_with_its_own_version_and_the_champions_time(api, mlflow_store):
@@ -72,15 +74,15 @@ def test_a_shadow_scores_each_identified_shot_with_its_own_version_and_the_champ
 
     assert shadow.scorer().drain() == 3
     entries = logged()
-    champion = {d["key"]: d for d in entries if "role" not in d and "key" in d}
-    shadows = {d["key"]: d for d in entries if d.get("role") == "shadow"}
+    champion = {d.key: d for d in entries if d.role is None and d.key is not None}
+    shadows = {d.key: d for d in entries if d.role == "shadow"}
     assert set(shadows) == set(champion) == {d["_id"] for d in docs}
     for key, doc in shadows.items():
-        assert doc["version"] == "2"
-        assert made_at_of(doc) == made_at_of(champion[key])  # the same moment: joined alike
-        assert doc["settled"] is False
-        assert 0 < doc["p"] < 1
-        assert doc["p"] != champion[key]["p"]  # another model (depth 3 against depth 2)
+        assert doc.version == "2"
+        assert doc.made_at == champion[key].made_at  # the same moment: joined alike
+        assert doc.made is None  # not joined yet
+        assert 0 < doc.p < 1
+        assert doc.p != champion[key].p  # another model (depth 3 against depth 2)
 
 
 def test_a_batch_request_is_scored_in_shadow_too(api, mlflow_store):
@@ -90,6 +92,11 @@ def test_a_batch_request_is_scored_in_shadow_too(api, mlflow_store):
     body = {"shots": [identified(d) for d in docs]}
     assert api.post("/api/v1/predictions/batch", body, format="json").status_code == 200
     assert shadow.scorer().drain() == 5
+    prediction_log.flush()
+    # One log document per request, for the champion and for the shadow alike.
+    bundles = list(mongo.warehouse_collection(mongo.PREDICTIONS).find({}, {"n": 1, "role": 1, "key": 1}))
+    assert sorted((b.get("role") or "champion", b["n"]) for b in bundles) == [("champion", 5), ("shadow", 5)]
+    assert all(b["key"] == [d["_id"] for d in docs] for b in bundles)
 
 
 def test_the_sample_rate_chooses_the_share_of_requests_the_shadow_scores(api, mlflow_store, settings):
@@ -142,7 +149,7 @@ def test_the_background_thread_loads_the_shadow_and_scores_by_itself(api, mlflow
     while time.monotonic() < deadline and shadow.scorer().scored < 2:
         time.sleep(0.05)
     assert shadow.scorer().scored >= 2
-    assert any(d.get("role") == "shadow" for d in logged())
+    assert any(d.role == "shadow" for d in logged())
 
 
 # --- starting, stopping, the pipeline -----------------------------------------------------------
@@ -254,7 +261,7 @@ def test_shadow_predictions_are_joined_to_outcomes_like_the_champions(api, mlflo
     mongo.warehouse_collection(mongo.SHOTS).insert_many([{**d, "ingested_at": now} for d in docs])
     predictions_join_outcomes()
     entries = logged()
-    assert all(d["settled"] and d["live"] for d in entries if "key" in d)
+    assert all(d.made is not None and d.live for d in entries if d.key is not None)
     made, p_champion, p_shadow = shadow.paired_predictions(champion_version="1", shadow_version="2", limit=100)
     assert len(made) == len(p_champion) == len(p_shadow) == 4
 
@@ -325,18 +332,18 @@ def test_in_worker_mode_web_processes_hand_shots_to_redis_and_the_worker_scores_
     post_identified(api, docs)
     assert web.drain() == 3  # handed over, not scored
     assert redis_client().llen(shadow.QUEUE_KEY) == 3
-    assert not [d for d in logged() if d.get("role") == "shadow"]
+    assert not [d for d in logged() if d.role == "shadow"]
 
     out = __import__("io").StringIO()
     call_command("shadow_score", "--seconds", "5", stdout=out)
     assert out.getvalue().strip() == "scored 3 shot(s) in shadow"
     assert redis_client().llen(shadow.QUEUE_KEY) == 0
     entries = logged()
-    champion = {d["key"]: d for d in entries if "role" not in d and "key" in d}
-    shadows = {d["key"]: d for d in entries if d.get("role") == "shadow"}
+    champion = {d.key: d for d in entries if d.role is None and d.key is not None}
+    shadows = {d.key: d for d in entries if d.role == "shadow"}
     assert set(shadows) == set(champion)
-    assert all(made_at_of(doc) == made_at_of(champion[key]) for key, doc in shadows.items())
-    assert {d["version"] for d in shadows.values()} == {"2"}
+    assert all(doc.made_at == champion[key].made_at for key, doc in shadows.items())
+    assert {d.version for d in shadows.values()} == {"2"}
 
 
 def test_the_worker_drops_what_arrives_while_no_shadow_is_running(settings):

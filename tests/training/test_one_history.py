@@ -42,7 +42,7 @@ def _serving_state_cleared():
     yield
     serving.reset()
     history.reset()
-    prediction_log._buffer.clear()  # this test's log entries die with its MongoDB
+    prediction_log.discard()  # this test's log entries die with its MongoDB
 
 
 def request_body(row: dict) -> dict:

@@ -136,6 +136,7 @@ def _midnight(day: dt.date) -> dt.datetime:
 def _story_fingerprint(champion: ModelVersion | None) -> dict[str, Any]:
     """What the story depends on, in a few cheap reads: the champion and its window, the shots after its
     run, its settled live forecasts and the settings. An unchanged fingerprint means nothing to recompute."""
+    from predictions.log import LIVE_SETTLED, settled_count
     from training.services.recalibration import recalibration_config
 
     settings_used = {"window_days": settings.DRIFT_WINDOW_DAYS, "min_logged": settings.DRIFT_LIVE_MIN_PREDICTIONS,
@@ -146,12 +147,12 @@ def _story_fingerprint(champion: ModelVersion | None) -> dict[str, Any]:
     shots = mongo.warehouse_collection(mongo.SHOTS)
     after = {"game_date": {"$gt": seen_until.to_pydatetime()}} if seen_until is not None else {}
     newest = newest_settled_date()
-    live = {"settled": True, "live": True, "version": str(champion.version)}
+    live = {**LIVE_SETTLED, "version": str(champion.version)}
     return {
         "schema": STORY_SCHEMA, "champion": champion.version, "train": (champion.data or {}).get("train"),
         "seen_until": str(seen_until.date()) if seen_until is not None else None,
         "newest": str(newest) if newest else None, "shots_after": shots.count_documents(after),
-        "live_forecasts": mongo.warehouse_collection(mongo.PREDICTIONS).count_documents(live),
+        "live_forecasts": settled_count(mongo.warehouse_collection(mongo.PREDICTIONS), live),
         "settings": settings_used,
     }  # fmt: skip
 
@@ -169,14 +170,16 @@ def logged_forecasts(*, version: int, first: dt.date, last: dt.date, limit: int 
     """The champion's live forecasts (made before the outcome entered the platform; not its shadow
     period's) of shots dated ``first``..``last``, with the probability served, the outcome and the
     shot's family fields (``p``, ``made``, ``shot_type``, ``distance_ft``, ``game_date``)."""
+    from predictions.log import LIVE_SETTLED
+    from predictions.selectors import latest_settled
     from predictions.shadow import ROLE as SHADOW_ROLE
 
-    query = {"settled": True, "live": True, "version": str(version)}
-    docs = [doc for doc in mongo.warehouse_collection(mongo.PREDICTIONS)
-            .find(query, {"p": 1, "made": 1, "key": 1, "role": 1}).sort("_id", -1).limit(limit)
-            if doc.get("role") != SHADOW_ROLE and doc.get("key")]  # fmt: skip
+    collection = mongo.warehouse_collection(mongo.PREDICTIONS)
+    query = {**LIVE_SETTLED, "version": str(version)}
+    docs = [row for row in latest_settled(collection, query, live=True, limit=limit)
+            if row.role != SHADOW_ROLE and row.key]
     columns = ["p", "made", "shot_type", "distance_ft", "game_date"]
-    keys = list({str(doc["key"]) for doc in docs})
+    keys = list({str(doc.key) for doc in docs})
     shots: dict[str, dict[str, Any]] = {}
     window = {"$gte": _midnight(first), "$lte": _midnight(last)}
     for start in range(0, len(keys), _JOIN_CHUNK):
@@ -185,8 +188,8 @@ def logged_forecasts(*, version: int, first: dt.date, last: dt.date, limit: int 
             {"shot_type": 1, "distance_ft": 1, "game_date": 1},
         )
         shots.update({str(shot["_id"]): shot for shot in found})
-    rows = [{"p": float(doc["p"]), "made": bool(doc["made"]), **{k: shots[str(doc["key"])].get(k) for k in columns[2:]}}
-            for doc in docs if str(doc["key"]) in shots]  # fmt: skip
+    rows = [{"p": doc.p, "made": bool(doc.made), **{k: shots[str(doc.key)].get(k) for k in columns[2:]}}
+            for doc in docs if str(doc.key) in shots]  # fmt: skip
     return pd.DataFrame(rows, columns=columns)
 
 
