@@ -1,18 +1,20 @@
 """Benchmark: stored bytes per logged prediction on the MongoDB stand-in (target ≤ 500 bytes).
 
-    .venv/bin/python bench/prediction_log.py [--predictions 100000]
+    .venv/bin/python bench/prediction_log.py [--predictions 100000] [--bundles 1,1000]
 
 Starts a private nx-27017 in a temporary folder (unless ``--mongodb-uri``), creates the log's
-indexes, then writes ``--predictions`` compact documents through the log's own path
-(``predictions.log.log_document`` → the buffered writer), every one of an identified shot (the
-heavier case: key and join fields), and joins them all to outcomes with
+indexes, then, for each bundle size (``--bundles``: predictions per request, 1 for the stream and
+single requests, 1,000 for a full batch), writes ``--predictions`` predictions through the log's
+own path (``predictions.log.log_bundle`` → the buffered writer), every one of an identified shot
+(the heavier case: key and join fields), and joins them all to outcomes with
 ``predictions_join_outcomes``. Bytes per prediction is the growth of the warehouse database's
 files (SQLite file and its WAL) divided by the count, measured after the writes and again after
-the join; the average BSON size of a document is printed beside it, and the same for the
-document the log wrote before issue #10 (features, context, caller, latency...), for scale.
+the join; the BSON size of a joined document is printed beside it, and the size of the document
+the log wrote per prediction before issue #10 (features, context, caller, latency...), for scale.
 On the stand-in it also reports the stand-in's own CPU time per prediction written and per
 prediction joined (``standin_cpu_us_per_write``, ``standin_cpu_us_per_join``): what a logged
-prediction costs the server beside the web workers, the ceiling of the rate the log sustains.
+prediction costs the server beside the web workers, the ceiling of the rate the log sustains
+(``standin_predictions_per_cpu_s``). The headline figures are the worst bundle size's.
 Prints the figures, then one line of JSON.
 """
 
@@ -60,7 +62,14 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--predictions", type=int, default=100_000)
     parser.add_argument("--mongodb-uri", default=None, help="Use this MongoDB (bytes are then not measured)")
+    parser.add_argument("--bundles", default="1,1000", help="predictions per request (one log document each)")
     args = parser.parse_args()
+    try:
+        args.bundles = [int(size) for size in args.bundles.split(",")]
+    except ValueError:
+        parser.error(f"--bundles: comma-separated whole numbers, not {args.bundles!r}")
+    if not args.bundles or min(args.bundles) < 1:
+        parser.error(f"--bundles: sizes of at least 1, not {args.bundles}")
     if args.predictions < 1_000:
         parser.error("--predictions: at least 1000, for a stable figure")
 
@@ -82,10 +91,11 @@ def main() -> None:
 
         django.setup()
         import bson
+        from django.conf import settings
 
         from bench.common import machine_load, processes_cpu_s
         from parivision import mongo
-        from predictions.log import log_document, prediction_log, prediction_log_append
+        from predictions.log import log_bundle, prediction_log, prediction_log_append
         from predictions.services import predictions_join_outcomes
 
         standin = [] if args.mongodb_uri else [int((work / "nx.pid").read_text().strip())]
@@ -93,47 +103,67 @@ def main() -> None:
         def standin_cpu_s() -> float:
             return sum(processes_cpu_s(standin))
 
+        def measure(bundle: int) -> dict:
+            """Write, then join, ``n`` predictions in bundles of ``bundle``; file growth and CPU."""
+            database = settings.MONGODB_WAREHOUSE_DB = f"{DB}_{bundle}"  # its own files: no reused pages
+            mongo.drop_all()
+            mongo.ensure_indexes()
+            before = folder_bytes(data_dir, database)
+            rng = random.Random(7)
+            keys = [f"00223{rng.randrange(10**5):05d}:{i}" for i in range(n)]
+            started, cpu_before = time.perf_counter(), standin_cpu_s()
+            for start in range(0, n, 5_000):
+                part = keys[start:start + 5_000]
+                prediction_log_append([log_bundle(version="7", probabilities=[rng.random() for _ in chunk],
+                                                  keys=chunk)
+                                       for chunk in (part[i:i + bundle] for i in range(0, len(part), bundle))],
+                                      flush=True)  # fmt: skip
+            prediction_log.flush()
+            write_s, write_cpu_s = time.perf_counter() - started, standin_cpu_s() - cpu_before
+            after_write = folder_bytes(data_dir, database)
+            shots = mongo.warehouse_collection(mongo.SHOTS)
+            now = dt.datetime.now(dt.UTC).replace(tzinfo=None) + dt.timedelta(seconds=5)
+            for start in range(0, n, 5_000):
+                shots.insert_many([{"_id": key, "made": rng.random() < 0.46, "ingested_at": now}
+                                   for key in keys[start:start + 5_000]])
+            shots_bytes = folder_bytes(data_dir, database) - after_write
+            started, cpu_before = time.perf_counter(), standin_cpu_s()
+            report = predictions_join_outcomes()
+            join_s, join_cpu_s = time.perf_counter() - started, standin_cpu_s() - cpu_before
+            after_join = folder_bytes(data_dir, database) - shots_bytes
+            sample = mongo.warehouse_collection(mongo.PREDICTIONS).find_one({"settled": True})
+            cpu_per_prediction = (write_cpu_s + join_cpu_s) / n
+            return {
+                "bundle": bundle, "documents": mongo.warehouse_collection(mongo.PREDICTIONS).count_documents({}),
+                "bytes_per_prediction": round((after_join - before) / n, 1),
+                "bytes_per_prediction_before_join": round((after_write - before) / n, 1),
+                "bson_bytes_per_prediction_joined": round(len(bson.encode(sample)) / bundle, 1) if sample else None,
+                "joined_live": report.live, "write_per_s": round(n / write_s), "join_s": round(join_s, 2),
+                "standin_cpu_us_per_write": round(write_cpu_s / n * 1e6, 2) if standin else None,
+                "standin_cpu_us_per_join": round(join_cpu_s / n * 1e6, 2) if standin else None,
+                "standin_predictions_per_cpu_s": round(1 / cpu_per_prediction) if standin and cpu_per_prediction else None,
+            }  # fmt: skip
+
         load_at_start = machine_load()
-        mongo.drop_all()
-        mongo.ensure_indexes()
         data_dir = work / "data"
-        before = folder_bytes(data_dir, DB)
-        rng = random.Random(7)
         n = args.predictions
-        keys = [f"00223{rng.randrange(10**5):05d}:{i}" for i in range(n)]
-        started, cpu_before = time.perf_counter(), standin_cpu_s()
-        for start in range(0, n, 5_000):
-            prediction_log_append((log_document(version="7", probability=rng.random(), shot_key=key)
-                                   for key in keys[start:start + 5_000]), flush=True)
-        prediction_log.flush()
-        write_s, write_cpu_s = time.perf_counter() - started, standin_cpu_s() - cpu_before
-        after_write = folder_bytes(data_dir, DB)
-        shots = mongo.warehouse_collection(mongo.SHOTS)
-        now = dt.datetime.now(dt.UTC).replace(tzinfo=None) + dt.timedelta(seconds=5)
-        for start in range(0, n, 5_000):
-            shots.insert_many([{"_id": key, "made": rng.random() < 0.46, "ingested_at": now}
-                               for key in keys[start:start + 5_000]])
-        shots_bytes = folder_bytes(data_dir, DB) - after_write
-        started, cpu_before = time.perf_counter(), standin_cpu_s()
-        report = predictions_join_outcomes()
-        join_s, join_cpu_s = time.perf_counter() - started, standin_cpu_s() - cpu_before
-        after_join = folder_bytes(data_dir, DB) - shots_bytes
-        sample = mongo.warehouse_collection(mongo.PREDICTIONS).find_one({"settled": True})
+        shapes = {str(bundle): measure(bundle) for bundle in args.bundles}
+        worst = max(shapes.values(), key=lambda shape: shape["bytes_per_prediction"])
+        slowest = max(shapes.values(), key=lambda shape: (shape["standin_cpu_us_per_write"] or 0))
         figures = {
             "predictions": n,
-            "bytes_per_prediction": round((after_join - before) / n, 1),
-            "bytes_per_prediction_before_join": round((after_write - before) / n, 1),
-            "bson_bytes_joined": len(bson.encode(sample)) if sample else None,
-            "bson_bytes_before_issue_10": len(bson.encode(old_document(rng))),
-            "joined_live": report.live,
-            "write_per_s": round(n / write_s),
-            "join_s": round(join_s, 2),
-            "standin_cpu_us_per_write": round(write_cpu_s / n * 1e6, 1) if standin else None,
-            "standin_cpu_us_per_join": round(join_cpu_s / n * 1e6, 1) if standin else None,
+            "bytes_per_prediction": worst["bytes_per_prediction"],
+            "bytes_per_prediction_bundle": worst["bundle"],
+            "bson_bytes_before_issue_10": len(bson.encode(old_document(random.Random(7)))),
+            "standin_cpu_us_per_write": slowest["standin_cpu_us_per_write"],
+            "standin_cpu_us_per_join": slowest["standin_cpu_us_per_join"],
+            "by_bundle": shapes,
             "measured_on": "stand-in" if not args.mongodb_uri else "given MongoDB (file sizes not comparable)",
             "load_at_start": load_at_start, "load_at_end": machine_load(),
         }  # fmt: skip
-        mongo.drop_all()
+        for bundle in args.bundles:
+            settings.MONGODB_WAREHOUSE_DB = f"{DB}_{bundle}"
+            mongo.drop_all()
     for name, value in figures.items():
         print(f"{name:34} {value}")
     print(json.dumps(figures))

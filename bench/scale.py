@@ -54,6 +54,8 @@ from bench.serve import (  # noqa: E402
     wait_http,
     worker_pids,
 )
+from predictions.log import log_id_floor  # noqa: E402
+from predictions.log import logged_count as predictions_logged  # noqa: E402
 
 LAKE_DB, WAREHOUSE_DB = "parivision_lake", "parivision_warehouse"  # bench.serve.log_settled reads these names
 EMPTY_LAKE_DB, EMPTY_WAREHOUSE_DB = "pv_scale_empty_lake", "pv_scale_empty_warehouse"
@@ -247,16 +249,22 @@ class Bystanders:
 SINGLE_WARMUPS = 8
 
 
-def log_catch_up(client: Any, expected: int, batch: dict[str, Any], *, timeout: float = 900.0) -> dict[str, Any]:
+def logged_count(predictions: Any, since: float) -> int:
+    """Predictions (a bundle counts its ``n``) logged from ``since`` (epoch s) on: an ``_id`` range."""
+    return predictions_logged(predictions, {"_id": {"$gte": log_id_floor(since)}})
+
+
+def log_catch_up(client: Any, since: float, expected: int, batch: dict[str, Any], *,
+                 timeout: float = 900.0) -> dict[str, Any]:
     """How long after the last batch answered the prediction log holds every prediction made
-    (``expected`` documents): the log is written off the request path, so the answers can run
-    ahead of it. ``batch_logged_shots_per_s`` counts that time too: the rate the log keeps up with."""
+    since ``since`` (``expected`` of them): the log is written off the request path, so the answers
+    can run ahead of it. ``batch_logged_shots_per_s`` counts that time too: the rate the log keeps up with."""
     predictions = client[WAREHOUSE_DB]["predictions"]
     started = time.perf_counter()
-    count = predictions.estimated_document_count()
+    count = logged_count(predictions, since)
     while count < expected and time.perf_counter() - started < timeout:
         time.sleep(0.2)
-        count = predictions.estimated_document_count()
+        count = logged_count(predictions, since)
     behind = time.perf_counter() - started
     shots = batch["batch_size"] * batch["batches"]
     say(f"  the prediction log held every prediction {behind:.1f} s after the last answer "
@@ -445,7 +453,7 @@ def main(argv: list[str] | None = None) -> int:
 
         client: MongoClient[dict[str, Any]] = MongoClient(mongo_uri)
         stack.callback(client.close)
-        logged_before = client[WAREHOUSE_DB]["predictions"].count_documents({})
+        logged_since = time.time()
         bytes_before = folder_bytes(work / "mongo" / "data", WAREHOUSE_DB)
         web_env = {
             **os.environ, **common_env, "DJANGO_SETTINGS_MODULE": "parivision.settings.production",
@@ -472,16 +480,17 @@ def main(argv: list[str] | None = None) -> int:
         if args.prediction_log == "on":
             # Every request of the single and batch phases, each shot once per request.
             made = SINGLE_WARMUPS + 2 * args.cold_shooters + args.batch_size * (1 + WEB_WORKERS * args.batches)
-            results["batch"].update(log_catch_up(client, logged_before + made, results["batch"]))
+            results["batch"].update(log_catch_up(client, logged_since, made, results["batch"]))
         results["bystanders"].update(single=bystanders.between("single", "batch"),
                                      batch=bystanders.between("batch", "after"), after_web=bystanders.state())
         say(f"  while measured: single {results['bystanders']['single']}, batch {results['bystanders']['batch']}")
         log_settled(client)
-        logged = client[WAREHOUSE_DB]["predictions"].count_documents({}) - logged_before
+        logged = logged_count(client[WAREHOUSE_DB]["predictions"], logged_since)
+        documents = client[WAREHOUSE_DB]["predictions"].count_documents({"_id": {"$gte": log_id_floor(logged_since)}})
         grown = folder_bytes(work / "mongo" / "data", WAREHOUSE_DB) - bytes_before
-        results["prediction_log"] = {"logged": logged, "bytes_grown": grown,
+        results["prediction_log"] = {"logged": logged, "documents": documents, "bytes_grown": grown,
                                      "bytes_per_prediction": round(grown / logged, 1) if logged else None}  # fmt: skip
-        say(f"prediction log: {logged:,} predictions, {grown:,} bytes grown")
+        say(f"prediction log: {logged:,} predictions in {documents:,} documents, {grown:,} bytes grown")
         say("pages and read APIs: cold right after a restart, then warm ...")
         web.restart()
         results["pages"] = pages_measure(web.base, "bench-scale", password, warm_requests=args.page_requests,

@@ -107,10 +107,13 @@ class _Counting:
     def __init__(self, start: int, step: int, final: int) -> None:
         self.count, self.step, self.final = start, step, final
 
-    def estimated_document_count(self) -> int:
+    def find(self, query: dict, projection: dict) -> list[dict]:
+        """The run's log documents: one bundle holding every prediction logged so far."""
+        assert list(query) == ["_id"]  # only this run's documents: an _id range
+        assert list(query["_id"]) == ["$gte"]
         current = self.count
         self.count = min(self.count + self.step, self.final)
-        return current
+        return [{"n": current}] if current else []
 
 
 def test_the_logged_rate_counts_the_time_the_log_takes_to_catch_up(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -120,12 +123,14 @@ def test_the_logged_rate_counts_the_time_the_log_takes_to_catch_up(monkeypatch: 
     clock = iter(float(t) for t in range(100))
     monkeypatch.setattr(scale.time, "perf_counter", lambda: next(clock))
     batch = {"batch_size": 1_000, "batches": 20, "batch_wall_s": 1.0}
-    caught = scale.log_catch_up({scale.WAREHOUSE_DB: {"predictions": _Counting(500, 10_000, 20_500)}}, 20_500, batch)
+    caught = scale.log_catch_up({scale.WAREHOUSE_DB: {"predictions": _Counting(500, 10_000, 20_500)}}, 0.0, 20_500,
+                               batch)
     # The clock reads 0 at the start, 1 and 2 while the log is short (500, then 10,500), 3 once it is
     # complete: 3 s behind, 20,000 shots over the 1 s of batches plus the 3 s.
     assert caught == {"log_behind_s": 3.0, "log_complete": True, "batch_logged_shots_per_s": 5_000}
 
     clock = iter(float(t) for t in range(100))
-    never = scale.log_catch_up({scale.WAREHOUSE_DB: {"predictions": _Counting(0, 1, 5)}}, 20_500, batch, timeout=5.0)
+    never = scale.log_catch_up({scale.WAREHOUSE_DB: {"predictions": _Counting(0, 1, 5)}}, 0.0, 20_500, batch,
+                               timeout=5.0)
     assert never["log_complete"] is False
     assert never["batch_logged_shots_per_s"] < 20_000 / 5.0
