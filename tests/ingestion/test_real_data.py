@@ -15,6 +15,10 @@ def test_the_original_feed_sample_imports_without_a_rejection(real_data_dir):
     assert (report.read, report.inserted, report.rejected) == (1000, 1000, 0)
 
 
+# The one test that imports a whole real season (about 190,000 shots): 106 s with CI's two suites
+# side by side on 2 cores, over the suite's 300 s guard when the cores were shared with a benchmark
+# as well. Its own guard still stops a hang; the assertions are unchanged.
+@pytest.mark.timeout(900)
 def test_a_full_real_season_imports_into_the_warehouse(real_data_dir):
     path = real_data_dir / "nba_shots" / "NBA_2012_Shots.csv.zip"
     _run, report = shots_import_file(location=str(path))
