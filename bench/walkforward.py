@@ -57,7 +57,7 @@ POLICIES: dict[str, AnyPolicy] = {
     "recent": CalibrationPolicy(half_life_days=14),
     "family-recent": CalibrationPolicy(by_family=True, half_life_days=14),
     # In-season: the default RecalibrationConfig (intercept per family, half-life 21 d, window 90 d,
-    # prior 1,000 shots) refitted every game date; the variants change one thing each.
+    # prior 300 shots) refitted every game date; the variants change one thing each.
     "family-inseason": InSeasonPolicy(base=FAMILY),
     "family-inseason-slope": InSeasonPolicy(base=FAMILY, recalibration=RecalibrationConfig(slope=True)),
     "family-inseason-weekly": InSeasonPolicy(base=FAMILY, refit_days=7),

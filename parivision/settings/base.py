@@ -239,7 +239,7 @@ ML_PIPELINE_CRON = env_str("ML_PIPELINE_CRON", "30 3")
 RECALIBRATION_ENABLED = env_bool("RECALIBRATION_ENABLED", True)
 RECALIBRATION_HALF_LIFE_DAYS = env_float("RECALIBRATION_HALF_LIFE_DAYS", 21.0, minimum=0.0, maximum=3_650)
 RECALIBRATION_WINDOW_DAYS = env_int("RECALIBRATION_WINDOW_DAYS", 90, minimum=1, maximum=3_650)
-RECALIBRATION_PRIOR_SHOTS = env_float("RECALIBRATION_PRIOR_SHOTS", 1_000.0, minimum=1.0, maximum=1e7)
+RECALIBRATION_PRIOR_SHOTS = env_float("RECALIBRATION_PRIOR_SHOTS", 300.0, minimum=1.0, maximum=1e7)
 # Also a slope on the logit per family (off: a level shift only); on is the walk-forward's better policy.
 RECALIBRATION_SLOPE = env_bool("RECALIBRATION_SLOPE", True)
 # The drift report's story (training/services/drift.py, `training.refresh_drift_story`): the champion's

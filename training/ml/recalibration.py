@@ -48,7 +48,7 @@ class RecalibrationConfig:
 
     half_life_days: float = 21.0
     window_days: int = 90
-    prior_shots: float = 1000.0
+    prior_shots: float = 300.0
     slope: bool = False
 
     def __post_init__(self) -> None:
