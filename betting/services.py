@@ -383,6 +383,12 @@ def _model_probability(shot: LiveShot) -> tuple[float | None, str]:
         "zone_range": shot.zone_range, "distance_ft": shot.distance_ft, "x_ft": shot.x_ft, "y_ft": shot.y_ft,
     }  # fmt: skip
     model = served.model
+    if model.pipeline.game_context:
+        # The team's previous shot of this game among those the warehouse holds now (its outcome is settled).
+        from predictions.game_context import records_with_game_context
+
+        records_with_game_context([{"record": record, "shot_key": shot.shot_key, "game_id": shot.game_id,
+                                    "event_id": shot.event_id}])
     histories = history.cache().histories([shot.player_id], close_range_ft=model.pipeline.close_range_ft)
     probability = float(model.predict_proba_records([record], history=histories)[0])
     # Logged like any served prediction: the join scores it once the shot's record is ingested.

@@ -45,6 +45,10 @@ def _errors(*statuses: int) -> dict[int, Any]:
     return dict.fromkeys(statuses, ErrorSerializer)
 
 
+# The longest game: four quarters and six overtimes (ingestion.shots.PERIOD_RANGE).
+MAX_GAME_SECONDS = 4 * 720 + 6 * 300
+
+
 VALIDATION_ERROR_EXAMPLE = OpenApiExample(
     "Out of range", status_codes=["400"], response_only=True,
     value={"code": "validation_error", "message": "period: Ensure this value is less than or equal to 10.",
@@ -136,6 +140,13 @@ class ShotInputSerializer(serializers.Serializer):
                                   help_text="Accepted for older clients; not part of the shot's identity.")
     shot_key = StrictRegexField(canonical.SHOT_KEY_PATTERN, required=False, max_length=48,
                                 help_text="The shot's warehouse key (`key` of GET /api/v1/shots).")
+    team_previous_shot = serializers.ChoiceField(
+        choices=["made", "missed", "none"], required=False,
+        help_text="The shooter's team's previous shot of this game (none: this is its first). Absent: read from "
+                  "the warehouse's shots of the game when game_id or shot_key names it, else unknown.")
+    team_previous_shot_seconds = StrictIntegerField(
+        min_value=0, max_value=MAX_GAME_SECONDS, required=False,
+        help_text="Game seconds since that shot; required with made or missed (counted up to 720).")
 
     def to_internal_value(self, data: Any) -> Any:
         if isinstance(data, dict):
@@ -155,6 +166,7 @@ SHOT_EXAMPLE = {
     "player_id": 201939, "player_name": "Stephen Curry", "team": "GSW", "opponent": "LAL", "home_away": "home",
     "game_date": "2024-01-27", "period": 4, "seconds_left": 95, "action_type": "Pullup Jump Shot",
     "shot_type": "3PT", "x_ft": -6.5, "y_ft": 24.0, "game_id": "0022300650", "event_id": 512,
+    "team_previous_shot": "missed", "team_previous_shot_seconds": 14,
 }  # fmt: skip
 PREDICTION_EXAMPLE = {
     "probability_made": 0.4012, "predicted_outcome": "missed", "odds_made": 2.4925, "odds_missed": 1.6700,

@@ -19,8 +19,10 @@ from ingestion.shots import normalise_game_id, parse_shot_key, season_for, shot_
 from parivision import mongo
 from parivision.errors import ApplicationError
 from predictions import history, serving, shadow
+from predictions.game_context import records_with_game_context
 from predictions.log import log_bundle, made_at_of, prediction_log_append
 from predictions.metrics import PredictionTimer
+from training.ml.context import NO_PREVIOUS, SINCE_CAP, TEAM_CONTEXT
 
 THREE_POINT_ZONES = tuple(sorted(court.THREE_POINT_ZONES))
 
@@ -87,13 +89,38 @@ def shot_canonical(data: Mapping[str, Any]) -> dict[str, Any]:
         "x_ft": x,
         "y_ft": y,
     }
-    key = _shot_key_of(data)
+    record.update(_game_context_given(data))
+    key, game_id = _shot_key_of(data)
     context = {name: data.get(name) for name in ("player_name", "team", "opponent") if data.get(name) is not None}
-    return {"record": record, "shot_key": key, "context": context}
+    return {"record": record, "shot_key": key, "context": context, "game_id": game_id,
+            "event_id": data.get("event_id")}
 
 
-def _shot_key_of(data: Mapping[str, Any]) -> str | None:
-    """The warehouse key of the shot, when the caller identifies it (its prediction is joined to the outcome).
+# team_previous_shot -> team_prev_missed (training/ml/context.py: 1 missed, 0 made, -1 none yet)
+_PREVIOUS_SHOT = {"missed": 1.0, "made": 0.0, "none": NO_PREVIOUS}
+
+
+def _game_context_given(data: Mapping[str, Any]) -> dict[str, float]:
+    """The team's previous shot of the game as the caller gives it (empty: let the warehouse say)."""
+    previous, seconds = data.get("team_previous_shot"), data.get("team_previous_shot_seconds")
+    if previous is None:
+        if seconds is not None:
+            raise ShotInputError("team_previous_shot_seconds", "give it with team_previous_shot (made or missed)")
+        return {}
+    if previous == "none":
+        if seconds is not None:
+            raise ShotInputError("team_previous_shot_seconds",
+                                 "must be absent when team_previous_shot is none (no earlier shot)")
+        return {TEAM_CONTEXT[0]: NO_PREVIOUS, TEAM_CONTEXT[1]: SINCE_CAP}
+    if seconds is None:
+        raise ShotInputError("team_previous_shot_seconds",
+                             f"is required when team_previous_shot is {previous} (game seconds since that shot)")
+    return {TEAM_CONTEXT[0]: _PREVIOUS_SHOT[previous], TEAM_CONTEXT[1]: min(float(seconds), SINCE_CAP)}
+
+
+def _shot_key_of(data: Mapping[str, Any]) -> tuple[str | None, str | None]:
+    """The warehouse key of the shot and its game, when the caller identifies it (its prediction is joined
+    to the outcome; its game's earlier shots give its context).
 
     ``shot_key`` (the ``key`` of ``GET /api/v1/shots``) must describe this very shot; ``game_id``
     alone is enough with the shot's location (the key is game, period, clock, player, location).
@@ -113,11 +140,11 @@ def _shot_key_of(data: Mapping[str, Any]) -> str | None:
         wrong = [name for name, value in expected.items() if parts[name] != value]
         if wrong:
             raise ShotInputError("shot_key", f"does not describe this shot ({', '.join(wrong)} differ)")
-        return given  # type: ignore[no-any-return]
+        return given, parts["game_id"]
     if data.get("game_id") is None:
         if data.get("event_id") is not None:
             raise ShotInputError("game_id", "give game_id (with x_ft/y_ft) or shot_key to identify the shot")
-        return None
+        return None, None
     if data.get("x_ft") is None:
         raise ShotInputError("x_ft", "give x_ft and y_ft with game_id (the shot's key includes its location), "
                                      "or its shot_key")
@@ -125,8 +152,9 @@ def _shot_key_of(data: Mapping[str, Any]) -> str | None:
         game_id = normalise_game_id(data["game_id"])
     except ValueError:
         raise ShotInputError("game_id", "is not an NBA game id (up to 10 digits)") from None
-    return shot_key(game_id=game_id, period=data["period"], seconds_left=data["seconds_left"],
-                    player_id=data["player_id"], x_ft=data["x_ft"], y_ft=data["y_ft"])  # fmt: skip
+    key = shot_key(game_id=game_id, period=data["period"], seconds_left=data["seconds_left"],
+                   player_id=data["player_id"], x_ft=data["x_ft"], y_ft=data["y_ft"])  # fmt: skip
+    return key, game_id
 
 
 # --- predicting ------------------------------------------------------------------------------
@@ -156,6 +184,8 @@ def predictions_make(
     """Predict canonical shots (from ``shot_canonical``) with the champion, log them, return them."""
     served = serving.champion()
     model = served.model
+    # Also for a champion without the columns: a shadow scoring the same records may read them.
+    records_with_game_context(shots)  # type: ignore[arg-type]  # shot_canonical dicts
     records = [shot["record"] for shot in shots]
     histories = history.cache().histories((r["player_id"] for r in records),
                                           close_range_ft=model.pipeline.close_range_ft)

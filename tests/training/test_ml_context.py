@@ -4,7 +4,14 @@ import numpy as np
 import pandas as pd
 
 from tests.training.factories import shots_frame
-from training.ml.context import CONTEXT_COLUMNS, game_context_features
+from training.ml.context import (
+    CONTEXT_COLUMNS,
+    game_context_features,
+    game_seconds_elapsed,
+    team_context_frame,
+    team_previous_shot,
+    with_team_context,
+)
 
 
 def game(*rows: tuple[int, int, int, int, str, bool]) -> pd.DataFrame:
@@ -50,3 +57,55 @@ def test_no_shot_sees_its_own_outcome_or_a_later_one() -> None:
         assert again.loc[index].tolist() == base.loc[index].tolist()
     assert list(base.columns) == list(CONTEXT_COLUMNS)
     assert base.index.equals(frame.index)
+
+
+def test_the_served_columns_are_the_walkforward_ones() -> None:
+    frame = game(
+        (10, 1, 700, 1, "A", True), (12, 1, 690, 3, "B", False), (15, 1, 650, 2, "A", True),
+        (20, 1, 640, 1, "A", False), (25, 2, 700, 1, "A", True),
+    )
+    full = game_context_features(frame)
+    served = with_team_context(frame)
+    np.testing.assert_array_equal(served["team_prev_missed"], full["ctx_team_prev_missed"])
+    np.testing.assert_array_equal(served["team_seconds_since_prev"], full["ctx_team_seconds_since_prev"])
+    assert with_team_context(served) is served  # columns given are kept, not recomputed
+    # Without the game's columns a frame's context is unknown, not guessed.
+    assert np.isnan(team_context_frame(frame.drop(columns="team_id"))["team_prev_missed"]).all()
+
+
+def test_a_shot_not_known_yet_is_scored_but_is_nobody_s_previous_shot() -> None:
+    # Team 1: a known make at 100 s, an asked shot at 110 s, another asked shot at 130 s; team 2 known at 105 s.
+    game_ids, teams = ["g"] * 4, [1, 1, 2, 1]
+    elapsed, event, made = [100.0, 110.0, 105.0, 130.0], [1.0, np.nan, 2.0, np.nan], [1.0, np.nan, 0.0, np.nan]
+    prev_missed, since = team_previous_shot(game=game_ids, team=teams, elapsed=elapsed, event=event, made=made,
+                                            known=[True, False, True, False])
+    assert prev_missed.tolist() == [-1.0, 0.0, -1.0, 0.0]  # both asked shots see the make, not each other
+    assert since.tolist() == [720.0, 10.0, 720.0, 30.0]
+
+
+def test_the_same_second_counts_by_event_and_an_unknown_event_comes_last() -> None:
+    # A miss and its putback in the same second: the putback (higher event) sees the miss, not the reverse.
+    prev_missed, since = team_previous_shot(game=["g"] * 3, team=[1] * 3, elapsed=[50.0, 50.0, 50.0],
+                                            event=[7.0, 8.0, np.nan], made=[0.0, 1.0, np.nan],
+                                            known=[True, True, False])
+    assert prev_missed.tolist() == [-1.0, 1.0, 0.0]
+    assert since.tolist() == [720.0, 0.0, 0.0]
+
+
+def test_a_shot_without_its_game_or_team_has_an_unknown_context() -> None:
+    prev_missed, since = team_previous_shot(game=["g", None, "g"], team=[1, 1, None], elapsed=[10.0, 20.0, 30.0],
+                                            event=[1.0, 2.0, 3.0], made=[1.0, 0.0, 1.0])
+    assert prev_missed[0] == -1.0
+    assert since[0] == 720.0
+    assert np.isnan(prev_missed[1:]).all()
+    assert np.isnan(since[1:]).all()
+
+
+def test_the_gap_is_capped_and_spans_periods() -> None:
+    prev_missed, since = team_previous_shot(
+        game=["g"] * 3, team=[1] * 3,
+        elapsed=game_seconds_elapsed(np.array([1, 1, 5]), np.array([700, 690, 290])),  # overtime: 300 s periods
+        event=[1.0, 2.0, 3.0], made=[0.0, 0.0, 1.0],
+    )
+    assert since.tolist() == [720.0, 10.0, 720.0]
+    assert prev_missed.tolist() == [-1.0, 1.0, 1.0]

@@ -8,8 +8,9 @@ import pandas as pd
 import pytest
 
 from tests.training.factories import shot_record, shots_frame
+from training.ml.context import TEAM_CONTEXT, with_team_context
 from training.ml.evaluate import LookupBaseline, scores_compute
-from training.ml.features import PlayerHistory
+from training.ml.features import PlayerHistory, ShotFeaturePipeline
 from training.ml.split import TemporalSplit, shots_split_by_date
 from training.ml.train import (
     PROBABILITY_FLOOR,
@@ -21,6 +22,7 @@ from training.ml.train import (
     calibrator_fit_method,
     calibrator_fit_policy,
     challengers_train,
+    context_blanked,
     recency_weights,
 )
 
@@ -65,7 +67,8 @@ def test_xgboost_stops_early_on_the_validation_slice(models: dict[str, ShotModel
 
 
 def test_records_and_frames_give_the_same_probabilities(models: dict[str, ShotModel], split: TemporalSplit) -> None:
-    sample = split.test.head(25)
+    # Records carry their game context (serving fills it in); a frame computes it from its whole games.
+    sample = with_team_context(split.test).head(25)
     records = [{**r, "game_date": r["game_date"].to_pydatetime()} for r in sample.to_dict(orient="records")]
     for model in models.values():
         np.testing.assert_allclose(model.predict_proba_records(records), model.predict_proba_frame(sample),
@@ -189,7 +192,7 @@ def test_a_family_calibrated_model_survives_a_pickle_round_trip(frame: pd.DataFr
     assert isinstance(model.calibrator, FamilyCalibrator)
     assert model.calibrator.method.startswith("family(")
     loaded = pickle.loads(pickle.dumps(model))
-    sample = split.test.head(200)
+    sample = with_team_context(split.test).head(200)
     expected = model.predict_proba_frame(sample)
     np.testing.assert_allclose(loaded.predict_proba_frame(sample), expected, rtol=0, atol=0)
     records = [{**r, "game_date": r["game_date"].to_pydatetime()} for r in sample.head(5).to_dict(orient="records")]
@@ -212,3 +215,43 @@ def test_a_model_pickled_with_a_plain_calibrator_still_predicts(models: dict[str
     assert isinstance(loaded.calibrator, Calibrator)
     raw = loaded.predict_raw(loaded.pipeline.transform(split.test.head(50)))
     np.testing.assert_allclose(loaded.predict_proba_frame(split.test.head(50)), plain.apply(raw))
+
+
+def test_the_game_context_is_two_columns_blanked_on_a_tenth_of_the_training_rows(
+        models: dict[str, ShotModel], split: TemporalSplit) -> None:
+    pipeline = models["xgboost"].pipeline
+    assert list(pipeline.feature_names[-2:]) == list(TEAM_CONTEXT)
+    x = pipeline.transform(split.train)
+    assert np.isfinite(x[:, pipeline.context_columns]).all()  # whole games: every shot's context is known
+    blanked = context_blanked(x.copy(), columns=pipeline.context_columns)
+    unknown = np.isnan(blanked[:, pipeline.context_columns])
+    assert (unknown[:, 0] == unknown[:, 1]).all()  # a row loses both columns or neither
+    assert 0.07 < unknown[:, 0].mean() < 0.13
+    np.testing.assert_array_equal(np.isnan(context_blanked(x.copy(), columns=pipeline.context_columns)), np.isnan(blanked))
+    others = [i for i in range(x.shape[1]) if i not in pipeline.context_columns]
+    np.testing.assert_array_equal(blanked[:, others], x[:, others])  # nothing else touched
+
+
+def test_a_shot_without_its_game_gets_a_probability_as_one_with_it_does(models: dict[str, ShotModel]) -> None:
+    record = shot_record()
+    for model in models.values():
+        unknown = model.predict_proba_records([record])[0]
+        assert np.isfinite(unknown)
+        assert PROBABILITY_FLOOR <= unknown <= 1 - PROBABILITY_FLOOR
+        given = model.predict_proba_records([{**record, "team_prev_missed": 1.0, "team_seconds_since_prev": 3.0}])
+        assert np.isfinite(given[0])
+
+
+def test_a_pipeline_pickled_before_the_game_context_keeps_its_columns(models: dict[str, ShotModel],
+                                                                       split: TemporalSplit) -> None:
+    pipeline = models["xgboost"].pipeline
+    state = dict(pipeline.__dict__)
+    del state["game_context"]
+    state["feature_names"] = tuple(n for n in pipeline.feature_names if n not in TEAM_CONTEXT)
+    old = ShotFeaturePipeline.__new__(ShotFeaturePipeline)
+    old.__setstate__(state)
+    assert old.game_context is False
+    assert old.context_columns == []
+    x = old.transform(split.test.head(30))
+    assert x.shape[1] == len(pipeline.feature_names) - len(TEAM_CONTEXT)
+    np.testing.assert_array_equal(x, pipeline.transform(split.test.head(30))[:, :x.shape[1]])

@@ -1,19 +1,33 @@
 """Game context that is legal live: what the earlier shots of the same game say about a shot.
 
-Measured in the walk-forward only (``bench/walkforward.py --context``); not part of the served
-pipeline. For each shot, from the shots of its game strictly before it (by game clock, then event
-id; a shot never sees itself or anything after it):
+One rule, ``team_previous_shot``: for each shot, the latest shot of the shooter's team in the same
+game strictly before it (by game clock, then event id, then arrival; a shot never sees itself or
+anything after it), among the shots whose outcome is *known*. In a frame of whole games (training,
+walk-forward, backtests, drift) every shot is known, so that is the team's previous shot; at serving
+time the known shots are the warehouse's shots of the game and the request's own shots are not
+(``predictions/game_context.py``).
 
-* ``ctx_shooter_attempts`` / ``ctx_shooter_makes``: the shooter's field-goal attempts and makes so far;
-* ``ctx_team_prev_missed``: the shooter's team's previous shot of the game missed (1), made (0), none (-1);
-* ``ctx_team_seconds_since_prev``: game seconds since that shot (capped at 720; 720 when there is none);
-* ``ctx_fg_margin``: the shooter's team's field-goal points minus the opponent's, so far (free throws
-  are not in the data, so this is the running *field-goal* margin).
+The served pipeline reads two columns (``TEAM_CONTEXT``; the walk-forward's ablation kept only
+these, README → Walk-forward):
+
+* ``team_prev_missed``: the team's previous shot of the game missed (1), made (0), none yet (-1);
+* ``team_seconds_since_prev``: game seconds since it (capped at 720; 720 when there is none).
+
+NaN in either means "not known" (a request that does not say which game, a game the warehouse does
+not hold yet); the model learns that case from a share of training rows with the columns blanked
+(``training.ml.train.CONTEXT_UNKNOWN_FRACTION``).
+
+``game_context_features`` adds three more columns, measured in the walk-forward only
+(``bench/walkforward.py --context``) and not served: the shooter's attempts and makes so far
+(``ctx_shooter_attempts`` / ``ctx_shooter_makes``) and the running field-goal margin
+(``ctx_fg_margin``, free throws are not in the data).
 
 Plain pandas / numpy, no Django.
 """
 
 from __future__ import annotations
+
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -22,21 +36,89 @@ CONTEXT_COLUMNS = (
     "ctx_shooter_attempts", "ctx_shooter_makes", "ctx_team_prev_missed", "ctx_team_seconds_since_prev",
     "ctx_fg_margin",
 )
+TEAM_CONTEXT = ("team_prev_missed", "team_seconds_since_prev")
+# What a frame needs for its own team context (whole games of canonical shots).
+GAME_INPUTS = ("game_id", "team_id", "period", "seconds_left", "event_id", "made")
 PERIOD_SECONDS, OVERTIME_SECONDS, REGULATION_PERIODS = 720, 300, 4
 SINCE_CAP = 720.0
+NO_PREVIOUS = -1.0
 
 
 def game_seconds_elapsed(period: np.ndarray, seconds_left: np.ndarray) -> np.ndarray:
-    period = period.astype(np.float64)
-    seconds_left = seconds_left.astype(np.float64)
+    period = np.asarray(period).astype(np.float64)
+    seconds_left = np.asarray(seconds_left).astype(np.float64)
     regulation = (period - 1) * PERIOD_SECONDS + (PERIOD_SECONDS - seconds_left)
     overtime = (REGULATION_PERIODS * PERIOD_SECONDS + (period - REGULATION_PERIODS - 1) * OVERTIME_SECONDS
                 + (OVERTIME_SECONDS - seconds_left))
     return np.where(period > REGULATION_PERIODS, overtime, regulation)
 
 
+def _codes(values: Any) -> np.ndarray:
+    """Small integer codes of any hashable column (None/NaN get their own code, -1)."""
+    codes, _ = pd.factorize(pd.Series(np.asarray(values, dtype=object)), use_na_sentinel=True)
+    return np.asarray(codes, np.int64)
+
+
+def team_previous_shot(*, game: Any, team: Any, elapsed: Any, event: Any, made: Any,
+                       known: Any = None) -> tuple[np.ndarray, np.ndarray]:
+    """(``team_prev_missed``, ``team_seconds_since_prev``) of every row: from the latest *known* row of the
+    same (game, team) strictly before it in (elapsed seconds, event id, row) order.
+
+    ``known`` (default: every row) marks the rows whose outcome may be read; a row that is not known is
+    still scored but is nobody's previous shot. A row without a game or a team gets NaN (unknown).
+    """
+    game_codes, team_codes = _codes(game), _codes(team)
+    n = len(game_codes)
+    elapsed = np.asarray(elapsed, np.float64)
+    event = np.asarray(event, np.float64)
+    made = np.asarray(made, np.float64)
+    known = np.ones(n, bool) if known is None else np.asarray(known, bool)
+    prev_missed = np.full(n, np.nan)
+    since = np.full(n, np.nan)
+    if not n:
+        return prev_missed, since
+    order = np.lexsort((np.arange(n), np.nan_to_num(event, nan=np.inf), elapsed, team_codes, game_codes))
+    g, t = game_codes[order], team_codes[order]
+    start = np.r_[True, (g[1:] != g[:-1]) | (t[1:] != t[:-1])]
+    group_start = np.maximum.accumulate(np.where(start, np.arange(n), 0))
+    # The last known position at or before each sorted position, then the one strictly before.
+    last_known = np.maximum.accumulate(np.where(known[order], np.arange(n), -1))
+    before = np.r_[-1, last_known[:-1]]
+    found = before >= group_start
+    safe = np.maximum(before, 0)
+    sorted_missed = np.where(found, 1.0 - made[order][safe], NO_PREVIOUS)
+    sorted_since = np.where(found, np.minimum(elapsed[order] - elapsed[order][safe], SINCE_CAP), SINCE_CAP)
+    identified = (g >= 0) & (t >= 0) & np.isfinite(elapsed[order])
+    prev_missed[order] = np.where(identified, sorted_missed, np.nan)
+    since[order] = np.where(identified, sorted_since, np.nan)
+    return prev_missed, since
+
+
+def team_context_frame(frame: pd.DataFrame) -> dict[str, np.ndarray]:
+    """``TEAM_CONTEXT`` of every row of a frame of whole games, from its own rows; all NaN when the frame
+    lacks the columns of ``GAME_INPUTS`` (e.g. shots without their game)."""
+    n = len(frame)
+    if any(column not in frame for column in GAME_INPUTS):
+        return {name: np.full(n, np.nan) for name in TEAM_CONTEXT}
+    prev_missed, since = team_previous_shot(
+        game=frame["game_id"].to_numpy(), team=frame["team_id"].to_numpy(),
+        elapsed=game_seconds_elapsed(frame["period"].to_numpy(), frame["seconds_left"].to_numpy()),
+        event=pd.to_numeric(frame["event_id"], errors="coerce").to_numpy(np.float64),
+        made=frame["made"].astype(np.float64).to_numpy(),
+    )
+    return {"team_prev_missed": prev_missed, "team_seconds_since_prev": since}
+
+
+def with_team_context(frame: pd.DataFrame) -> pd.DataFrame:
+    """``frame`` with the ``TEAM_CONTEXT`` columns (computed from its own rows unless it has them)."""
+    if all(column in frame for column in TEAM_CONTEXT):
+        return frame
+    return frame.assign(**team_context_frame(frame))
+
+
 def game_context_features(frame: pd.DataFrame) -> pd.DataFrame:
-    """The context columns for every row of ``frame`` (same index), from earlier shots of the same game."""
+    """The five ``CONTEXT_COLUMNS`` for every row of ``frame`` (same index), from earlier shots of the
+    same game (the walk-forward's measurement; the team's two are ``team_previous_shot``'s)."""
     if frame.empty:
         return pd.DataFrame({name: pd.Series(dtype=np.float64) for name in CONTEXT_COLUMNS}, index=frame.index)
     elapsed = game_seconds_elapsed(frame["period"].to_numpy(), frame["seconds_left"].to_numpy())
@@ -48,6 +130,7 @@ def game_context_features(frame: pd.DataFrame) -> pd.DataFrame:
         "points": np.where(frame["shot_type"].to_numpy() == "3PT", 3.0, 2.0) * frame["made"].astype(np.float64).to_numpy(),
         "row": np.arange(len(frame)),
     })
+    team = team_context_frame(frame)
     work = work.sort_values(["game", "elapsed", "event", "row"], kind="stable")
 
     # The shooter's attempts and makes before this shot: the cumulative count minus this shot.
@@ -55,20 +138,14 @@ def game_context_features(frame: pd.DataFrame) -> pd.DataFrame:
     attempts = by_shooter.cumcount().to_numpy(np.float64)
     makes = by_shooter["made"].cumsum().to_numpy() - work["made"].to_numpy()
 
-    # The team's previous shot of the game.
-    by_team = work.groupby(["game", "team"], sort=False)
-    prev_made = by_team["made"].shift(1)
-    prev_elapsed = by_team["elapsed"].shift(1)
-    prev_missed = np.where(prev_made.isna(), -1.0, 1.0 - prev_made.fillna(0).to_numpy())
-    since = np.where(prev_elapsed.isna(), SINCE_CAP,
-                     np.minimum(work["elapsed"].to_numpy() - prev_elapsed.fillna(0).to_numpy(), SINCE_CAP))
-
     # Field-goal points so far: the team's minus everyone else's in the game (one opponent).
+    by_team = work.groupby(["game", "team"], sort=False)
     team_points = by_team["points"].cumsum().to_numpy() - work["points"].to_numpy()
     game_points = work.groupby("game", sort=False)["points"].cumsum().to_numpy() - work["points"].to_numpy()
     margin = team_points - (game_points - team_points)
 
-    values = np.column_stack([attempts, makes, prev_missed, since, margin])
+    values = np.column_stack([attempts, makes, np.zeros(len(work)), np.zeros(len(work)), margin])
     out = np.empty_like(values)
     out[work["row"].to_numpy()] = values
+    out[:, 2], out[:, 3] = team["team_prev_missed"], team["team_seconds_since_prev"]
     return pd.DataFrame(out, columns=list(CONTEXT_COLUMNS), index=frame.index)

@@ -12,6 +12,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from training.ml.context import with_team_context
 from training.ml.drift import DriftReport
 from training.ml.evaluate import (
     ClassificationScores,
@@ -58,7 +59,8 @@ class ChallengerRound:
         return self.split.test["game_id"].astype(str).to_numpy()
 
     def holdout_examples(self, n: int = 3) -> list[dict[str, Any]]:
-        rows = self.split.test.head(n).to_dict(orient="records")
+        # With their game context (as computed from the whole test slice): the signature's columns.
+        rows = with_team_context(self.split.test).head(n).to_dict(orient="records")
         return [{**row, "game_date": pd.Timestamp(row["game_date"]).to_pydatetime()} for row in rows]
 
 

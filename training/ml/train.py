@@ -61,6 +61,10 @@ RANDOM_FOREST_PARAMS: dict[str, Any] = {
     "random_state": 7,
 }
 PIPELINE_PARAMS: dict[str, Any] = {"min_action_count": 100}
+# The share of training rows whose game context (training/ml/context.py) is blanked to "not known", so
+# the model has learned what to do for a shot whose game it is not told (a request without game_id,
+# a game the warehouse does not hold yet) rather than follow whichever branch unseen NaNs fall into.
+CONTEXT_UNKNOWN_FRACTION = 0.1
 
 # Keep probabilities off 0 and 1: an isotonic step at 0 would price a shot at infinite odds.
 PROBABILITY_FLOOR = 1e-3
@@ -339,12 +343,23 @@ def training_data_build(
     pipeline = ShotFeaturePipeline(**{**PIPELINE_PARAMS, **(pipeline_params or {})}).fit(train, history=history)
     return TrainingData(
         pipeline=pipeline,
-        x_train=pipeline.transform(train),
+        x_train=context_blanked(pipeline.transform(train), columns=pipeline.context_columns),
         y_train=train[LABEL_COLUMN].to_numpy().astype(np.int64),
         x_validation=pipeline.transform(validation),
         y_validation=validation[LABEL_COLUMN].to_numpy().astype(np.int64),
         validation_dates=pd.to_datetime(validation["game_date"]).to_numpy(),
     )
+
+
+def context_blanked(x: np.ndarray, *, columns: Sequence[int], fraction: float = CONTEXT_UNKNOWN_FRACTION,
+                    seed: int = 0) -> np.ndarray:
+    """``x`` with the game-context ``columns`` set to NaN on a random ``fraction`` of rows (fixed seed:
+    the same rows every run); the validation and test slices are left as they come."""
+    if not len(columns) or not fraction or not len(x):
+        return x
+    rows = np.random.default_rng(seed).random(len(x)) < fraction
+    x[np.ix_(rows, np.asarray(columns))] = np.nan
+    return x
 
 
 def model_calibrate(*, model: ShotModel, data: TrainingData, policy: CalibrationPolicy) -> ShotModel:

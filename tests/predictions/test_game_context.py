@@ -1,0 +1,141 @@
+"""The served game context: the team's previous shot, from the request or the warehouse, by the one rule."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import pytest
+from rest_framework.test import APIClient
+
+from ingestion.shots import shot_key
+from parivision import mongo
+from predictions import services
+from predictions.game_context import records_with_game_context
+from tests.predictions.conftest import shot
+from training.ml.context import TEAM_CONTEXT, with_team_context
+from training.ml.train import ShotModel
+
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("mongo_db")]
+
+SINGLE = "/api/v1/predictions"
+BATCH = "/api/v1/predictions/batch"
+GAME = "0022300777"
+HOME, AWAY = 1610612701, 1610612702
+
+
+def doc(event: int, period: int, seconds_left: int, player: int, team: int, made: bool) -> dict[str, Any]:
+    x, y = float(event % 7) - 3.0, 5.0 + event % 5
+    return {"_id": shot_key(game_id=GAME, period=period, seconds_left=seconds_left, player_id=player, x_ft=x, y_ft=y),
+            "game_id": GAME, "event_id": event, "player_id": player, "team_id": team, "is_home": team == HOME,
+            "period": period, "seconds_left": seconds_left, "made": made, "x_ft": x, "y_ft": y,
+            "game_date": dt.datetime(2023, 11, 20)}
+
+
+@pytest.fixture
+def game_in_warehouse() -> list[dict[str, Any]]:
+    docs = [
+        doc(10, 1, 700, 1003, HOME, True),
+        doc(12, 1, 690, 2001, AWAY, False),
+        doc(15, 1, 650, 1004, HOME, False),  # home's latest before 1:640
+        doc(30, 1, 600, 1003, HOME, True),   # later than the asked shot: never seen
+    ]
+    mongo.warehouse_collection(mongo.SHOTS).insert_many([dict(d) for d in docs])
+    return docs
+
+
+def canonical(**overrides: Any) -> dict[str, Any]:
+    body = shot(game_id=GAME, period=1, seconds_left=640, **overrides)
+    body["game_date"] = dt.date.fromisoformat(body["game_date"])
+    return services.shot_canonical(body)
+
+
+def context_of(record: dict[str, Any]) -> list[float]:
+    return [record[name] for name in TEAM_CONTEXT]
+
+
+def test_the_warehouse_says_what_the_team_s_previous_shot_was(game_in_warehouse: list[dict[str, Any]]) -> None:
+    asked = canonical(player_id=1003)
+    records_with_game_context([asked])
+    assert context_of(asked["record"]) == [1.0, 10.0]  # 1004 missed 10 game seconds earlier
+
+
+def test_a_player_without_a_shot_in_the_game_yet_is_placed_by_the_side_given(
+        game_in_warehouse: list[dict[str, Any]]) -> None:
+    away = canonical(player_id=2999, home_away="away")
+    nowhere = canonical(player_id=2999, home_away=None)
+    records_with_game_context([away, nowhere])
+    assert context_of(away["record"]) == [1.0, 50.0]  # the away side's miss at 1:690
+    assert np.isnan(context_of(nowhere["record"])).all()  # which team? not known
+
+
+def test_a_shot_the_warehouse_holds_gets_the_context_training_gave_it(game_in_warehouse: list[dict[str, Any]]) -> None:
+    held = game_in_warehouse[3]
+    body = shot(game_id=GAME, period=held["period"], seconds_left=held["seconds_left"], player_id=held["player_id"],
+                x_ft=held["x_ft"], y_ft=held["y_ft"])
+    body["game_date"] = dt.date(2023, 11, 20)
+    asked = services.shot_canonical(body)
+    assert asked["shot_key"] == held["_id"]
+    records_with_game_context([asked])
+    frame = with_team_context(pd.DataFrame(game_in_warehouse))
+    expected = frame.loc[frame["_id"] == held["_id"], list(TEAM_CONTEXT)].iloc[0].tolist()
+    assert context_of(asked["record"]) == expected == [1.0, 50.0]  # never its own outcome
+
+
+def test_without_a_game_or_with_one_not_held_the_context_is_unknown(game_in_warehouse: list[dict[str, Any]]) -> None:
+    anonymous = services.shot_canonical({**shot(), "game_date": dt.date(2023, 11, 20)})
+    elsewhere = services.shot_canonical({**shot(game_id="0022300778"), "game_date": dt.date(2023, 11, 20)})
+    records_with_game_context([anonymous, elsewhere])
+    assert np.isnan(context_of(anonymous["record"])).all()
+    assert np.isnan(context_of(elsewhere["record"])).all()
+
+
+def test_what_the_caller_says_wins_over_the_warehouse(game_in_warehouse: list[dict[str, Any]]) -> None:
+    made = canonical(player_id=1003, team_previous_shot="made", team_previous_shot_seconds=4)
+    first = canonical(player_id=1003, team_previous_shot="none")
+    long_ago = canonical(player_id=1003, team_previous_shot="missed", team_previous_shot_seconds=2000)
+    records_with_game_context([made, first, long_ago])
+    assert context_of(made["record"]) == [0.0, 4.0]
+    assert context_of(first["record"]) == [-1.0, 720.0]
+    assert context_of(long_ago["record"]) == [1.0, 720.0]  # counted up to 720, the rule's cap
+
+
+@pytest.mark.parametrize(("fields", "named"), [
+    ({"team_previous_shot_seconds": 12}, "team_previous_shot_seconds"),
+    ({"team_previous_shot": "missed"}, "team_previous_shot_seconds"),
+    ({"team_previous_shot": "none", "team_previous_shot_seconds": 3}, "team_previous_shot_seconds"),
+    ({"team_previous_shot": "blocked", "team_previous_shot_seconds": 3}, "team_previous_shot"),
+    ({"team_previous_shot": "made", "team_previous_shot_seconds": -1}, "team_previous_shot_seconds"),
+    ({"team_previous_shot": "made", "team_previous_shot_seconds": 1.5}, "team_previous_shot_seconds"),
+])
+@pytest.mark.usefixtures("champion")
+def test_a_contradictory_game_context_is_refused_naming_the_field(api: APIClient, fields: dict[str, Any],
+                                                                  named: str) -> None:
+    response = api.post(SINGLE, shot(**fields), format="json")
+    assert response.status_code == 400, response.json()
+    assert [error["field"] for error in response.json()["errors"]] == [named]
+    batch = api.post(BATCH, {"shots": [shot(), shot(**fields)]}, format="json")
+    assert batch.status_code == 400
+    assert [error["field"] for error in batch.json()["errors"]] == [f"shots.1.{named}"]
+
+
+@pytest.mark.usefixtures("champion")
+def test_the_served_model_reads_the_context_of_the_named_game(api: APIClient, game_in_warehouse: list[dict[str, Any]],
+                                                             monkeypatch: pytest.MonkeyPatch) -> None:
+    seen: list[list[float]] = []
+    original = ShotModel.predict_proba_records
+
+    def spy(self: ShotModel, records: Any, **kwargs: Any) -> Any:
+        seen.extend(context_of(record) for record in records)
+        return original(self, records, **kwargs)
+
+    monkeypatch.setattr(ShotModel, "predict_proba_records", spy)
+    named = api.post(SINGLE, shot(game_id=GAME, period=1, seconds_left=640, player_id=1003), format="json")
+    given = api.post(SINGLE, shot(team_previous_shot="made", team_previous_shot_seconds=30), format="json")
+    anonymous = api.post(SINGLE, shot(), format="json")
+    assert [r.status_code for r in (named, given, anonymous)] == [200, 200, 200]
+    assert seen[:2] == [[1.0, 10.0], [0.0, 30.0]]
+    assert np.isnan(seen[2]).all()
+    assert 0 < anonymous.json()["probability_made"] < 1
