@@ -84,6 +84,11 @@ def player_history(frame: pd.DataFrame) -> PlayerHistory:
     return PlayerHistory.from_shots(_frame(query, HISTORY_COLUMNS, sort=()))
 
 
+def shots_features(*, model: ShotModel, frame: pd.DataFrame, history: PlayerHistory | None = None) -> np.ndarray:
+    """The model's encoded rows of each shot, with shooter histories from the warehouse."""
+    return model.pipeline.transform(frame, history=history if history is not None else player_history(frame))
+
+
 def shots_probabilities(
     *, model: ShotModel, frame: pd.DataFrame, history: PlayerHistory | None = None, recalibrated: bool = True
 ) -> np.ndarray:
@@ -91,8 +96,8 @@ def shots_probabilities(
     (``recalibrated=False``: without the in-season correction a served model may carry)."""
     if frame.empty:
         return np.empty(0)
-    return model.predict_proba_frame(frame, history=history if history is not None else player_history(frame),
-                                     recalibrated=recalibrated)
+    return model.predict_proba_features(shots_features(model=model, frame=frame, history=history),
+                                        recalibrated=recalibrated)
 
 
 
@@ -110,13 +115,13 @@ def shots_probabilities_inseason(
     first = frame["game_date"].min().date()
     start = _midnight(first) - dt.timedelta(days=config.window_days)
     earlier = shots_query({"made": {"$in": [True, False]}, "game_date": {"$gte": start, "$lt": _midnight(first)}})
-    proba = np.concatenate([
-        shots_probabilities(model=model, frame=earlier, recalibrated=False),
-        shots_probabilities(model=model, frame=frame, history=history, recalibrated=False),
-    ])
+    encoded = [shots_features(model=model, frame=part, history=part_history)
+               for part, part_history in ((earlier, None), (frame, history)) if not part.empty]
+    x = np.vstack(encoded)
     both = pd.concat([earlier, frame], ignore_index=True)
     corrected, _ = inseason_apply(
-        proba=proba, y_true=both["made"].to_numpy(), is_three=(both["shot_type"] == "3PT").to_numpy(),
-        dates=both["game_date"].to_numpy(), config=config,
+        proba=model.predict_proba_features(x, recalibrated=False), y_true=both["made"].to_numpy(),
+        is_three=(both["shot_type"] == "3PT").to_numpy(), dates=both["game_date"].to_numpy(), config=config,
+        groups=model.action_groups(x) if config.by_action else None,
     )
     return corrected[len(earlier):]

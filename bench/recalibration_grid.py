@@ -5,7 +5,7 @@
 Reads the ``<season>.npz`` files ``bench/walkforward.py --save-probabilities`` wrote (the best
 challenger's test probabilities under the ``--base`` policy, labels, families, dates), applies
 ``inseason_apply`` with each setting of a small grid (half-life, prior, intercept or intercept+slope,
-daily refits) and prints, per setting, the worst case over *all* seasons of the issue's figures: the
+daily refits; ``--by-action``: the action stage's grid) and prints, per setting, the worst case over *all* seasons of the issue's figures: the
 choice of a setting must hold across seasons, never on one. No training: seconds per setting. Ends
 with one line of JSON.
 """
@@ -53,6 +53,9 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     parser.add_argument("folder", type=Path, help="the --save-probabilities folder of bench/walkforward.py")
     parser.add_argument("--base", default="family", help="the policy whose probabilities are recalibrated")
+    parser.add_argument("--by-action", action="store_true",
+                        help="the grid of the action stage instead: intercept+slope per family, then a shift per "
+                             "action group, at each half-life and prior (needs the files' action groups)")
     args = parser.parse_args(argv)
     seasons = {path.stem: dict(np.load(path)) for path in sorted(args.folder.glob("*.npz"))}
     if not seasons:
@@ -60,9 +63,17 @@ def main(argv: list[str] | None = None) -> int:
     dates = {name: data["days"].astype("datetime64[D]") for name, data in seasons.items()}
 
     settings: list[tuple[str, RecalibrationConfig | None]] = [("none (base)", None)]
-    for half_life, prior, slope in itertools.product(HALF_LIVES, PRIORS, SLOPES):
-        settings.append((f"hl {half_life:g} prior {prior:g}{' slope' if slope else ''}",
-                         RecalibrationConfig(half_life_days=half_life, prior_shots=prior, slope=slope)))
+    if args.by_action:
+        missing = [name for name, data in seasons.items() if "groups" not in data]
+        if missing:
+            raise SystemExit(f"no action groups in {', '.join(missing)}: rerun bench.walkforward --save-probabilities")
+        for half_life, prior in itertools.product(HALF_LIVES, PRIORS):
+            settings.append((f"hl {half_life:g} prior {prior:g} action", RecalibrationConfig(
+                half_life_days=half_life, prior_shots=prior, slope=True, by_action=True)))
+    else:
+        for half_life, prior, slope in itertools.product(HALF_LIVES, PRIORS, SLOPES):
+            settings.append((f"hl {half_life:g} prior {prior:g}{' slope' if slope else ''}",
+                             RecalibrationConfig(half_life_days=half_life, prior_shots=prior, slope=slope)))
     rows: list[dict[str, Any]] = []
     print(f"{'setting':<26}{'Δauc':>8}{'ece':>8}{'gap2':>8}{'gap3':>8}{'worst ll':>10}{'mean ll':>10}   per-season ECE")
     for label, config in settings:
@@ -71,7 +82,7 @@ def main(argv: list[str] | None = None) -> int:
             proba = data[f"proba_{args.base}"]
             if config is not None:
                 proba, _ = inseason_apply(proba=proba, y_true=data["y"], is_three=data["is_three"],
-                                          dates=dates[name], config=config)
+                                          dates=dates[name], config=config, groups=data.get("groups"))
             per_season[name] = season_figures(y=data["y"], is_three=data["is_three"].astype(bool), proba=proba,
                                               baseline_auc=float(data["baseline_auc"]))
         summary = worst(per_season)

@@ -5,7 +5,8 @@
 Runs the whole pipeline the Celery task will run (load, split, drift, both challengers,
 evaluation against the lookup baseline, MLflow logging, registration and promotion of
 the better model) and ends with one line of JSON for CI.  MLflow goes to a throw-away
-SQLite store unless MLFLOW_TRACKING_URI is set.
+SQLite store unless MLFLOW_TRACKING_URI is set.  The ``served`` row is the champion's holdout as
+serving prices it: with the in-season correction, each test date fitted on earlier dates only.
 """
 
 from __future__ import annotations
@@ -24,9 +25,13 @@ import pandas as pd
 
 from ingestion.readers import iter_mapped
 from training.ml.drift import drift_report_build
+from training.ml.evaluate import scores_compute
+from training.ml.features import PlayerHistory
 from training.ml.pipeline import challengers_round
+from training.ml.recalibration import RecalibrationConfig, inseason_apply
 from training.ml.registry import CHAMPION, ModelRegistry, temporary_tracking_uri
 from training.ml.split import date_cutoff, shots_split_by_date
+from training.ml.train import ShotModel
 
 SEASON_FILES = ("NBA_2023_Shots.csv.zip", "NBA_2024_Shots.csv.zip")
 TEST_SEASON = "2023-24"
@@ -53,6 +58,28 @@ def single_shot_latency_us(model: Any, record: dict[str, Any], *, repeats: int =
         model.predict_proba_records([record])
         timings.append(time.perf_counter() - started)
     return float(np.median(timings) * 1e6)
+
+
+# The served defaults (settings RECALIBRATION_*: intercept and slope per family, then action shifts).
+SERVED_RECALIBRATION = RecalibrationConfig(slope=True, by_action=True)
+
+
+def served_holdout_scores(model: ShotModel, *, frame: pd.DataFrame, split: Any, history: PlayerHistory) -> Any:
+    """The holdout as serving prices it: each test date's probabilities corrected in season by a fit on
+    the settled shots of earlier dates only (the window's last ``window_days`` before the test, then the
+    test's own earlier dates), as ``backtests.selectors.shots_probabilities_inseason`` replays it."""
+    first = split.test["game_date"].min()
+    earlier = frame.loc[(frame["game_date"] < first)
+                        & (frame["game_date"] >= first - pd.Timedelta(days=SERVED_RECALIBRATION.window_days))]
+    both = pd.concat([earlier, split.test], ignore_index=True)
+    x = np.vstack([model.pipeline.transform(earlier, history=history),
+                   model.pipeline.transform(split.test, history=history)])
+    corrected, _ = inseason_apply(
+        proba=model.predict_proba_features(x, recalibrated=False), y_true=both["made"].to_numpy(),
+        is_three=(both["shot_type"] == "3PT").to_numpy(), dates=both["game_date"].to_numpy(),
+        config=SERVED_RECALIBRATION, groups=model.action_groups(x),
+    )
+    return scores_compute(y_true=split.test["made"].to_numpy().astype(np.int64), proba=corrected[len(earlier):])
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -109,6 +136,7 @@ def main(argv: list[str] | None = None) -> int:
     mark = lap("mlflow", mark)
     latency = single_shot_latency_us(champion, examples[0])
     pipeline_seconds = time.perf_counter() - started
+    served = served_holdout_scores(champion, frame=frame, split=split, history=history)
 
     print()
     print(f"rows: train {len(split.train):,}  validation {len(split.validation):,}  test {len(split.test):,}"
@@ -122,6 +150,8 @@ def main(argv: list[str] | None = None) -> int:
         calibration = model.calibrator.method if model else "-"
         print(f"{name:<14}{score.accuracy:10.4f}{score.roc_auc:10.4f}{score.log_loss:10.4f}{score.brier:10.4f}"
               f"{score.ece:10.4f}{fit}  {calibration}")
+    print(f"{'served':<14}{served.accuracy:10.4f}{served.roc_auc:10.4f}{served.log_loss:10.4f}{served.brier:10.4f}"
+          f"{served.ece:10.4f}{'':>8}  the champion + the in-season correction ({SERVED_RECALIBRATION.name})")
     print(f"champion: {best} (version {versions[best]}); xgboost best iteration {models['xgboost'].best_iteration}")
     print(f"single-shot predict (features + model + calibration) p50: {latency:.0f} us")
     print(f"pipeline: {pipeline_seconds:.1f} s   peak RSS: {peak_rss_mb():.0f} MB   tracking: {tracking_uri}")
@@ -136,6 +166,9 @@ def main(argv: list[str] | None = None) -> int:
         "rf_ece": round(scores["random_forest"].ece, 4),
         "baseline_auc": round(scores["baseline"].roc_auc, 4),
         "baseline_log_loss": round(scores["baseline"].log_loss, 4),
+        "served_auc": round(served.roc_auc, 4),
+        "served_log_loss": round(served.log_loss, 4),
+        "served_ece": round(served.ece, 4),
         "drift_share": round(drift.share_drifted, 4),
         "champion": best,
         "single_shot_us": round(latency, 1),

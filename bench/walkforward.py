@@ -14,8 +14,8 @@ refits only the calibrator of the same estimators; the first one is the headline
 and a table, and ends with one line of JSON.  ``--cache`` keeps the parsed season files (pickles, never
 commit them) so that a second run skips the slow CSV parsing.  The ``*-inseason`` policies add the
 in-season recalibration (a per-family logit shift refitted every game date on the season's shots of
-earlier dates, ``training/ml/recalibration.py``).  ``--save-probabilities`` writes each season's test
-labels, families, dates and every policy's probabilities as ``<season>.npz`` (outside git), which
+earlier dates, ``training/ml/recalibration.py``; ``family-inseason-action`` then a shift per action group).  ``--save-probabilities`` writes each season's test
+labels, families, action groups, dates and every policy's probabilities as ``<season>.npz`` (outside git), which
 ``bench/recalibration_grid.py`` replays to compare recalibration settings without retraining.
 ``--context`` appends the game-context features (``training/ml/context.py``, measurement only);
 ``--context-columns`` appends only the named ones, for an ablation (which of them earn their place).
@@ -61,6 +61,9 @@ POLICIES: dict[str, AnyPolicy] = {
     "family-inseason": InSeasonPolicy(base=FAMILY),
     "family-inseason-slope": InSeasonPolicy(base=FAMILY, recalibration=RecalibrationConfig(slope=True)),
     "family-inseason-weekly": InSeasonPolicy(base=FAMILY, refit_days=7),
+    # ... then a shift per action group (action type within 2PT / 3PT) on what the family stage leaves.
+    "family-inseason-action": InSeasonPolicy(base=FAMILY, recalibration=RecalibrationConfig(slope=True,
+                                                                                             by_action=True)),
 }
 KINDS: tuple[ModelKind, ...] = ("random_forest", "xgboost")
 
@@ -96,6 +99,8 @@ def probabilities_save(results: list[SeasonResult], folder: Path) -> None:
             "days": result.test_dates.astype("datetime64[D]").astype(np.int64),
             "baseline_auc": np.array(result.baseline.overall.roc_auc),
             **{f"proba_{name}": proba for name, proba in result.test_proba.items()},
+            # The action groups (plain strings: np.load reads them without pickle) for the grid's action stage.
+            **({"groups": result.test_groups.astype(str)} if result.test_groups is not None else {}),
         }
         save: Any = np.savez_compressed  # numpy's stub reads **arrays as its allow_pickle flag
         save(folder / f"{result.season}.npz", **arrays)

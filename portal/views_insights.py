@@ -185,6 +185,7 @@ def model_page(request: HttpRequest) -> HttpResponse:
         context["promotion"] = training_selectors.promotion_of(row)
         context["live"] = live_quality(row)
         context["figures"] = training_selectors.model_figures_of(version=row.version)
+        context["recalibration"] = training_selectors.recalibration_summary(version=row.version)
         if context["figures"] is None:
             status = training_selectors.model_figures_status(version=row.version)
             context["figures_state"] = figure_state(status)

@@ -70,3 +70,35 @@ def model_card_of(*, version: int) -> dict[str, Any] | None:
     from training.services.cards import card_key
 
     return figures.figure_get(key=card_key(version))
+
+
+# The make rate an effect is shown at: "+3.1 pts" is what the shift does to a shot priced at 45%.
+EFFECT_AT = 0.45
+ACTIONS_SHOWN = 8
+
+
+def _points(*, intercept: float, slope: float = 1.0, at: float = EFFECT_AT) -> float:
+    """What a logit correction does to a probability of ``at``, in percentage points."""
+    logit = float(np.log(at / (1 - at)))
+    return float(100 * (1 / (1 + np.exp(-(slope * logit + intercept))) - at))
+
+
+def recalibration_summary(*, version: int | str) -> dict[str, Any] | None:
+    """The stored in-season correction of ``version`` for the model page: per family and the action groups it
+    moves most (``ACTIONS_SHOWN``), each with its effect on a shot priced at ``EFFECT_AT``; None when off or
+    not fitted yet."""
+    from training.services.recalibration import recalibration_stored
+
+    stored = recalibration_stored(version=version)
+    if stored is None:
+        return None
+    families = [{"family": name, "intercept": shift.intercept, "slope": shift.slope, "shots": shift.shots,
+                 "predicted": shift.predicted, "observed": shift.observed,
+                 "points": _points(intercept=shift.intercept, slope=shift.slope)}
+                for name, shift in (("2PT", stored.two), ("3PT", stored.three))]  # fmt: skip
+    moved = sorted(stored.actions.items(), key=lambda item: -abs(item[1].intercept))
+    actions = [{"action": group.rpartition("|")[0], "family": group.rpartition("|")[2], "shift": shift.intercept,
+                "shots": shift.shots, "points": _points(intercept=shift.intercept)}
+               for group, shift in moved[:ACTIONS_SHOWN]]  # fmt: skip
+    return {"fitted_before": stored.fitted_before, "config": stored.config.name, "families": families,
+            "actions": actions, "action_groups": len(stored.actions), "effect_at": EFFECT_AT}

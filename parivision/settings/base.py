@@ -242,6 +242,9 @@ RECALIBRATION_WINDOW_DAYS = env_int("RECALIBRATION_WINDOW_DAYS", 90, minimum=1, 
 RECALIBRATION_PRIOR_SHOTS = env_float("RECALIBRATION_PRIOR_SHOTS", 300.0, minimum=1.0, maximum=1e7)
 # Also a slope on the logit per family (off: a level shift only); on is the walk-forward's better policy.
 RECALIBRATION_SLOPE = env_bool("RECALIBRATION_SLOPE", True)
+# Then a shift per action group (action type within 2PT / 3PT), on what the family correction leaves:
+# the walk-forward's only policy meeting every target in every season (README, Walk-forward).
+RECALIBRATION_BY_ACTION = env_bool("RECALIBRATION_BY_ACTION", True)
 # The drift report's story (training/services/drift.py, `training.refresh_drift_story`): the champion's
 # training window against the shots of the last DRIFT_WINDOW_DAYS game days after its run, and the
 # champion's calibration per shot family on those of them that are settled. A family's forecasts from the

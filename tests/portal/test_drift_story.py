@@ -92,3 +92,28 @@ def test_a_story_told_for_another_champion_is_flagged(client: Any, member: Any, 
 
     assert 'id="drift-story-stale"' in section
     assert f"told for v{champion}" in section
+
+
+def recalibration_section(response: Any) -> str:
+    match = re.search(r'<section[^>]*id="recalibration-card".*?</section>', response.content.decode(), re.S)
+    assert match, "no in-season correction card on the page"
+    return match.group(0)
+
+
+def test_the_page_shows_the_champion_s_in_season_correction_and_the_actions_it_moves_most(
+    client: Any, member: Any, champion: int, settings: Any
+) -> None:
+    from training.services.recalibration import recalibration_refit
+
+    settings.RECALIBRATION_ENABLED = True
+    empty = recalibration_section(client.get(reverse("portal:model")))
+    assert "No correction for" in empty
+    fitted = recalibration_refit(version=champion)
+    assert fitted is not None
+    assert fitted.actions  # RECALIBRATION_BY_ACTION, on by default
+    section = recalibration_section(client.get(reverse("portal:model")))
+    assert f"before {fitted.fitted_before:%b} {fitted.fitted_before.day}, {fitted.fitted_before.year}" in section
+    rows = re.findall(r"<tr><td>([^<]+)</td><td>(2PT|3PT)</td>", section)
+    moved = sorted(fitted.actions.items(), key=lambda item: -abs(item[1].intercept))[:8]
+    assert rows == [tuple(group.rsplit("|", 1)) for group, _ in moved]
+    assert f"({len(fitted.actions)} corrected)" in section

@@ -12,9 +12,10 @@ import pytest
 from rest_framework.test import APIClient
 
 from parivision import figures, mongo
-from predictions import serving
+from predictions import services, serving
+from predictions.game_context import records_with_game_context
 from tests.predictions.conftest import Store, shot, warehouse_documents
-from training.ml.recalibration import Recalibration
+from training.ml.recalibration import Recalibration, recalibration_apply
 from training.services.recalibration import recalibration_key, recalibration_refit
 from training.tasks import refit_recalibration
 
@@ -55,8 +56,9 @@ def wait_for_recalibration(expected: Recalibration | None, timeout: float = 5.0)
 
 
 def test_the_task_refits_on_settled_shots_and_the_served_probability_follows(
-    api: APIClient, mlflow_store: Store
+    api: APIClient, mlflow_store: Store, settings: Any
 ) -> None:
+    settings.RECALIBRATION_BY_ACTION = False  # the family stage alone (the action stage: the next test)
     mongo.warehouse_collection(mongo.SHOTS).insert_many(cold_twos(mlflow_store))
     two_before = price(api, x_ft=-6.5, y_ft=12.0)  # a two
     three_before = price(api, x_ft=0.0, y_ft=26.0)  # a three
@@ -77,6 +79,29 @@ def test_the_task_refits_on_settled_shots_and_the_served_probability_follows(
     assert two_after == pytest.approx(1 / (1 + math.exp(-logit)), rel=1e-6)
     logit = stored.three.slope * math.log(three_before / (1 - three_before)) + stored.three.intercept
     assert three_after == pytest.approx(1 / (1 + math.exp(-logit)), rel=1e-6)
+
+
+def test_the_action_stage_is_fitted_stored_and_served_by_default(api: APIClient, mlflow_store: Store) -> None:
+    mongo.warehouse_collection(mongo.SHOTS).insert_many(cold_twos(mlflow_store))
+    body = shot(x_ft=-6.5, y_ft=12.0)
+    before = price(api, **body)
+    refit_recalibration()
+    stored = Recalibration.from_dict(figures.figure_get(key=recalibration_key(1)))
+    assert stored.config.by_action  # RECALIBRATION_BY_ACTION, on by default
+    assert stored.actions
+    assert all(group.endswith(("|2PT", "|3PT")) for group in stored.actions)
+    wait_for_recalibration(stored)
+    after = price(api, **body)
+    model = serving.champion().model
+    canonical = services.shot_canonical({**body, "game_date": dt.date.fromisoformat(body["game_date"])})
+    records_with_game_context([canonical])
+    x = model.pipeline.transform_records([canonical["record"]])
+    group = model.action_groups(x)[0]
+    assert group in stored.actions  # the served shot's action group was corrected too
+    expected = recalibration_apply(recalibration=stored, proba=[before], is_three=[False], groups=[group])[0]
+    family_only = recalibration_apply(recalibration=stored, proba=[before], is_three=[False])[0]
+    assert after == pytest.approx(expected, rel=1e-6)
+    assert after != pytest.approx(family_only, rel=1e-6)
 
 
 def test_turned_off_nothing_is_refitted_and_serving_attaches_nothing(

@@ -140,3 +140,57 @@ def test_a_stored_correction_round_trips_and_none_changes_nothing() -> None:
 def test_an_invalid_config_is_refused() -> None:
     with pytest.raises(ValueError, match="prior"):
         RecalibrationConfig(prior_shots=0)
+
+
+def action_season(*, days: int = 40, per_day: int = 600, seed: int = 3):
+    """Settled 2PT shots of two actions: the league moved "Layup" up and "Pullup" down by the same logit,
+    so the family as a whole did not move (what a per-family correction cannot see)."""
+    rng = np.random.default_rng(seed)
+    n = days * per_day
+    dates = np.repeat(np.array([np.datetime64(START) + np.timedelta64(d, "D") for d in range(days)]), per_day)
+    groups = np.where(rng.random(n) < 0.5, "Layup|2PT", "Pullup|2PT").astype(object)
+    logit = rng.normal(0, 0.5, n)
+    truth = logit + np.where(groups == "Layup|2PT", 0.35, -0.35)
+    y = (rng.random(n) < 1 / (1 + np.exp(-truth))).astype(np.int64)
+    return 1 / (1 + np.exp(-logit)), y, np.zeros(n, bool), dates, groups
+
+
+def test_the_action_stage_follows_what_the_family_stage_cannot_see() -> None:
+    proba, y, three, dates, groups = action_season()
+    family_only = RecalibrationConfig(half_life_days=0, window_days=365, prior_shots=100, slope=True)
+    by_action = RecalibrationConfig(half_life_days=0, window_days=365, prior_shots=100, slope=True, by_action=True)
+    as_of = START + dt.timedelta(days=40)
+    plain = recalibration_fit(proba=proba, y_true=y, is_three=three, dates=dates, as_of=as_of, config=family_only)
+    fit = recalibration_fit(proba=proba, y_true=y, is_three=three, dates=dates, as_of=as_of, config=by_action,
+                            groups=groups)
+    assert plain.actions == {}
+    assert fit.actions["Layup|2PT"].intercept == pytest.approx(0.35, abs=0.05)
+    assert fit.actions["Pullup|2PT"].intercept == pytest.approx(-0.35, abs=0.05)
+    corrected = fit.apply(proba, is_three=three, groups=groups)
+    for group in ("Layup|2PT", "Pullup|2PT"):
+        rows = groups == group
+        assert abs(corrected[rows].mean() - y[rows].mean()) < 0.006
+        assert abs(plain.apply(proba[rows], is_three=three[rows]).mean() - y[rows].mean()) > 0.05
+    # A group the fit never saw (a new action type) keeps the family correction alone.
+    unseen = fit.apply(proba[:5], is_three=three[:5], groups=["Brand New|2PT"] * 5)
+    np.testing.assert_allclose(unseen, plain.apply(proba[:5], is_three=three[:5]), atol=1e-9)
+
+
+def test_the_action_stage_keeps_the_leakage_rule_and_round_trips() -> None:
+    proba, y, three, dates, groups = action_season(days=10, per_day=300)
+    config = RecalibrationConfig(slope=True, by_action=True)
+    out, trace = inseason_apply(proba=proba, y_true=y, is_three=three, dates=dates, config=config, groups=groups)
+    day = np.datetime64(START) + np.timedelta64(6, "D")
+    flipped = y.copy()
+    flipped[dates >= day] = 1 - flipped[dates >= day]  # the outcomes of day 6 and later
+    again, _ = inseason_apply(proba=proba, y_true=flipped, is_three=three, dates=dates, config=config, groups=groups)
+    np.testing.assert_array_equal(again[dates <= day], out[dates <= day])
+    assert not np.array_equal(again[dates > day], out[dates > day])
+    np.testing.assert_array_equal(out[dates == dates[0]], proba[dates == dates[0]])  # nothing settled yet
+    last = trace.fits[-1]
+    assert set(last.actions) == {"Layup|2PT", "Pullup|2PT"}
+    assert Recalibration.from_dict(last.as_dict()) == last
+    old_document = {key: value for key, value in last.as_dict().items() if key != "actions"}
+    assert Recalibration.from_dict(old_document).actions == {}  # stored before the action stage
+    with pytest.raises(ValueError, match="action group"):
+        inseason_apply(proba=proba, y_true=y, is_three=three, dates=dates, config=config)

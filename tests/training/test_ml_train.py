@@ -11,6 +11,7 @@ from tests.training.factories import shot_record, shots_frame
 from training.ml.context import TEAM_CONTEXT, with_team_context
 from training.ml.evaluate import LookupBaseline, scores_compute
 from training.ml.features import PlayerHistory, ShotFeaturePipeline
+from training.ml.recalibration import FamilyShift, Recalibration
 from training.ml.split import TemporalSplit, shots_split_by_date
 from training.ml.train import (
     PROBABILITY_FLOOR,
@@ -255,3 +256,27 @@ def test_a_pipeline_pickled_before_the_game_context_keeps_its_columns(models: di
     x = old.transform(split.test.head(30))
     assert x.shape[1] == len(pipeline.feature_names) - len(TEAM_CONTEXT)
     np.testing.assert_array_equal(x, pipeline.transform(split.test.head(30))[:, :x.shape[1]])
+
+
+def test_action_groups_are_the_pipeline_s_action_and_family(models: dict[str, ShotModel]) -> None:
+    model = models["xgboost"]
+    known = model.pipeline.action_types[0]
+    records = [shot_record(action_type=known, shot_type="2PT", x_ft=0.0, y_ft=5.0, zone_basic="Restricted Area"),
+               shot_record(action_type="Flying Windmill Shot", shot_type="3PT", x_ft=0.0, y_ft=25.0,
+                           zone_basic="Above the Break 3")]
+    x = model.pipeline.transform_records(records)
+    assert model.action_groups(x).tolist() == [f"{known}|2PT", "Other|3PT"]
+
+
+def test_a_served_model_applies_the_action_shift_to_its_group_only(models: dict[str, ShotModel],
+                                                                   split: TemporalSplit) -> None:
+    model = dataclasses.replace(models["xgboost"])
+    x = model.pipeline.transform(split.test.head(300))
+    groups = model.action_groups(x)
+    target = groups[0]
+    model.recalibration = Recalibration(actions={target: FamilyShift(intercept=0.5, shots=1_000.0)})
+    shifted = model.predict_proba_features(x)
+    own = model.predict_proba_features(x, recalibrated=False)
+    rows = groups == target
+    assert (shifted[rows] > own[rows]).all()
+    np.testing.assert_allclose(shifted[~rows], own[~rows], atol=1e-12)

@@ -414,6 +414,11 @@ class ShotFeaturePipeline:
             names += list(TEAM_CONTEXT)
         return names
 
+    def action_columns(self) -> dict[str, int]:
+        """Action type (the pooled ``Other`` included) -> its one-hot column in an encoded row."""
+        names = _index(self.feature_names)
+        return {action: names[f"action_{action}"] for action in (*self.action_types, OTHER)}
+
     @property
     def context_columns(self) -> list[int]:
         """Positions of the game-context columns in an encoded row (none for a pipeline without them)."""

@@ -272,6 +272,15 @@ class ShotModel:
         """The shot family of encoded rows (the ``is_three`` feature)."""
         return np.asarray(features)[:, self.feature_names.index(FAMILY_FEATURE)] > 0.5
 
+    def action_groups(self, features: np.ndarray) -> np.ndarray:
+        """The in-season correction's action group of encoded rows: the pipeline's action type (rare and
+        unknown ones pooled as its ``Other``) and the family, ``"Driving Layup Shot|2PT"``."""
+        actions = self.pipeline.action_columns()
+        features = np.asarray(features)
+        names = np.asarray(list(actions), dtype=object)[np.argmax(features[:, list(actions.values())], axis=1)]
+        family = np.where(self.is_three(features), "|3PT", "|2PT")
+        return np.char.add(names.astype(str), family).astype(object)
+
     def predict_raw(self, features: np.ndarray) -> np.ndarray:
         """Uncalibrated P(make) for an already-encoded matrix."""
         if self.kind == "xgboost":
@@ -288,7 +297,9 @@ class ShotModel:
         recalibration = self.recalibration if recalibrated else None
         if recalibration is None:
             return proba
-        return recalibration_apply(recalibration=recalibration, proba=proba, is_three=self.is_three(features))
+        groups = self.action_groups(features) if recalibration.actions else None
+        return recalibration_apply(recalibration=recalibration, proba=proba, is_three=self.is_three(features),
+                                   groups=groups)
 
     def predict_proba_frame(
         self, frame: pd.DataFrame, *, history: PlayerHistory | None = None, recalibrated: bool = True

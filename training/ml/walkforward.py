@@ -122,6 +122,7 @@ class SeasonResult:
     # what the test probabilities were computed on and from, kept with keep_probabilities=True
     test_labels: np.ndarray | None = field(default=None, repr=False)
     test_is_three: np.ndarray | None = field(default=None, repr=False)
+    test_groups: np.ndarray | None = field(default=None, repr=False)  # action groups (ShotModel.action_groups)
     test_dates: np.ndarray | None = field(default=None, repr=False)
     test_proba: dict[str, np.ndarray] = field(default_factory=dict, repr=False)  # policy -> the best's
     seconds: float = 0.0
@@ -258,6 +259,7 @@ def walkforward_run(
         test_dates = pd.to_datetime(split.test["game_date"]).to_numpy()
         if keep_probabilities:
             result.test_labels, result.test_is_three, result.test_dates = y_test, is_three, test_dates
+            result.test_groups = next(iter(models.values())).action_groups(x_test)
         for name, policy in policies.items():
             validation_scores: dict[str, float] = {}
             test_proba: dict[str, np.ndarray] = {}
@@ -276,6 +278,7 @@ def walkforward_run(
                 proba, trace = inseason_apply(
                     proba=proba, y_true=y_test, is_three=is_three, dates=test_dates,
                     config=policy.recalibration, refit_days=policy.refit_days,
+                    groups=models[best].action_groups(x_test) if policy.recalibration.by_action else None,
                 )
                 last = trace.fits[-1]
                 result.corrections[name] = {"2PT": round(last.two.intercept, 4), "3PT": round(last.three.intercept, 4)}

@@ -36,6 +36,7 @@ def recalibration_config() -> RecalibrationConfig:
     return RecalibrationConfig(
         half_life_days=settings.RECALIBRATION_HALF_LIFE_DAYS, window_days=settings.RECALIBRATION_WINDOW_DAYS,
         prior_shots=settings.RECALIBRATION_PRIOR_SHOTS, slope=settings.RECALIBRATION_SLOPE,
+        by_action=settings.RECALIBRATION_BY_ACTION,
     )
 
 
@@ -63,14 +64,16 @@ def recalibration_refit(*, version: int, as_of: dt.date | None = None) -> Recali
     if frame.empty:
         return None
     model = model_load_for_figures(version=version)
-    proba = shots_selectors.shots_probabilities(model=model, frame=frame, recalibrated=False)
+    x = shots_selectors.shots_features(model=model, frame=frame)
     fitted = recalibration_fit(
-        proba=proba, y_true=frame["made"].to_numpy(), is_three=(frame["shot_type"] == "3PT").to_numpy(),
-        dates=frame["game_date"].to_numpy(), as_of=as_of, config=config,
+        proba=model.predict_proba_features(x, recalibrated=False), y_true=frame["made"].to_numpy(),
+        is_three=(frame["shot_type"] == "3PT").to_numpy(), dates=frame["game_date"].to_numpy(), as_of=as_of,
+        config=config, groups=model.action_groups(x) if config.by_action else None,
     )
     figures.figure_put(key=recalibration_key(version), value=fitted.as_dict())
-    logger.info("recalibration of v%s for %s: 2PT %+.3f (%.0f shots), 3PT %+.3f (%.0f shots)", version, as_of,
-                fitted.two.intercept, fitted.two.shots, fitted.three.intercept, fitted.three.shots)
+    logger.info("recalibration of v%s for %s: 2PT %+.3f (%.0f shots), 3PT %+.3f (%.0f shots), %d action shifts",
+                version, as_of, fitted.two.intercept, fitted.two.shots, fitted.three.intercept, fitted.three.shots,
+                len(fitted.actions))
     return fitted
 
 
