@@ -32,6 +32,8 @@ import pandas as pd
 from bson import Binary
 from pymongo import UpdateOne
 
+from ingestion.game_context import SHOT_FIELDS as CONTEXT_FIELDS
+from ingestion.game_context import game_context_built, game_context_mark_built, game_context_write
 from parivision import mongo
 
 if TYPE_CHECKING:
@@ -177,13 +179,18 @@ def history_refresh(*, shots: Iterable[dict[str, Any]] = (), player_days: Iterab
             if key in wanted:
                 wanted[key].update(str(g) for g in games)
     collection = mongo.warehouse_collection(mongo.SHOTS)
-    projection = dict.fromkeys((*SHOT_FIELDS, "game_id"), 1) | {"_id": 0}
+    # The game-context store's fields too: each game read here is read whole, and its store document
+    # is replaced by it (ingestion/game_context.py), so both stores follow the same writes.
+    projection = dict.fromkeys((*SHOT_FIELDS, *CONTEXT_FIELDS), 1)
     found: list[dict[str, Any]] = []
+    by_game: dict[str, list[dict[str, Any]]] = {}
     for game in sorted({g for games in wanted.values() for g in games}):
-        for doc in collection.find({"game_id": game}, projection):
+        by_game[game] = list(collection.find({"game_id": game}, projection))
+        for doc in by_game[game]:
             day_of = shot_day(doc)
             if day_of is not None and game in wanted.get(day_of, ()):
                 found.append(doc)
+    game_context_write(by_game)
     for player, day in sorted(key for key, games in wanted.items() if not games):
         found.extend(collection.find({"player_id": player, "game_date": day_midnight(day)}, projection))
     games_of: dict[tuple[int, int], set[str]] = {}
@@ -219,17 +226,21 @@ def history_backfill(*, progress: Callable[[str], None] | None = None) -> dict[s
     """
     say = progress or (lambda _message: None)
     collection = mongo.warehouse_collection(mongo.SHOTS)
-    projection = dict.fromkeys((*SHOT_FIELDS, "game_id"), 1) | {"_id": 0}
+    projection = dict.fromkeys((*SHOT_FIELDS, *CONTEXT_FIELDS), 1)
     parts: list[pd.DataFrame] = []
     games_of: dict[tuple[int, int], set[str]] = {}
     chunk: list[dict[str, Any]] = []
     shots = 0
+    context_games = 0
     # A season at a time (the season index): the stand-in gathers a whole answer before its first
     # batch, and a find over four seasons outlasted the socket timeout (120 s) on a busy machine.
     seasons: list[Any] = sorted(collection.distinct("season"), key=str)
     for season in [*seasons, None]:
+        by_game: dict[str, list[dict[str, Any]]] = {}
         for doc in collection.find({"season": season}, projection, batch_size=10_000):
             chunk.append(doc)
+            if isinstance(doc.get("game_id"), str):  # a game's shots are of one season
+                by_game.setdefault(doc["game_id"], []).append(doc)
             if (place := shot_game_day(doc)) is not None:
                 games_of.setdefault((place[0], place[1]), set()).add(place[2])
             if len(chunk) >= BACKFILL_CHUNK:
@@ -237,6 +248,7 @@ def history_backfill(*, progress: Callable[[str], None] | None = None) -> dict[s
                 shots += len(chunk)
                 chunk = []
                 say(f"read {shots:,} shots")
+        context_games += game_context_write(by_game)  # the game-context store, the same pass
     if chunk:
         parts.append(_daily_counts(pd.DataFrame(chunk, columns=list(SHOT_FIELDS))))
         shots += len(chunk)
@@ -262,11 +274,14 @@ def history_backfill(*, progress: Callable[[str], None] | None = None) -> dict[s
         store.bulk_write(operations[start:start + WRITE_CHUNK], ordered=False)
         say(f"wrote {min(start + WRITE_CHUNK, len(operations)):,} of {len(operations):,} players")
     store.replace_one({"_id": STATE_ID}, {"_id": STATE_ID, "built": True, "built_at": store_now()}, upsert=True)
-    return {"shots": shots, "players": len(documents), "player_days": len(daily)}
+    game_context_mark_built()
+    return {"shots": shots, "players": len(documents), "player_days": len(daily), "games": context_games}
 
 
 def history_built() -> bool:
-    return mongo.warehouse_collection(mongo.SHOOTER_HISTORY).find_one({"_id": STATE_ID}) is not None
+    """Both stores the backfill builds are built (a store built before the game context counts as not)."""
+    return (mongo.warehouse_collection(mongo.SHOOTER_HISTORY).find_one({"_id": STATE_ID}) is not None
+            and game_context_built())
 
 
 def store_now() -> dt.datetime:

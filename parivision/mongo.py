@@ -35,6 +35,8 @@ PREDICTIONS = "predictions"
 FIGURES = "figures"
 # Each shooter's counts per game day, read by player id (ingestion/history.py).
 SHOOTER_HISTORY = "shooter_history"
+# Each game's shots in the fields of the game context, read by game id (ingestion/game_context.py).
+GAME_CONTEXT = "game_context"
 
 _lock = threading.Lock()
 _client: MongoClient[dict[str, Any]] | None = None

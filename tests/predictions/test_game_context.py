@@ -10,6 +10,7 @@ import pandas as pd
 import pytest
 from rest_framework.test import APIClient
 
+from ingestion.game_context import game_context_write
 from ingestion.shots import shot_key
 from parivision import mongo
 from predictions import services
@@ -43,6 +44,7 @@ def game_in_warehouse() -> list[dict[str, Any]]:
         doc(30, 1, 600, 1003, HOME, True),   # later than the asked shot: never seen
     ]
     mongo.warehouse_collection(mongo.SHOTS).insert_many([dict(d) for d in docs])
+    game_context_write({GAME: docs})  # what the ingestion's refresh writes for the game (tests/ingestion)
     return docs
 
 

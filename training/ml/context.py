@@ -55,7 +55,10 @@ def game_seconds_elapsed(period: np.ndarray, seconds_left: np.ndarray) -> np.nda
 
 def _codes(values: Any) -> np.ndarray:
     """Small integer codes of any hashable column (None/NaN get their own code, -1)."""
-    codes, _ = pd.factorize(pd.Series(np.asarray(values, dtype=object)), use_na_sentinel=True)
+    array = np.asarray(values)
+    if array.dtype.kind not in "fiub":  # strings, None: as objects
+        array = np.asarray(values, dtype=object)
+    codes, _ = pd.factorize(pd.Series(array), use_na_sentinel=True)
     return np.asarray(codes, np.int64)
 
 
