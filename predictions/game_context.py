@@ -10,18 +10,66 @@ warehouse already holds gets exactly the context training computed for it (its o
 which sees only earlier shots, never itself). Without a game, or a game the warehouse does not hold,
 the context is left unknown (NaN), which the model has learned (``CONTEXT_UNKNOWN_FRACTION``).
 
-One query per request, whatever its number of shots: its games' documents of the store.
+At most one query per request, whatever its number of shots: its games' documents of the store. A
+shot already in the warehouse whose game this process read within ``SERVING_GAME_CONTEXT_MAX_AGE_SECONDS``
+(and whose copy holds it) is priced from that copy without a read: every shot before it was ingested
+before it, so the copy has them (a late correction of an earlier shot shows after that age at most). A
+shot not ingested yet always reads its game afresh: its context is as new as the warehouse.
 """
 
 from __future__ import annotations
 
-from collections.abc import MutableMapping, Sequence
+import threading
+import time
+from collections import OrderedDict
+from collections.abc import Iterable, MutableMapping, Sequence
 from typing import Any
 
 import numpy as np
+from django.conf import settings
 
 from ingestion.game_context import game_context_read, game_rows, key_hash
 from training.ml.context import TEAM_CONTEXT, game_seconds_elapsed, team_previous_shot
+
+# game id -> (when it was read, monotonic; its rows): a shot the copy already holds is priced from it.
+_games: OrderedDict[str, tuple[float, np.ndarray]] = OrderedDict()
+_lock = threading.Lock()
+
+
+def reset() -> None:
+    """Forget the games read (tests)."""
+    with _lock:
+        _games.clear()
+
+
+def _rows_of(named: Iterable[tuple[str, int | None]]) -> dict[str, np.ndarray]:
+    """Each asked game's rows: this process's copy when it is recent enough and holds every asked shot of
+    that game that names one (so every shot before them was read too), else read now, in one query."""
+    asked: dict[str, list[int | None]] = {}
+    for game, key in named:
+        asked.setdefault(game, []).append(key)
+    now = time.monotonic()
+    max_age, capacity = settings.SERVING_GAME_CONTEXT_MAX_AGE_SECONDS, settings.SERVING_GAME_CONTEXT_CACHE_GAMES
+    found: dict[str, np.ndarray] = {}
+    with _lock:
+        for game, keys in asked.items():
+            cached = _games.get(game)
+            if (cached is not None and now - cached[0] <= max_age and None not in keys
+                    and np.isin(np.asarray(keys, dtype=np.uint64), cached[1]["key"]).all()):
+                found[game] = cached[1]
+                _games.move_to_end(game)
+    missing = [game for game in asked if game not in found]
+    if missing:
+        read = {game: game_rows(document) for game, document in game_context_read(missing).items()}
+        found.update(read)
+        if capacity:
+            with _lock:
+                for game, rows in read.items():
+                    _games[game] = (now, rows)
+                    _games.move_to_end(game)
+                while len(_games) > capacity:
+                    _games.popitem(last=False)
+    return found
 
 
 def _team_of(record: MutableMapping[str, Any], rows: np.ndarray) -> float:
@@ -53,11 +101,11 @@ def records_with_game_context(shots: Sequence[MutableMapping[str, Any]]) -> None
     named = [shot for shot in wanted if shot.get("game_id")]
     if not named:
         return
-    documents = game_context_read(str(shot["game_id"]) for shot in named)
-    if not documents:
+    games = _rows_of((str(shot["game_id"]), None if shot.get("shot_key") is None else key_hash(str(shot["shot_key"])))
+                     for shot in named)
+    if not games:
         return
     # Rows: every stored shot of these games (known), then each asked shot the store does not hold.
-    games = {game: game_rows(document) for game, document in documents.items()}
     parts, codes, offset, total = [], [], {}, 0
     for code, (game, rows) in enumerate(games.items()):
         parts.append(rows)

@@ -93,10 +93,12 @@ def _point_cache_at(url: str) -> None:
 
 @pytest.fixture
 def mongo_db() -> None:
-    """Empty lake and warehouse databases for this test."""
+    """Empty lake and warehouse databases for this test (and no game copied from the last one's)."""
     from parivision import mongo
+    from predictions import game_context
 
     mongo.drop_all()
+    game_context.reset()
 
 
 @pytest.fixture(scope="session")

@@ -324,6 +324,12 @@ SERVING_HISTORY_CACHE_PLAYERS = env_int("SERVING_HISTORY_CACHE_PLAYERS", 20_000,
 # documents written since their last look this often: no shooter is ever a store read away.
 SERVING_HISTORY_RESIDENT = env_bool("SERVING_HISTORY_RESIDENT", True)
 SERVING_HISTORY_REFRESH_SECONDS = env_float("SERVING_HISTORY_REFRESH_SECONDS", 15.0, minimum=0.5, maximum=600)
+# The game context (the team's previous shot) of a shot already in the warehouse is read from a game
+# this process read within SERVING_GAME_CONTEXT_MAX_AGE_SECONDS when that copy holds the shot (its earlier
+# shots came before it); a shot not ingested yet always reads its game afresh (predictions/game_context.py).
+SERVING_GAME_CONTEXT_CACHE_GAMES = env_int("SERVING_GAME_CONTEXT_CACHE_GAMES", 5_000, minimum=0, maximum=1_000_000)
+SERVING_GAME_CONTEXT_MAX_AGE_SECONDS = env_float("SERVING_GAME_CONTEXT_MAX_AGE_SECONDS", 300.0, minimum=0.0,
+                                                 maximum=86_400)
 SERVING_BATCH_MAX = env_int("SERVING_BATCH_MAX", 1_000, minimum=1, maximum=10_000)
 # Per-user request rates ("<n>/<second|minute|hour|day>"), counted in Redis across all workers.
 def _rate(name: str, default: str) -> str:

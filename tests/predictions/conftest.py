@@ -59,7 +59,7 @@ def _point_at(settings: Any, store: Store) -> None:
 @pytest.fixture(autouse=True)
 def _clean_serving_state(settings: Any) -> Iterator[None]:
     """Each test starts without a model in memory, an empty history cache and fresh throttle counters."""
-    from predictions import history, serving, throttling
+    from predictions import game_context, history, serving, throttling
     from predictions.authentication import token_cache
     from predictions.log import prediction_log
     from predictions.redis_client import redis_client
@@ -68,6 +68,7 @@ def _clean_serving_state(settings: Any) -> Iterator[None]:
     settings.METRICS_SCRAPE_CACHE_SECONDS = 0.0
     serving.reset()
     history.reset()
+    game_context.reset()
     client = redis_client()
     for key in client.scan_iter("throttle:*"):
         client.delete(key)

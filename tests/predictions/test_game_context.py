@@ -141,3 +141,70 @@ def test_the_served_model_reads_the_context_of_the_named_game(api: APIClient, ga
     assert seen[:2] == [[1.0, 10.0], [0.0, 30.0]]
     assert np.isnan(seen[2]).all()
     assert 0 < anonymous.json()["probability_made"] < 1
+
+
+def test_a_shot_already_held_is_priced_from_the_game_read_before_and_a_new_one_reads_afresh(
+        game_in_warehouse: list[dict[str, Any]], monkeypatch: pytest.MonkeyPatch) -> None:
+    from predictions import game_context
+
+    reads: list[list[str]] = []
+    real = game_context.game_context_read
+
+    def counted(games: Any) -> Any:
+        games = list(games)
+        reads.append(games)
+        return real(games)
+
+    monkeypatch.setattr(game_context, "game_context_read", counted)
+    held = game_in_warehouse[2]
+
+    def held_shot() -> dict[str, Any]:
+        body = shot(game_id=GAME, period=held["period"], seconds_left=held["seconds_left"],
+                    player_id=held["player_id"], x_ft=held["x_ft"], y_ft=held["y_ft"])
+        body["game_date"] = dt.date(2023, 11, 20)
+        return services.shot_canonical(body)
+
+    first, second = held_shot(), held_shot()
+    records_with_game_context([first])
+    records_with_game_context([second])
+    assert len(reads) == 1  # the second came from the copy: it holds the shot
+    assert context_of(second["record"]) == context_of(first["record"]) == [0.0, 50.0]
+
+    # A home miss at 1:645 reaches the store; a shot not ingested yet (1:640) must see it at once.
+    newer = [*game_in_warehouse, doc(16, 1, 645, 1004, HOME, False)]
+    game_context_write({GAME: newer})
+    upcoming = canonical(player_id=1003)
+    records_with_game_context([upcoming])
+    assert len(reads) == 2
+    assert context_of(upcoming["record"]) == [1.0, 5.0]
+
+
+def test_the_copy_is_bounded_and_ages(game_in_warehouse: list[dict[str, Any]], settings: Any) -> None:
+    from predictions import game_context
+
+    held = game_in_warehouse[3]  # home, 1:600: its team's previous shot is 1004's miss at 1:650
+
+    def held_shot() -> dict[str, Any]:
+        body = shot(game_id=GAME, period=held["period"], seconds_left=held["seconds_left"],
+                    player_id=held["player_id"], x_ft=held["x_ft"], y_ft=held["y_ft"])
+        body["game_date"] = dt.date(2023, 11, 20)
+        return services.shot_canonical(body)
+
+    settings.SERVING_GAME_CONTEXT_CACHE_GAMES = 0
+    records_with_game_context([held_shot()])
+    assert not game_context._games  # nothing kept
+    settings.SERVING_GAME_CONTEXT_CACHE_GAMES = 5
+    first = held_shot()
+    records_with_game_context([first])
+    assert list(game_context._games) == [GAME]
+    assert context_of(first["record"]) == [1.0, 50.0]
+    corrected = [dict(d) for d in game_in_warehouse]
+    corrected[2]["made"] = True  # 1004's shot at 1:650 is corrected to a make
+    game_context_write({GAME: corrected})
+    stale = held_shot()
+    records_with_game_context([stale])
+    assert context_of(stale["record"]) == [1.0, 50.0]  # within the age: the copy read before
+    settings.SERVING_GAME_CONTEXT_MAX_AGE_SECONDS = 0.0
+    fresh = held_shot()
+    records_with_game_context([fresh])
+    assert context_of(fresh["record"]) == [0.0, 50.0]  # past it: read again
