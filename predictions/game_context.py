@@ -23,6 +23,7 @@ import threading
 import time
 from collections import OrderedDict
 from collections.abc import Iterable, MutableMapping, Sequence
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -31,8 +32,37 @@ from django.conf import settings
 from ingestion.game_context import game_context_read, game_rows, key_hash
 from training.ml.context import TEAM_CONTEXT, game_seconds_elapsed, team_previous_shot
 
-# game id -> (when it was read, monotonic; its rows): a shot the copy already holds is priced from it.
-_games: OrderedDict[str, tuple[float, np.ndarray]] = OrderedDict()
+
+@dataclass
+class Game:
+    """One game as the store held it when read: its rows, and the context of each (the one rule, computed
+    once: a shot the store holds gets its own row's)."""
+
+    rows: np.ndarray
+    read_at: float  # monotonic
+    team: np.ndarray = field(init=False)
+    elapsed: np.ndarray = field(init=False)
+    event: np.ndarray = field(init=False)
+    made: np.ndarray = field(init=False)
+    index: dict[int, int] = field(init=False)
+    context: tuple[np.ndarray, np.ndarray] = field(init=False)
+
+    def __post_init__(self) -> None:
+        rows = self.rows
+        self.team = np.where(rows["team_id"] >= 0, rows["team_id"], np.nan)
+        self.elapsed = game_seconds_elapsed(rows["period"].astype(np.float64), rows["seconds_left"].astype(np.float64))
+        self.event = np.where(rows["event_id"] >= 0, rows["event_id"], np.nan)
+        self.made = np.where(rows["made"] >= 0, rows["made"], np.nan)
+        self.index = {int(key): i for i, key in enumerate(rows["key"].tolist())}
+        self.context = team_previous_shot(game=np.zeros(len(rows)), team=self.team, elapsed=self.elapsed,
+                                          event=self.event, made=self.made)
+
+    def holds(self, key: int) -> bool:
+        return key in self.index
+
+
+# game id -> the game as read: a shot the copy already holds is priced from it.
+_games: OrderedDict[str, Game] = OrderedDict()
 _lock = threading.Lock()
 
 
@@ -42,30 +72,30 @@ def reset() -> None:
         _games.clear()
 
 
-def _rows_of(named: Iterable[tuple[str, int | None]]) -> dict[str, np.ndarray]:
-    """Each asked game's rows: this process's copy when it is recent enough and holds every asked shot of
-    that game that names one (so every shot before them was read too), else read now, in one query."""
+def _games_of(named: Iterable[tuple[str, int | None]]) -> dict[str, Game]:
+    """Each asked game: this process's copy when it is recent enough and holds every asked shot of that game
+    (so every shot before them was read too), else read now, all in one query."""
     asked: dict[str, list[int | None]] = {}
     for game, key in named:
         asked.setdefault(game, []).append(key)
     now = time.monotonic()
     max_age, capacity = settings.SERVING_GAME_CONTEXT_MAX_AGE_SECONDS, settings.SERVING_GAME_CONTEXT_CACHE_GAMES
-    found: dict[str, np.ndarray] = {}
+    found: dict[str, Game] = {}
     with _lock:
         for game, keys in asked.items():
             cached = _games.get(game)
-            if (cached is not None and now - cached[0] <= max_age and None not in keys
-                    and np.isin(np.asarray(keys, dtype=np.uint64), cached[1]["key"]).all()):
-                found[game] = cached[1]
+            if (cached is not None and now - cached.read_at <= max_age
+                    and all(key is not None and cached.holds(key) for key in keys)):
+                found[game] = cached
                 _games.move_to_end(game)
     missing = [game for game in asked if game not in found]
     if missing:
-        read = {game: game_rows(document) for game, document in game_context_read(missing).items()}
+        read = {game: Game(game_rows(document), now) for game, document in game_context_read(missing).items()}
         found.update(read)
         if capacity:
             with _lock:
-                for game, rows in read.items():
-                    _games[game] = (now, rows)
+                for game, entry in read.items():
+                    _games[game] = entry
                     _games.move_to_end(game)
                 while len(_games) > capacity:
                     _games.popitem(last=False)
@@ -98,54 +128,35 @@ def records_with_game_context(shots: Sequence[MutableMapping[str, Any]]) -> None
     wanted = [shot for shot in shots if TEAM_CONTEXT[0] not in shot["record"]]
     for shot in wanted:
         shot["record"].update(dict.fromkeys(TEAM_CONTEXT, np.nan))
-    named = [shot for shot in wanted if shot.get("game_id")]
+    named = [(shot, str(shot["game_id"]), None if shot.get("shot_key") is None else key_hash(str(shot["shot_key"])))
+             for shot in wanted if shot.get("game_id")]
     if not named:
         return
-    games = _rows_of((str(shot["game_id"]), None if shot.get("shot_key") is None else key_hash(str(shot["shot_key"])))
-                     for shot in named)
-    if not games:
-        return
-    # Rows: every stored shot of these games (known), then each asked shot the store does not hold.
-    parts, codes, offset, total = [], [], {}, 0
-    for code, (game, rows) in enumerate(games.items()):
-        parts.append(rows)
-        codes.append(np.full(len(rows), code))
-        offset[game] = total
-        total += len(rows)
-    code_of = {game: code for code, game in enumerate(games)}
-    asked: list[tuple[int, float, float, float, float]] = []  # game code, team, period, clock, event
-    targets: list[tuple[MutableMapping[str, Any], int]] = []
-    for shot in named:
-        game = str(shot["game_id"])
-        if game not in games:
+    games = _games_of((game, key) for _shot, game, key in named)
+    upcoming: dict[str, list[MutableMapping[str, Any]]] = {}
+    for shot, game, key in named:
+        entry = games.get(game)
+        if entry is None:
             continue
-        rows = games[game]
-        if shot.get("shot_key") is not None:
-            held = np.flatnonzero(rows["key"] == np.uint64(key_hash(str(shot["shot_key"]))))
-            if len(held):  # the store holds this very shot: its own row, which sees only earlier ones
-                targets.append((shot["record"], offset[game] + int(held[0])))
-                continue
-        record = shot["record"]
-        asked.append((code_of[game], _team_of(record, rows), _number(record.get("period")),
-                      _number(record.get("seconds_left")), _number(shot.get("event_id"))))
-        targets.append((record, total + len(asked) - 1))
-    if not targets:
-        return
-    stored = np.concatenate(parts)
-    extra = np.asarray(asked, dtype=np.float64).reshape(-1, 5)
-    team = stored["team_id"].astype(np.float64)
-    team[stored["team_id"] < 0] = np.nan
-    event = stored["event_id"].astype(np.float64)
-    event[stored["event_id"] < 0] = np.nan
-    made = stored["made"].astype(np.float64)
-    made[stored["made"] < 0] = np.nan
-    prev_missed, since = team_previous_shot(
-        game=np.r_[np.concatenate(codes), extra[:, 0]],
-        team=np.r_[team, extra[:, 1]],
-        elapsed=game_seconds_elapsed(np.r_[stored["period"].astype(np.float64), extra[:, 2]],
-                                     np.r_[stored["seconds_left"].astype(np.float64), extra[:, 3]]),
-        event=np.r_[event, extra[:, 4]], made=np.r_[made, np.full(len(extra), np.nan)],
-        known=np.arange(total + len(extra)) < total,
-    )
-    for record, row in targets:
-        record[TEAM_CONTEXT[0]], record[TEAM_CONTEXT[1]] = float(prev_missed[row]), float(since[row])
+        row = entry.index.get(key) if key is not None else None
+        if row is not None:  # the store holds this very shot: its own row's context (only earlier shots)
+            shot["record"][TEAM_CONTEXT[0]] = float(entry.context[0][row])
+            shot["record"][TEAM_CONTEXT[1]] = float(entry.context[1][row])
+        else:
+            upcoming.setdefault(game, []).append(shot)
+    for game, asked in upcoming.items():  # shots not ingested yet: placed among their game's known ones
+        entry = games[game]
+        records = [shot["record"] for shot in asked]
+        n = len(entry.rows)
+        prev_missed, since = team_previous_shot(
+            game=np.zeros(n + len(asked)),
+            team=np.r_[entry.team, [_team_of(record, entry.rows) for record in records]],
+            elapsed=np.r_[entry.elapsed, game_seconds_elapsed(
+                np.asarray([_number(r.get("period")) for r in records]),
+                np.asarray([_number(r.get("seconds_left")) for r in records]))],
+            event=np.r_[entry.event, [_number(shot.get("event_id")) for shot in asked]],
+            made=np.r_[entry.made, np.full(len(asked), np.nan)],
+            known=np.arange(n + len(asked)) < n,
+        )
+        for i, record in enumerate(records):
+            record[TEAM_CONTEXT[0]], record[TEAM_CONTEXT[1]] = float(prev_missed[n + i]), float(since[n + i])
