@@ -40,25 +40,39 @@ class Game:
 
     rows: np.ndarray
     read_at: float  # monotonic
-    team: np.ndarray = field(init=False)
-    elapsed: np.ndarray = field(init=False)
-    event: np.ndarray = field(init=False)
-    made: np.ndarray = field(init=False)
+    team: np.ndarray
+    elapsed: np.ndarray
+    event: np.ndarray
+    made: np.ndarray
+    context: tuple[np.ndarray, np.ndarray]
     index: dict[int, int] = field(init=False)
-    context: tuple[np.ndarray, np.ndarray] = field(init=False)
 
     def __post_init__(self) -> None:
-        rows = self.rows
-        self.team = np.where(rows["team_id"] >= 0, rows["team_id"], np.nan)
-        self.elapsed = game_seconds_elapsed(rows["period"].astype(np.float64), rows["seconds_left"].astype(np.float64))
-        self.event = np.where(rows["event_id"] >= 0, rows["event_id"], np.nan)
-        self.made = np.where(rows["made"] >= 0, rows["made"], np.nan)
-        self.index = {int(key): i for i, key in enumerate(rows["key"].tolist())}
-        self.context = team_previous_shot(game=np.zeros(len(rows)), team=self.team, elapsed=self.elapsed,
-                                          event=self.event, made=self.made)
+        self.index = {int(key): i for i, key in enumerate(self.rows["key"].tolist())}
 
     def holds(self, key: int) -> bool:
         return key in self.index
+
+
+def games_read(documents: dict[str, Any], *, read_at: float) -> dict[str, Game]:
+    """Games from their store documents, every row's context computed in one pass over all of them."""
+    if not documents:
+        return {}
+    parts = [game_rows(document) for document in documents.values()]
+    rows = np.concatenate(parts)
+    team = np.where(rows["team_id"] >= 0, rows["team_id"], np.nan)
+    elapsed = game_seconds_elapsed(rows["period"].astype(np.float64), rows["seconds_left"].astype(np.float64))
+    event = np.where(rows["event_id"] >= 0, rows["event_id"], np.nan)
+    made = np.where(rows["made"] >= 0, rows["made"], np.nan)
+    codes = np.repeat(np.arange(len(parts)), [len(part) for part in parts])
+    prev_missed, since = team_previous_shot(game=codes, team=team, elapsed=elapsed, event=event, made=made)
+    games, start = {}, 0
+    for game, part in zip(documents, parts, strict=True):
+        cut = slice(start, start + len(part))
+        games[game] = Game(rows=part, read_at=read_at, team=team[cut], elapsed=elapsed[cut], event=event[cut],
+                           made=made[cut], context=(prev_missed[cut], since[cut]))
+        start += len(part)
+    return games
 
 
 # game id -> the game as read: a shot the copy already holds is priced from it.
@@ -90,7 +104,7 @@ def _games_of(named: Iterable[tuple[str, int | None]]) -> dict[str, Game]:
                 _games.move_to_end(game)
     missing = [game for game in asked if game not in found]
     if missing:
-        read = {game: Game(game_rows(document), now) for game, document in game_context_read(missing).items()}
+        read = games_read(game_context_read(missing), read_at=now)
         found.update(read)
         if capacity:
             with _lock:
