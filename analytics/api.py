@@ -8,15 +8,31 @@ from __future__ import annotations
 
 from typing import Any
 
-from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiExample, OpenApiParameter, extend_schema
+from drf_spectacular.utils import OpenApiExample, extend_schema
 from rest_framework import serializers
 from rest_framework.request import Request
 from rest_framework.response import Response
 
 from analytics import selectors
 from parivision.errors import ApplicationError
+from parivision.fields import StrictRegexField
 from predictions.api import VALIDATION_ERROR_EXAMPLE, ApiView, _errors
+
+SEASON_PATTERN = r"^\d{4}-\d{2}$"
+
+
+def _season_field(help_text: str) -> StrictRegexField:
+    """The ``season`` filter of both endpoints: 2023-24 and nothing else (schema pattern and 400)."""
+    return StrictRegexField(SEASON_PATTERN, required=False, help_text=help_text,
+                            error_messages={"invalid": "Not a season; expected e.g. 2023-24."})
+
+
+class _StrictFilters(serializers.Serializer):
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        unknown = sorted(set(self.initial_data) - set(self.fields))
+        if unknown:
+            raise serializers.ValidationError({unknown[0]: "Unknown parameter."})
+        return attrs
 
 
 class ShotMakingRowSerializer(serializers.Serializer):
@@ -44,20 +60,14 @@ ROW_EXAMPLE = {
 
 
 class ShotMakingListApi(ApiView):
-    class FilterSerializer(serializers.Serializer):
-        season = serializers.CharField(required=False, max_length=7, help_text="e.g. 2023-24 (default: the latest).")
+    class FilterSerializer(_StrictFilters):
+        season = _season_field("e.g. 2023-24 (default: the latest).")
         team = serializers.CharField(required=False, max_length=3, help_text="Franchise code, e.g. BOS.")
         min_attempts = serializers.IntegerField(required=False, min_value=1, max_value=5000,
                                                 help_text="Default SMOE_MIN_ATTEMPTS (100).")
         sort = serializers.ChoiceField(choices=selectors.SMOE_SORTS, required=False, default="diff")
         order = serializers.ChoiceField(choices=("asc", "desc"), required=False, default="desc")
         limit = serializers.IntegerField(required=False, min_value=1, max_value=1000, default=100)
-
-        def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
-            unknown = sorted(set(self.initial_data) - set(self.fields))
-            if unknown:
-                raise serializers.ValidationError({unknown[0]: "Unknown parameter."})
-            return attrs
 
     class OutputSerializer(serializers.Serializer):
         class Meta:
@@ -108,6 +118,9 @@ class ShotMakingListApi(ApiView):
 
 
 class ShotMakingPlayerApi(ApiView):
+    class FilterSerializer(_StrictFilters):
+        season = _season_field("e.g. 2023-24 (default: the player's latest season).")
+
     class OutputSerializer(serializers.Serializer):
         class Meta:
             ref_name = "ShotMakingPlayer"
@@ -142,7 +155,7 @@ class ShotMakingPlayerApi(ApiView):
         operation_id="shot_making_player",
         summary="Shot-making over expected: one player's season",
         description="The season's summary row, actual vs expected by zone and by location, and game by game.",
-        parameters=[OpenApiParameter("season", OpenApiTypes.STR, description="Default: the player's latest season.")],
+        parameters=[FilterSerializer],
         responses={200: OutputSerializer, **_errors(400, 404, 429)},
         examples=[
             OpenApiExample("A player's season", response_only=True, status_codes=["200"], value={
@@ -161,11 +174,9 @@ class ShotMakingPlayerApi(ApiView):
         tags=["analytics"],
     )  # fmt: skip
     def get(self, request: Request, player_id: int) -> Response:
-        unknown = sorted(set(request.query_params) - {"season"})
-        if unknown:
-            raise ApplicationError("is not a parameter of this endpoint", field=unknown[0], value=request.query_params[unknown[0]])
-        season = request.query_params.get("season", "")[:7]
-        detail = selectors.smoe_player(player_id=player_id, season=season)
+        filters = self.FilterSerializer(data=request.query_params)
+        filters.is_valid(raise_exception=True)
+        detail = selectors.smoe_player(player_id=player_id, season=filters.validated_data.get("season", ""))
         if detail is None:
             raise ApplicationError("has no shots in the stored figures", field="player_id", value=player_id,
                                    code="not_found", status=404)  # fmt: skip

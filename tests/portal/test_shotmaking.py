@@ -95,6 +95,24 @@ def test_the_api_refuses_bad_parameters_by_name(computed, params, field):
     assert response.json()["errors"][0]["field"] == field
 
 
+@pytest.mark.parametrize("path", ["/api/v1/shot-making", "/api/v1/shot-making/players/1003"])
+@pytest.mark.parametrize("season", ["2023", "23-24", "2023-24x", "\u00f1\u00e9{}", "2023/24"])
+def test_a_season_not_written_like_2023_24_is_refused_by_name_even_before_any_figures(mongo_db, path, season):
+    """Nothing computed yet: a malformed season is still a 400 naming it, not an empty 200."""
+    response = APIClient().get(path, {"season": season})
+
+    assert response.status_code == 400
+    error = response.json()["errors"][0]
+    assert (error["field"], error["message"]) == ("season", "Not a season; expected e.g. 2023-24.")
+
+
+def test_the_player_endpoint_refuses_an_unknown_parameter_by_name(computed):
+    response = APIClient().get("/api/v1/shot-making/players/1003", {"colour": "red"})
+
+    assert response.status_code == 400
+    assert response.json()["errors"][0]["field"] == "colour"
+
+
 def test_the_api_serves_one_player_and_404s_an_unknown_one(computed):
     api = APIClient()
     body = api.get("/api/v1/shot-making/players/1003").json()
