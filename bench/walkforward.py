@@ -35,6 +35,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from bench.opponent_defense import opponent_defense_features
 from bench.train import peak_rss_mb, season_load
 from training.ml.context import CONTEXT_COLUMNS, game_context_features
 from training.ml.features import HISTORY_DAYS
@@ -120,10 +121,17 @@ def context_columns_chosen(*, all_columns: bool, named: list[str] | None,
     return [name for name in CONTEXT_COLUMNS if name in named]
 
 
-def context_features_of(columns: list[str]) -> Callable[[pd.DataFrame], pd.DataFrame]:
-    """``game_context_features`` cut to ``columns`` (the rule is computed whole, then selected)."""
+def measured_features(context_columns: list[str], *, opponent_days: int | None,
+                      opponent_prior: float) -> Callable[[pd.DataFrame], pd.DataFrame] | None:
+    """The measured columns a run appends: the chosen game-context ones, then the opponent's defence."""
+    if not context_columns and opponent_days is None:
+        return None
+
     def features(frame: pd.DataFrame) -> pd.DataFrame:
-        return game_context_features(frame)[columns]
+        parts = [game_context_features(frame)[context_columns]] if context_columns else []
+        if opponent_days is not None:
+            parts.append(opponent_defense_features(frame, days=opponent_days, prior=opponent_prior))
+        return pd.concat(parts, axis=1)
     return features
 
 
@@ -146,6 +154,9 @@ def main(argv: list[str] | None = None) -> int:
                         help="append the game-context features (training/ml/context.py): measurement only")
     parser.add_argument("--context-columns", type=_csv, default=None,
                         help=f"append only these game-context features ({', '.join(CONTEXT_COLUMNS)})")
+    parser.add_argument("--opponent-days", type=int, default=None,
+                        help="append the opponent's allowed make rate over these days (bench/opponent_defense.py)")
+    parser.add_argument("--opponent-prior", type=float, default=300.0, help="its shrinkage, in shots")
     parser.add_argument("--save-probabilities", type=Path, default=None,
                         help="folder for each season's test probabilities (<season>.npz, outside git)")
     args = parser.parse_args(argv)
@@ -162,12 +173,14 @@ def main(argv: list[str] | None = None) -> int:
     print("PariVision walk-forward benchmark", flush=True)
     shots = seasons_load(args.data_dir, cache=args.cache)
     rf_params = {**RANDOM_FOREST_PARAMS, "n_estimators": args.rf_trees} if args.rf_trees else None
+    extra_features = measured_features(context_columns, opponent_days=args.opponent_days,
+                                       opponent_prior=args.opponent_prior)
     results = walkforward_run(
         shots=shots, seasons=args.seasons, training_seasons=args.training_seasons, history_days=args.history_days,
         kinds=args.kinds, random_forest_params=rf_params,
         policies={name: POLICIES[name] for name in args.calibrations},
         keep_probabilities=args.save_probabilities is not None,
-        extra_features=context_features_of(context_columns) if context_columns else None,
+        extra_features=extra_features,
         progress=lambda message: print(f"  … {message}", flush=True),
     )
     summary: dict[str, Any] = walkforward_summary(results, policies=args.calibrations)
@@ -208,6 +221,8 @@ def main(argv: list[str] | None = None) -> int:
         "kinds": args.kinds,
         "calibrations": args.calibrations,
         "context_features": context_columns,
+        "opponent_days": args.opponent_days,
+        "opponent_prior": args.opponent_prior if args.opponent_days else None,
         "rf_trees": args.rf_trees or RANDOM_FOREST_PARAMS["n_estimators"],
         "loadavg_start": [round(v, 2) for v in load_start],
         "loadavg_end": [round(v, 2) for v in os.getloadavg()],

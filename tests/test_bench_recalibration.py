@@ -66,7 +66,7 @@ def _error(message: str) -> None:
 
 
 def test_an_ablation_names_its_context_columns_and_appends_only_those() -> None:
-    from bench.walkforward import context_columns_chosen, context_features_of
+    from bench.walkforward import context_columns_chosen, measured_features
     from training.ml.context import CONTEXT_COLUMNS
 
     assert context_columns_chosen(all_columns=False, named=None, error=_error) == []
@@ -83,9 +83,45 @@ def test_an_ablation_names_its_context_columns_and_appends_only_those() -> None:
         "game_id": ["g1"] * 3, "event_id": [1, 2, 3], "period": [1, 1, 1], "seconds_left": [700, 690, 600],
         "player_id": [7, 7, 8], "team_id": [1, 1, 2], "made": [1, 0, 1], "shot_type": ["2PT", "3PT", "3PT"],
     })
-    columns = context_features_of(chosen)(game)
+    assert measured_features([], opponent_days=None, opponent_prior=300) is None
+    features = measured_features(chosen, opponent_days=None, opponent_prior=300)
+    assert features is not None
+    columns = features(game)
     assert list(columns.columns) == chosen
     # The third shot (the other team) sees the first team's 2 points: a margin of -2; the shooter's
     # second shot sees one earlier attempt of his.
     assert columns["ctx_fg_margin"].tolist() == [0.0, 2.0, -2.0]
     assert columns["ctx_shooter_attempts"].tolist() == [0.0, 1.0, 0.0]
+
+
+def test_the_opponent_defence_reads_only_earlier_days_and_is_shrunk_toward_the_league() -> None:
+    from bench.opponent_defense import opponent_defense_features
+    from bench.walkforward import measured_features
+
+    # Day 1: BOS (home) shoots 2PT against NYK 4 times, 1 made; NYK shoots 2PT against BOS 4 times, 3 made.
+    # Day 2: one shot each way, and one with no known side.
+    day1 = pd.Timestamp("2024-01-01")
+    day2 = pd.Timestamp("2024-01-02")
+    frame = pd.DataFrame({
+        "game_date": [day1] * 8 + [day2] * 3,
+        "is_home": [True] * 4 + [False] * 4 + [True, False, None],
+        "home_team": ["BOS"] * 11, "away_team": ["NYK"] * 11,
+        "shot_type": ["2PT"] * 11,
+        "made": [1, 0, 0, 0, 1, 1, 1, 0, 1, 0, 1],
+    })
+    out = opponent_defense_features(frame, days=30, prior=4.0)["opp_allowed_rel"].to_numpy()
+
+    # Day 1 sees nothing before it: unknown.
+    assert np.isnan(out[:8]).all()
+    league = 4 / 8
+    # BOS's day-2 shot faces NYK, which allowed 1 of 4: (1 + 4 * 0.5) / (4 + 4) - 0.5.
+    assert out[8] == pytest.approx((1 + 4 * league) / 8 - league)
+    # NYK's faces BOS, which allowed 3 of 4.
+    assert out[9] == pytest.approx((3 + 4 * league) / 8 - league)
+    assert np.isnan(out[10])
+    # Outside the window (30 days later) nothing is remembered.
+    later = frame.assign(game_date=[day1] * 8 + [day1 + pd.Timedelta(days=31)] * 3)
+    assert np.isnan(opponent_defense_features(later, days=30, prior=4.0)["opp_allowed_rel"].to_numpy()[8:]).all()
+    combined = measured_features([], opponent_days=30, opponent_prior=4.0)
+    assert combined is not None
+    assert list(combined(frame).columns) == ["opp_allowed_rel"]
