@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from typing import Any
 
 import numpy as np
@@ -98,6 +98,17 @@ def game_context_mark_built() -> None:
 
 def game_context_built() -> bool:
     return collection().find_one({"_id": STATE_ID}, {"_id": 1}) is not None
+
+
+def game_context_documents(*, written_since: dt.datetime | None = None) -> Iterator[dict[str, Any]] | None:
+    """Every game's document (or those written at or after ``written_since``, by the ``u`` index); None
+    while the store has not been built."""
+    if not game_context_built():
+        return None
+    query: dict[str, Any] = {"_id": {"$ne": STATE_ID}}
+    if written_since is not None:
+        query["u"] = {"$gte": written_since}
+    return collection().find(query, {"b": 1}, batch_size=500)
 
 
 def game_context_read(game_ids: Iterable[str]) -> dict[str, dict[str, Any]]:

@@ -145,6 +145,8 @@ def ensure_indexes() -> None:
     warehouse_collection(FIGURES).create_index([("scope", ASCENDING)])
     # The shooter-history store's documents by the time of their last write (ingestion/history.py).
     warehouse_collection(SHOOTER_HISTORY).create_index([("u", ASCENDING)])
+    # The game-context store's, for the resident copies' refreshes (predictions/game_context.py).
+    warehouse_collection(GAME_CONTEXT).create_index([("u", ASCENDING)])
 
 
 def _drop_old_unique_event_index() -> None:

@@ -180,8 +180,9 @@ class PlayerHistoryCache:
         self._resident_all = (frozenset(player for player, _ in resident), merge([h for _, h in resident]))
 
 
-def resident_loop(history_cache: PlayerHistoryCache, *, stop: threading.Event) -> None:
-    """Load the store into ``history_cache``, then keep it current, until ``stop`` is set."""
+def resident_loop(history_cache: PlayerHistoryCache, *, stop: threading.Event, games: Any = None) -> None:
+    """Load the store into ``history_cache`` (and, given ``games``, the game-context store into that
+    ``predictions.game_context.ResidentGames``), then keep them current, until ``stop`` is set."""
     while not stop.is_set():
         loading = not history_cache.resident_loaded.is_set()
         try:
@@ -192,6 +193,14 @@ def resident_loop(history_cache: PlayerHistoryCache, *, stop: threading.Event) -
                 logger.info("resident shooter histories: %d players loaded", result)
         except Exception:  # MongoDB away: requests read the store themselves until it is back
             logger.exception("resident shooter histories: refresh failed")
+        if games is not None:
+            loading = not games.loaded.is_set()
+            try:
+                result = games.refresh(refresh_seconds=history_cache.refresh_seconds)
+                if result is not None and loading:
+                    logger.info("resident game contexts: %d games loaded", result)
+            except Exception:  # requests read their games themselves until it is back
+                logger.exception("resident game contexts: refresh failed")
         stop.wait(history_cache.refresh_seconds)
 
 
@@ -208,7 +217,13 @@ def resident_start() -> threading.Thread | None:
     with _cache_lock:
         if _resident_thread is None or not _resident_thread.is_alive():
             _resident_stop.clear()
-            _resident_thread = threading.Thread(target=resident_loop, args=(history_cache,), kwargs={"stop": _resident_stop},
+            games = None
+            if settings.SERVING_GAME_CONTEXT_RESIDENT:
+                from predictions import game_context
+
+                games = game_context.resident()
+            _resident_thread = threading.Thread(target=resident_loop, args=(history_cache,),
+                                                kwargs={"stop": _resident_stop, "games": games},
                                                 name="resident-histories", daemon=True)
             _resident_thread.start()
     return _resident_thread

@@ -328,6 +328,9 @@ SERVING_HISTORY_REFRESH_SECONDS = env_float("SERVING_HISTORY_REFRESH_SECONDS", 1
 # this process read within SERVING_GAME_CONTEXT_MAX_AGE_SECONDS when that copy holds the shot (its earlier
 # shots came before it); a shot not ingested yet always reads its game afresh (predictions/game_context.py).
 SERVING_GAME_CONTEXT_CACHE_GAMES = env_int("SERVING_GAME_CONTEXT_CACHE_GAMES", 5_000, minimum=0, maximum=1_000_000)
+# With SERVING_HISTORY_RESIDENT, the same thread also holds every stored game's shot contexts (16 bytes a
+# shot): a shot already ingested is priced without a read, the first time too.
+SERVING_GAME_CONTEXT_RESIDENT = env_bool("SERVING_GAME_CONTEXT_RESIDENT", True)
 SERVING_GAME_CONTEXT_MAX_AGE_SECONDS = env_float("SERVING_GAME_CONTEXT_MAX_AGE_SECONDS", 300.0, minimum=0.0,
                                                  maximum=86_400)
 SERVING_BATCH_MAX = env_int("SERVING_BATCH_MAX", 1_000, minimum=1, maximum=10_000)

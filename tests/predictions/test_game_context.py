@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import time
 from typing import Any
 
 import numpy as np
@@ -208,3 +209,66 @@ def test_the_copy_is_bounded_and_ages(game_in_warehouse: list[dict[str, Any]], s
     fresh = held_shot()
     records_with_game_context([fresh])
     assert context_of(fresh["record"]) == [0.0, 50.0]  # past it: read again
+
+
+def _held(held: dict[str, Any]) -> dict[str, Any]:
+    body = shot(game_id=GAME, period=held["period"], seconds_left=held["seconds_left"], player_id=held["player_id"],
+                x_ft=held["x_ft"], y_ft=held["y_ft"])
+    body["game_date"] = dt.date(2023, 11, 20)
+    return services.shot_canonical(body)
+
+
+def test_resident_games_price_held_shots_without_a_read_and_follow_the_store(
+        game_in_warehouse: list[dict[str, Any]], monkeypatch: pytest.MonkeyPatch) -> None:
+    from ingestion.game_context import game_context_mark_built
+    from predictions import game_context
+
+    resident = game_context.resident()
+    assert resident.refresh(refresh_seconds=15) is None  # the store is not marked built: nothing to load
+    assert not resident.loaded.is_set()
+    game_context_mark_built()
+    other = "0022300778"
+    game_context_write({other: [{**doc(5, 1, 710, 1003, HOME, True), "game_id": other}]})
+    assert resident.refresh(refresh_seconds=15) == 2
+    assert resident.games == 2
+
+    reads: list[list[str]] = []
+    real = game_context.game_context_read
+    monkeypatch.setattr(game_context, "game_context_read", lambda games: reads.append(list(games)) or real(games))
+    held = [_held(d) for d in game_in_warehouse]
+    records_with_game_context(held)
+    assert reads == []  # every one of them from the resident copy, the first time
+    expected = with_team_context(pd.DataFrame(game_in_warehouse))[list(TEAM_CONTEXT)].to_numpy().tolist()
+    np.testing.assert_array_equal([context_of(h["record"]) for h in held], expected)  # training's, exactly
+
+    # A shot not ingested yet still reads its game afresh.
+    upcoming = canonical(player_id=1003)
+    records_with_game_context([upcoming])
+    assert reads == [[GAME]]
+    assert context_of(upcoming["record"]) == [1.0, 10.0]
+
+    # A correction of an earlier shot reaches the copy at the next refresh (the documents written since).
+    corrected = [dict(d) for d in game_in_warehouse]
+    corrected[2]["made"] = True  # 1004's shot at 1:650 becomes a make
+    game_context_write({GAME: corrected})
+    assert resident.refresh(refresh_seconds=15) == 1 + 1  # this game, and the other within the look-back
+    last = _held(game_in_warehouse[3])
+    records_with_game_context([last])
+    assert context_of(last["record"]) == [0.0, 50.0]
+    assert reads == [[GAME]]
+
+
+def test_resident_games_are_not_trusted_once_the_refreshes_stop(game_in_warehouse: list[dict[str, Any]]) -> None:
+    from ingestion.game_context import game_context_mark_built
+    from predictions import game_context
+
+    game_context_mark_built()
+    resident = game_context.resident()
+    assert resident.refresh(refresh_seconds=0.5) == 1
+    assert resident.context_of(GAME, game_context.key_hash(game_in_warehouse[3]["_id"])) == (1.0, 50.0)
+    assert resident.context_of(GAME, 12345) is None  # a shot the store does not hold
+    time.sleep(1.6)  # three refreshes of 0.5 s missed
+    assert resident.context_of(GAME, game_context.key_hash(game_in_warehouse[3]["_id"])) is None
+    asked = _held(game_in_warehouse[3])
+    records_with_game_context([asked])  # read from the store instead
+    assert context_of(asked["record"]) == [1.0, 50.0]

@@ -237,6 +237,11 @@ def test_the_resident_thread_loads_the_store_once_it_is_built(mlflow_store, sett
     store.history_backfill()
     assert history.cache().resident_loaded.wait(10.0)
     assert history.cache().resident_players == mlflow_store.frame["player_id"].nunique()
+    # The same thread holds the game-context store the backfill built (SERVING_GAME_CONTEXT_RESIDENT).
+    from predictions import game_context
+
+    assert game_context.resident().loaded.wait(10.0)
+    assert game_context.resident().games == mlflow_store.frame["game_id"].nunique()
     history.resident_stop()
     assert not thread.is_alive()
 
