@@ -325,21 +325,30 @@ def stored_shooters(client: Any, database: str) -> int:
     return int(client[database][SHOOTER_HISTORY].count_documents({"_id": {"$ne": STATE_ID}}))
 
 
-def resident_wait(port: int, players: int, *, timeout: float) -> None:
-    """Until every web worker holds ``players`` resident histories (``parivision_serving_resident_shooters``,
-    the least over the workers), then two seconds more for the last one to settle."""
+def stored_games(client: Any, database: str) -> int:
+    """Games in the game-context store of ``database`` (what every web worker loads resident too)."""
+    from ingestion.game_context import STATE_ID
+    from parivision.mongo import GAME_CONTEXT
+
+    return int(client[database][GAME_CONTEXT].count_documents({"_id": {"$ne": STATE_ID}}))
+
+
+def resident_wait(port: int, players: int, *, timeout: float, metric: str = "parivision_serving_resident_shooters",
+                  what: str = "resident histories") -> None:
+    """Until every web worker holds ``players`` resident entries of ``metric`` (the least over the workers:
+    shooters' histories, or games' contexts), then two seconds more for the last one to settle."""
     import requests
 
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         text = requests.get(f"http://127.0.0.1:{port}/metrics", timeout=10).text
         values = [float(line.split()[-1]) for line in text.splitlines()
-                  if line.startswith("parivision_serving_resident_shooters")]
+                  if line.startswith(metric)]
         if values and min(values) >= players:
             time.sleep(2)
             return
         time.sleep(0.5)
-    raise SystemExit(f"the web workers did not load {players:,} resident histories within {timeout:.0f} s")
+    raise SystemExit(f"the web workers did not load {players:,} {what} within {timeout:.0f} s")
 
 
 def worker_pids(parent: int) -> list[int]:
@@ -655,6 +664,11 @@ def main(argv: list[str] | None = None) -> int:
             players = stored_shooters(client, "parivision_warehouse")
             resident_wait(port, players, timeout=600)
             print(f"  web workers hold {players:,} shooters' histories resident "
+                  f"({time.perf_counter() - started:.1f} s after they were ready)", flush=True)
+            games = stored_games(client, "parivision_warehouse")
+            resident_wait(port, games, timeout=600, metric="parivision_serving_resident_games",
+                          what="resident game contexts")
+            print(f"  web workers hold {games:,} games' contexts resident "
                   f"({time.perf_counter() - started:.1f} s after they were ready)", flush=True)
         # MLflow's own server of the same version.
         mlflow_port = free_port()

@@ -33,6 +33,7 @@ from django.conf import settings
 
 from ingestion.game_context import game_context_documents, game_context_read, game_rows, key_hash
 from ingestion.history import store_now
+from predictions import metrics
 from training.ml.context import TEAM_CONTEXT, game_seconds_elapsed, team_previous_shot
 
 
@@ -144,6 +145,7 @@ class ResidentGames:
         self._looked_at = looked_at
         self.games = len(self._games)
         self.loaded.set()
+        metrics.resident_games_set(self.games)
         return count
 
     def _put(self, documents: list[dict[str, Any]]) -> int:

@@ -74,9 +74,20 @@ RESIDENT_SHOOTERS = Gauge(
 )
 
 
+RESIDENT_GAMES = Gauge(
+    "parivision_serving_resident_games",
+    "Games whose shot contexts a web process holds resident (loaded at start, kept current); the least of the "
+    "live processes.", multiprocess_mode="livemin",
+)
+
+
 def model_loaded_set(loaded: bool) -> None:
     MODEL_LOADED.set(1 if loaded else 0)
 
 
 def resident_shooters_set(count: int) -> None:
     RESIDENT_SHOOTERS.set(count)
+
+
+def resident_games_set(count: int) -> None:
+    RESIDENT_GAMES.set(count)
