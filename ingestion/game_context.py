@@ -6,7 +6,7 @@ which the MongoDB stand-in answers in tens of milliseconds a game (and a batch n
 games in seconds); this store answers by ``_id``, with the game packed the way the shooter-history
 store packs a day (``ingestion/history.py``: the stand-in handles a binary value as one value)::
 
-    {"_id": <game_id>, "b": <bytes: one ROW per shot>, "u": <when it was last written>}
+    {"_id": <game_id>, "b": <bytes: one ROW per shot>, "u": <when it was last written>, "v": <writes so far>}
 
 (a ROW's ``key`` is a 64-bit hash of the shot's key, ``key_hash``: serving finds a shot the store
 already holds by it, without the keys' text, which the stand-in reads slowly).
@@ -83,7 +83,8 @@ def game_context_write(games: Mapping[str, Sequence[Mapping[str, Any]]]) -> int:
     empty = [game for game, shots in games.items() if not shots]
     for game, shots in games.items():
         if shots:
-            operations.append(UpdateOne({"_id": game}, {"$set": {**game_document(shots), "u": written}}, upsert=True))
+            operations.append(UpdateOne({"_id": game}, {"$set": {**game_document(shots), "u": written}, "$inc": {"v": 1}},
+                                        upsert=True))
     store = collection()
     for start in range(0, len(operations), WRITE_CHUNK):
         store.bulk_write(operations[start:start + WRITE_CHUNK], ordered=False)
@@ -100,15 +101,25 @@ def game_context_built() -> bool:
     return collection().find_one({"_id": STATE_ID}, {"_id": 1}) is not None
 
 
-def game_context_documents(*, written_since: dt.datetime | None = None) -> Iterator[dict[str, Any]] | None:
-    """Every game's document (or those written at or after ``written_since``, by the ``u`` index); None
+def game_context_documents(*, written_since: dt.datetime | None = None,
+                           held: Mapping[str, int] | None = None) -> Iterator[dict[str, Any]] | None:
+    """Every game's document, or those written at or after ``written_since`` (by the ``u`` index) whose
+    write count ``v`` is not the one ``held`` gives for them (a copy already holds that version: the look
+    back over recent writes, which clocks and writes in flight need, then costs only the counts); None
     while the store has not been built."""
     if not game_context_built():
         return None
-    query: dict[str, Any] = {"_id": {"$ne": STATE_ID}}
-    if written_since is not None:
-        query["u"] = {"$gte": written_since}
-    return collection().find(query, {"b": 1}, batch_size=500)
+    store = collection()
+    if written_since is None:
+        return store.find({"_id": {"$ne": STATE_ID}}, {"b": 1, "v": 1}, batch_size=500)
+    held = held or {}
+    stamps = store.find({"_id": {"$ne": STATE_ID}, "u": {"$gte": written_since}}, {"v": 1})
+    changed = [doc["_id"] for doc in stamps if doc.get("v") is None or held.get(str(doc["_id"])) != doc["v"]]
+
+    def read() -> Iterator[dict[str, Any]]:
+        for start in range(0, len(changed), 500):
+            yield from store.find({"_id": {"$in": changed[start:start + 500]}}, {"b": 1, "v": 1})
+    return read()
 
 
 def game_context_read(game_ids: Iterable[str]) -> dict[str, dict[str, Any]]:

@@ -104,12 +104,13 @@ class HeldGame:
 class ResidentGames:
     """Every stored game's held-shot contexts in this process (``SERVING_GAME_CONTEXT_RESIDENT``), loaded and
     kept current by the resident thread (``predictions.history.resident_loop``) from the store's ``u``
-    stamps, as the resident shooter histories are: a shot already ingested is then priced without a read,
-    the first time too. 16 bytes a shot (all seven seasons: about 23 MB a process). Trusted until three
+    stamps (re-reading only games whose write count moved), as the resident shooter histories are: a shot
+    already ingested is then priced without a read, the first time too. 16 bytes a shot (all seven seasons: about 23 MB a process). Trusted until three
     refreshes have failed in a row; a game the warehouse lost all its shots of stays until the next load."""
 
     def __init__(self) -> None:
         self._games: dict[str, HeldGame] = {}
+        self._versions: dict[str, int] = {}  # the store's write count ("v") of each game held
         self._until = -math.inf
         self._looked_at: dt.datetime | None = None
         self.loaded = threading.Event()
@@ -130,7 +131,7 @@ class ResidentGames:
         started, looked_at = time.monotonic(), store_now()
         since = (None if not self.loaded.is_set() or self._looked_at is None
                  else self._looked_at - dt.timedelta(seconds=RESIDENT_LOOKBACK_SECONDS))
-        documents = game_context_documents(written_since=since)
+        documents = game_context_documents(written_since=since, held=self._versions)
         if documents is None:
             return None
         count, chunk = 0, []
@@ -155,7 +156,10 @@ class ResidentGames:
         for document, part in zip(documents, parts, strict=True):
             cut = slice(start, start + len(part))
             order = np.argsort(part["key"], kind="stable")
-            self._games[str(document["_id"])] = HeldGame(  # one assignment: a request sees the old or the new
+            game = str(document["_id"])
+            if document.get("v") is not None:
+                self._versions[game] = int(document["v"])
+            self._games[game] = HeldGame(  # one assignment: a request sees the old or the new
                 keys=np.ascontiguousarray(part["key"][order]), prev_missed=prev_missed[cut][order].astype(np.float32),
                 since=since[cut][order].astype(np.float32))
             start += len(part)
@@ -163,6 +167,7 @@ class ResidentGames:
 
     def clear(self) -> None:
         self._games = {}
+        self._versions = {}
         self._until = -math.inf
         self._looked_at = None
         self.loaded.clear()

@@ -58,6 +58,11 @@ def test_imports_reimports_and_corrections_keep_each_game_s_document_equal_to_it
     _run, report = shots_import_file(location=str(write_csv(tmp_path / "v2.csv", fixed)))
     assert report.corrected == 1
     assert stored_games() == warehouse_games()  # the corrected outcome, not a second entry
+    # Every write of a game counts ("v"): the resident copies re-read only games whose count moved.
+    versions = {doc["_id"]: doc["v"] for doc in game_context.collection().find({"_id": {"$ne": game_context.STATE_ID}})}
+    corrected_game = fixed[0]["GAME_ID"].rjust(10, "0")
+    assert all(v >= 2 for v in versions.values())  # the import and the re-import at least
+    assert versions[corrected_game] > min(versions.values())  # the correction wrote its game once more
 
 
 def test_the_backfill_builds_the_store_for_a_warehouse_filled_before_it(tmp_path):

@@ -251,7 +251,9 @@ def test_resident_games_price_held_shots_without_a_read_and_follow_the_store(
     corrected = [dict(d) for d in game_in_warehouse]
     corrected[2]["made"] = True  # 1004's shot at 1:650 becomes a make
     game_context_write({GAME: corrected})
-    assert resident.refresh(refresh_seconds=15) == 1 + 1  # this game, and the other within the look-back
+    # Only this game: the other one is within the look-back but its write count has not moved.
+    assert resident.refresh(refresh_seconds=15) == 1
+    assert resident.refresh(refresh_seconds=15) == 0  # nothing written since: nothing re-read
     last = _held(game_in_warehouse[3])
     records_with_game_context([last])
     assert context_of(last["record"]) == [0.0, 50.0]
