@@ -87,41 +87,74 @@ def games_read(documents: dict[str, Any], *, read_at: float) -> dict[str, Game]:
 
 
 @dataclass(frozen=True)
-class HeldGame:
-    """The context of every shot the store holds of one game, by key hash (sorted): what a held shot needs."""
+class HeldShots:
+    """The context of held shots by key hash (sorted): one game's, or every game's of a load."""
 
     keys: np.ndarray  # uint64, sorted
     prev_missed: np.ndarray  # float32 (0 / 1 / NaN, exact)
     since: np.ndarray  # float32 (whole seconds up to SINCE_CAP, or NO_PREVIOUS, exact)
 
-    def context_of(self, key: int) -> tuple[float, float] | None:
-        i = int(np.searchsorted(self.keys, np.uint64(key)))
-        if i < len(self.keys) and int(self.keys[i]) == key:
-            return float(self.prev_missed[i]), float(self.since[i])
-        return None
+    @classmethod
+    def of(cls, keys: np.ndarray, prev_missed: np.ndarray, since: np.ndarray) -> HeldShots:
+        order = np.argsort(keys, kind="stable")
+        return cls(keys=np.ascontiguousarray(keys[order]), prev_missed=prev_missed[order].astype(np.float32),
+                   since=since[order].astype(np.float32))
+
+    def contexts_of(self, keys: Sequence[int]) -> list[tuple[float, float] | None]:
+        """Each key's context (None: not held), in one search."""
+        if not len(self.keys) or not keys:
+            return [None] * len(keys)
+        wanted = np.fromiter(keys, dtype=np.uint64, count=len(keys))
+        at = np.minimum(self.keys.searchsorted(wanted), len(self.keys) - 1)
+        hit = (self.keys[at] == wanted).tolist()
+        prev_missed, since = self.prev_missed[at].tolist(), self.since[at].tolist()
+        return [(prev_missed[i], since[i]) if hit[i] else None for i in range(len(keys))]
+
+
+_NOTHING_HELD = HeldShots(keys=np.empty(0, np.uint64), prev_missed=np.empty(0, np.float32),
+                          since=np.empty(0, np.float32))
 
 
 class ResidentGames:
     """Every stored game's held-shot contexts in this process (``SERVING_GAME_CONTEXT_RESIDENT``), loaded and
     kept current by the resident thread (``predictions.history.resident_loop``) from the store's ``u``
     stamps (re-reading only games whose write count moved), as the resident shooter histories are: a shot
-    already ingested is then priced without a read, the first time too. 16 bytes a shot (all seven seasons: about 23 MB a process). Trusted until three
-    refreshes have failed in a row; a game the warehouse lost all its shots of stays until the next load."""
+    already ingested is then priced without a read, the first time too.
+
+    The load's games are one sorted array of key hashes (16 bytes a shot with the two values: all seven
+    seasons, about 23 MB a process), so a batch's shots are found in one search; a game re-read by a later
+    refresh is kept on its own and wins over the load's copy of it. Trusted until three refreshes have
+    failed in a row; a game the warehouse lost all its shots of stays until the next load."""
 
     def __init__(self) -> None:
-        self._games: dict[str, HeldGame] = {}
+        self._loaded: HeldShots = _NOTHING_HELD
+        self._refreshed: dict[str, HeldShots] = {}
         self._versions: dict[str, int] = {}  # the store's write count ("v") of each game held
+        self._held_games: set[str] = set()
         self._until = -math.inf
         self._looked_at: dt.datetime | None = None
         self.loaded = threading.Event()
         self.games = 0
 
-    def context_of(self, game: str, key: int) -> tuple[float, float] | None:
-        """The held shot's context, or None (not resident, not held, or the copy is not trusted now)."""
+    def contexts_of(self, asked: Sequence[tuple[str, int]]) -> list[tuple[float, float] | None]:
+        """Each (game, key hash)'s held context, or None (not held, or the copy is not trusted now)."""
         if time.monotonic() >= self._until:
-            return None
-        held = self._games.get(game)
-        return None if held is None else held.context_of(key)
+            return [None] * len(asked)
+        found: list[tuple[float, float] | None] = [None] * len(asked)
+        in_load: list[int] = []
+        refreshed = self._refreshed
+        for i, (game, key) in enumerate(asked):
+            held = refreshed.get(game)
+            if held is None:
+                in_load.append(i)
+            else:
+                found[i] = held.contexts_of([key])[0]
+        for i, context in zip(in_load, self._loaded.contexts_of([asked[i][1] for i in in_load]), strict=True):
+            found[i] = context
+        return found
+
+    def context_of(self, game: str, key: int) -> tuple[float, float] | None:
+        return self.contexts_of([(game, key)])[0]
 
     def refresh(self, *, refresh_seconds: float) -> int | None:
         """Load every game (the first time) or re-read those written since the last look; the games read,
@@ -129,45 +162,58 @@ class ResidentGames:
         from predictions.history import RESIDENT_LOOKBACK_SECONDS, RESIDENT_READ_CHUNK
 
         started, looked_at = time.monotonic(), store_now()
-        since = (None if not self.loaded.is_set() or self._looked_at is None
-                 else self._looked_at - dt.timedelta(seconds=RESIDENT_LOOKBACK_SECONDS))
+        last_look = self._looked_at if self.loaded.is_set() else None
+        loading = last_look is None
+        since = None if last_look is None else last_look - dt.timedelta(seconds=RESIDENT_LOOKBACK_SECONDS)
         documents = game_context_documents(written_since=since, held=self._versions)
         if documents is None:
             return None
         count, chunk = 0, []
+        pieces: list[tuple[np.ndarray, ...]] = []
+        games: set[str] = set()
         for document in documents:
             chunk.append(document)
             if len(chunk) >= RESIDENT_READ_CHUNK:
-                count += self._put(chunk)
+                count += self._read(chunk, pieces if loading else None, games)
                 chunk = []
         if chunk:
-            count += self._put(chunk)
+            count += self._read(chunk, pieces if loading else None, games)
+        if loading:
+            self._loaded = HeldShots.of(*(np.concatenate(column) for column in zip(*pieces, strict=True))) \
+                if pieces else _NOTHING_HELD
+            self._refreshed = {}
         self._until = started + 3 * refresh_seconds
         self._looked_at = looked_at
-        self.games = len(self._games)
+        self._held_games = games if loading else self._held_games | games
+        self.games = len(self._held_games)
         self.loaded.set()
         metrics.resident_games_set(self.games)
         return count
 
-    def _put(self, documents: list[dict[str, Any]]) -> int:
+    def _read(self, documents: list[dict[str, Any]], pieces: list[tuple[np.ndarray, ...]] | None,
+              games: set[str]) -> int:
+        """These documents' held shots: into ``pieces`` while loading, else each game on its own."""
         parts = [game_rows(document) for document in documents]
         *_, prev_missed, since = _contexts(parts)
+        if pieces is not None:
+            pieces.append((np.concatenate([part["key"] for part in parts]), prev_missed, since))
         start = 0
         for document, part in zip(documents, parts, strict=True):
-            cut = slice(start, start + len(part))
-            order = np.argsort(part["key"], kind="stable")
             game = str(document["_id"])
+            games.add(game)
             if document.get("v") is not None:
                 self._versions[game] = int(document["v"])
-            self._games[game] = HeldGame(  # one assignment: a request sees the old or the new
-                keys=np.ascontiguousarray(part["key"][order]), prev_missed=prev_missed[cut][order].astype(np.float32),
-                since=since[cut][order].astype(np.float32))
+            if pieces is None:
+                cut = slice(start, start + len(part))
+                self._refreshed[game] = HeldShots.of(part["key"], prev_missed[cut], since[cut])  # one assignment
             start += len(part)
         return len(documents)
 
     def clear(self) -> None:
-        self._games = {}
+        self._loaded = _NOTHING_HELD
+        self._refreshed = {}
         self._versions = {}
+        self._held_games = set()
         self._until = -math.inf
         self._looked_at = None
         self.loaded.clear()
@@ -252,11 +298,13 @@ def records_with_game_context(shots: Sequence[MutableMapping[str, Any]]) -> None
     named = [(shot, str(shot["game_id"]), None if shot.get("shot_key") is None else key_hash(str(shot["shot_key"])))
              for shot in wanted if shot.get("game_id")]
     if _resident.loaded.is_set():  # held shots from the resident copy, without a read
-        unresolved = []
-        for shot, game, key in named:
-            context = None if key is None else _resident.context_of(game, key)
+        keyed = [(shot, game, key) for shot, game, key in named if key is not None]
+        unresolved: list[tuple[MutableMapping[str, Any], str, int | None]] = [
+            (shot, game, key) for shot, game, key in named if key is None]
+        for (shot, game, hashed), context in zip(keyed, _resident.contexts_of([(g, k) for _s, g, k in keyed]),
+                                                  strict=True):
             if context is None:
-                unresolved.append((shot, game, key))
+                unresolved.append((shot, game, hashed))
             else:
                 shot["record"][TEAM_CONTEXT[0]], shot["record"][TEAM_CONTEXT[1]] = context
         named = unresolved

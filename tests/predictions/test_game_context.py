@@ -228,7 +228,10 @@ def test_resident_games_price_held_shots_without_a_read_and_follow_the_store(
     assert not resident.loaded.is_set()
     game_context_mark_built()
     other = "0022300778"
-    game_context_write({other: [{**doc(5, 1, 710, 1003, HOME, True), "game_id": other}]})
+    opener = doc(5, 1, 710, 1003, HOME, True)
+    opener.update(game_id=other, _id=shot_key(game_id=other, period=1, seconds_left=710, player_id=1003,
+                                              x_ft=opener["x_ft"], y_ft=opener["y_ft"]))
+    game_context_write({other: [opener]})
     assert resident.refresh(refresh_seconds=15) == 2
     assert resident.games == 2
 
@@ -255,8 +258,13 @@ def test_resident_games_price_held_shots_without_a_read_and_follow_the_store(
     assert resident.refresh(refresh_seconds=15) == 1
     assert resident.refresh(refresh_seconds=15) == 0  # nothing written since: nothing re-read
     last = _held(game_in_warehouse[3])
-    records_with_game_context([last])
+    first_of_other = services.shot_canonical({**shot(game_id=other, period=1, seconds_left=710, player_id=1003,
+                                                    x_ft=opener["x_ft"], y_ft=opener["y_ft"]),
+                                              "game_date": dt.date(2023, 11, 20)})
+    assert first_of_other["shot_key"] == opener["_id"]
+    records_with_game_context([first_of_other, last])  # one game as loaded, one as refreshed since
     assert context_of(last["record"]) == [0.0, 50.0]
+    assert context_of(first_of_other["record"]) == [-1.0, 720.0]  # its game's first shot: no previous one
     assert reads == [[GAME]]
 
 
