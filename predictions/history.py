@@ -193,15 +193,28 @@ def resident_loop(history_cache: PlayerHistoryCache, *, stop: threading.Event, g
                 logger.info("resident shooter histories: %d players loaded", result)
         except Exception:  # MongoDB away: requests read the store themselves until it is back
             logger.exception("resident shooter histories: refresh failed")
+        games_loading = games is not None and not games.loaded.is_set()
         if games is not None:
-            loading = not games.loaded.is_set()
             try:
                 result = games.refresh(refresh_seconds=history_cache.refresh_seconds)
-                if result is not None and loading:
+                if result is not None and games_loading:
                     logger.info("resident game contexts: %d games loaded", result)
             except Exception:  # requests read their games themselves until it is back
                 logger.exception("resident game contexts: refresh failed")
+        if (loading and history_cache.resident_loaded.is_set()) or (games_loading and games.loaded.is_set()):
+            _settle_after_load()
         stop.wait(history_cache.refresh_seconds)
+
+
+def _settle_after_load() -> None:
+    """A load leaves a young heap of garbage and survivors: collect it now, in this thread, and freeze
+    what survives (as gunicorn's post_worker_init freezes the start-up), so the interpreter's next full
+    collection does not fall on a request and scan the resident state (tens of ms, seen as the slowest
+    cold requests of bench/serve.py)."""
+    import gc
+
+    gc.collect()
+    gc.freeze()
 
 
 _resident_thread: threading.Thread | None = None

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 import numpy as np
@@ -242,6 +243,14 @@ def test_the_resident_thread_loads_the_store_once_it_is_built(mlflow_store, sett
 
     assert game_context.resident().loaded.wait(10.0)
     assert game_context.resident().games == mlflow_store.frame["game_id"].nunique()
+    # What survived the load was collected and frozen, so no later full collection scans it mid-request.
+    import gc
+
+    deadline = time.monotonic() + 10
+    while gc.get_freeze_count() == 0 and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert gc.get_freeze_count() > 0
+    gc.unfreeze()
     history.resident_stop()
     assert not thread.is_alive()
 
