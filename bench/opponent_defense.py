@@ -15,11 +15,13 @@ import pandas as pd
 OPPONENT_COLUMNS = ("opp_allowed_rel",)
 
 
-def _window_sums(days: np.ndarray, attempts: np.ndarray, makes: np.ndarray, query: np.ndarray,
-                 window: int) -> tuple[np.ndarray, np.ndarray]:
-    """Attempts and makes of the daily counts (``days`` sorted) in [query - window, query)."""
-    cum_a = np.r_[0.0, np.cumsum(attempts)]
-    cum_m = np.r_[0.0, np.cumsum(makes)]
+def _window_sums(rows: pd.DataFrame, window: int) -> tuple[np.ndarray, np.ndarray]:
+    """For each of ``rows`` (``day``, ``made``), the attempts and makes of all of them in [day - window, day)."""
+    daily = rows.groupby("day")["made"].agg(["size", "sum"])
+    days = daily.index.to_numpy()
+    cum_a = np.r_[0.0, np.cumsum(daily["size"].to_numpy(np.float64))]
+    cum_m = np.r_[0.0, np.cumsum(daily["sum"].to_numpy(np.float64))]
+    query = rows["day"].to_numpy()
     hi = np.searchsorted(days, query, side="left")
     lo = np.searchsorted(days, query - window, side="left")
     return cum_a[hi] - cum_a[lo], cum_m[hi] - cum_m[lo]
@@ -43,16 +45,12 @@ def opponent_defense_features(frame: pd.DataFrame, *, days: int = 365, prior: fl
     })
     league_rate = np.full(n, np.nan)
     for _family, rows in work.groupby("family", sort=False):
-        daily = rows.groupby("day")["made"].agg(["size", "sum"])
-        att, made = _window_sums(daily.index.to_numpy(), daily["size"].to_numpy(np.float64),
-                                 daily["sum"].to_numpy(np.float64), rows["day"].to_numpy(), days)
+        att, made = _window_sums(rows, days)
         with np.errstate(invalid="ignore", divide="ignore"):
             league_rate[rows["row"].to_numpy()] = np.where(att > 0, made / att, np.nan)
     known = work[work["opp"] != ""]
     for _key, rows in known.groupby(["opp", "family"], sort=False):
-        daily = rows.groupby("day")["made"].agg(["size", "sum"])
-        att, made = _window_sums(daily.index.to_numpy(), daily["size"].to_numpy(np.float64),
-                                 daily["sum"].to_numpy(np.float64), rows["day"].to_numpy(), days)
+        att, made = _window_sums(rows, days)
         index = rows["row"].to_numpy()
         league = league_rate[index]
         out[index] = (made + prior * league) / (att + prior) - league

@@ -102,7 +102,7 @@ def game_context_built() -> bool:
 
 
 def game_context_documents(*, written_since: dt.datetime | None = None,
-                           held: Mapping[str, int] | None = None) -> Iterator[dict[str, Any]] | None:
+                           held: Mapping[str, int | None] | None = None) -> Iterator[dict[str, Any]] | None:
     """Every game's document, or those written at or after ``written_since`` (by the ``u`` index) whose
     write count ``v`` is not the one ``held`` gives for them (a copy already holds that version: the look
     back over recent writes, which clocks and writes in flight need, then costs only the counts); None
@@ -114,11 +114,11 @@ def game_context_documents(*, written_since: dt.datetime | None = None,
         return store.find({"_id": {"$ne": STATE_ID}}, {"b": 1, "v": 1}, batch_size=500)
     held = held or {}
     stamps = store.find({"_id": {"$ne": STATE_ID}, "u": {"$gte": written_since}}, {"v": 1})
-    changed = [doc["_id"] for doc in stamps if doc.get("v") is None or held.get(str(doc["_id"])) != doc["v"]]
+    changed = [str(doc["_id"]) for doc in stamps if doc.get("v") is None or held.get(str(doc["_id"])) != doc["v"]]
 
     def read() -> Iterator[dict[str, Any]]:
         for start in range(0, len(changed), 500):
-            yield from store.find({"_id": {"$in": changed[start:start + 500]}}, {"b": 1, "v": 1})
+            yield from game_context_read(changed[start:start + 500]).values()
     return read()
 
 

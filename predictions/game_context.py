@@ -129,8 +129,9 @@ class ResidentGames:
     def __init__(self) -> None:
         self._loaded: HeldShots = _NOTHING_HELD
         self._refreshed: dict[str, HeldShots] = {}
-        self._versions: dict[str, int] = {}  # the store's write count ("v") of each game held
-        self._held_games: set[str] = set()
+        # Every game held, with the store's write count ("v") of the copy held (None: a document written
+        # before the store counted, re-read by every refresh whose look-back finds it).
+        self._versions: dict[str, int | None] = {}
         self._until = -math.inf
         self._looked_at: dt.datetime | None = None
         self.loaded = threading.Event()
@@ -153,9 +154,6 @@ class ResidentGames:
             found[i] = context
         return found
 
-    def context_of(self, game: str, key: int) -> tuple[float, float] | None:
-        return self.contexts_of([(game, key)])[0]
-
     def refresh(self, *, refresh_seconds: float) -> int | None:
         """Load every game (the first time) or re-read those written since the last look; the games read,
         or None while the store is not built."""
@@ -170,28 +168,27 @@ class ResidentGames:
             return None
         count, chunk = 0, []
         pieces: list[tuple[np.ndarray, ...]] = []
-        games: set[str] = set()
+        if loading:
+            self._versions = {}
         for document in documents:
             chunk.append(document)
             if len(chunk) >= RESIDENT_READ_CHUNK:
-                count += self._read(chunk, pieces if loading else None, games)
+                count += self._read(chunk, pieces if loading else None)
                 chunk = []
         if chunk:
-            count += self._read(chunk, pieces if loading else None, games)
+            count += self._read(chunk, pieces if loading else None)
         if loading:
             self._loaded = HeldShots.of(*(np.concatenate(column) for column in zip(*pieces, strict=True))) \
                 if pieces else _NOTHING_HELD
             self._refreshed = {}
         self._until = started + 3 * refresh_seconds
         self._looked_at = looked_at
-        self._held_games = games if loading else self._held_games | games
-        self.games = len(self._held_games)
+        self.games = len(self._versions)
         self.loaded.set()
         metrics.resident_games_set(self.games)
         return count
 
-    def _read(self, documents: list[dict[str, Any]], pieces: list[tuple[np.ndarray, ...]] | None,
-              games: set[str]) -> int:
+    def _read(self, documents: list[dict[str, Any]], pieces: list[tuple[np.ndarray, ...]] | None) -> int:
         """These documents' held shots: into ``pieces`` while loading, else each game on its own."""
         parts = [game_rows(document) for document in documents]
         *_, prev_missed, since = _contexts(parts)
@@ -200,9 +197,7 @@ class ResidentGames:
         start = 0
         for document, part in zip(documents, parts, strict=True):
             game = str(document["_id"])
-            games.add(game)
-            if document.get("v") is not None:
-                self._versions[game] = int(document["v"])
+            self._versions[game] = None if document.get("v") is None else int(document["v"])
             if pieces is None:
                 cut = slice(start, start + len(part))
                 self._refreshed[game] = HeldShots.of(part["key"], prev_missed[cut], since[cut])  # one assignment
@@ -213,7 +208,6 @@ class ResidentGames:
         self._loaded = _NOTHING_HELD
         self._refreshed = {}
         self._versions = {}
-        self._held_games = set()
         self._until = -math.inf
         self._looked_at = None
         self.loaded.clear()

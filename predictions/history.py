@@ -33,7 +33,7 @@ import threading
 import time
 from collections import OrderedDict
 from collections.abc import Iterable, Iterator
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
@@ -42,6 +42,9 @@ from django.conf import settings
 from ingestion import history as store
 from predictions import metrics, selectors
 from training.ml.features import CLOSE_RANGE_FT, PlayerHistory, history_daily_counts
+
+if TYPE_CHECKING:
+    from predictions.game_context import ResidentGames
 
 logger = logging.getLogger(__name__)
 _EMPTY = PlayerHistory.empty()
@@ -180,7 +183,8 @@ class PlayerHistoryCache:
         self._resident_all = (frozenset(player for player, _ in resident), merge([h for _, h in resident]))
 
 
-def resident_loop(history_cache: PlayerHistoryCache, *, stop: threading.Event, games: Any = None) -> None:
+def resident_loop(history_cache: PlayerHistoryCache, *, stop: threading.Event,
+                  games: ResidentGames | None = None) -> None:
     """Load the store into ``history_cache`` (and, given ``games``, the game-context store into that
     ``predictions.game_context.ResidentGames``), then keep them current, until ``stop`` is set."""
     while not stop.is_set():
@@ -201,7 +205,8 @@ def resident_loop(history_cache: PlayerHistoryCache, *, stop: threading.Event, g
                     logger.info("resident game contexts: %d games loaded", result)
             except Exception:  # requests read their games themselves until it is back
                 logger.exception("resident game contexts: refresh failed")
-        if (loading and history_cache.resident_loaded.is_set()) or (games_loading and games.loaded.is_set()):
+        if (loading and history_cache.resident_loaded.is_set()) or (
+                games is not None and games_loading and games.loaded.is_set()):
             _settle_after_load()
         stop.wait(history_cache.refresh_seconds)
 

@@ -275,10 +275,10 @@ def test_resident_games_are_not_trusted_once_the_refreshes_stop(game_in_warehous
     game_context_mark_built()
     resident = game_context.resident()
     assert resident.refresh(refresh_seconds=0.5) == 1
-    assert resident.context_of(GAME, game_context.key_hash(game_in_warehouse[3]["_id"])) == (1.0, 50.0)
-    assert resident.context_of(GAME, 12345) is None  # a shot the store does not hold
+    assert resident.contexts_of([(GAME, game_context.key_hash(game_in_warehouse[3]["_id"]))])[0] == (1.0, 50.0)
+    assert resident.contexts_of([(GAME, 12345)])[0] is None  # a shot the store does not hold
     time.sleep(1.6)  # three refreshes of 0.5 s missed
-    assert resident.context_of(GAME, game_context.key_hash(game_in_warehouse[3]["_id"])) is None
+    assert resident.contexts_of([(GAME, game_context.key_hash(game_in_warehouse[3]["_id"]))])[0] is None
     asked = _held(game_in_warehouse[3])
     records_with_game_context([asked])  # read from the store instead
     assert context_of(asked["record"]) == [1.0, 50.0]
