@@ -15,10 +15,8 @@ from rest_framework.response import Response
 
 from analytics import selectors
 from parivision.errors import ApplicationError
-from parivision.fields import StrictRegexField
+from parivision.fields import SEASON_PATTERN, StrictRegexField
 from predictions.api import VALIDATION_ERROR_EXAMPLE, ApiView, _errors
-
-SEASON_PATTERN = r"^\d{4}-\d{2}$"
 
 
 def _season_field(help_text: str) -> StrictRegexField:

@@ -16,6 +16,8 @@ from rest_framework import serializers
 # The largest id any API accepts (NBA player, team and event ids are far below it; the stores'
 # 64-bit integers and numpy's int64 far above): a larger number is a 400, never an OverflowError.
 MAX_ID = 2**31 - 1
+# How every API writes a season: 2023-24.
+SEASON_PATTERN = r"^\d{4}-\d{2}$"
 
 
 class StrictCharField(serializers.CharField):

@@ -23,7 +23,14 @@ from rest_framework.views import APIView
 from analytics.status import FRESH, NOT_COMPUTED, STALE, live_status, live_status_freshness
 from ingestion import shots as canonical
 from parivision.errors import ApplicationError
-from parivision.fields import MAX_ID, StrictCharField, StrictFloatField, StrictIntegerField, StrictRegexField
+from parivision.fields import (
+    MAX_ID,
+    SEASON_PATTERN,
+    StrictCharField,
+    StrictFloatField,
+    StrictIntegerField,
+    StrictRegexField,
+)
 from predictions import metrics, selectors, services, serving
 from predictions.validation import ShotValidator
 
@@ -114,7 +121,7 @@ class ShotInputSerializer(serializers.Serializer):
     opponent = StrictCharField(required=False, max_length=60)
     home_away = serializers.ChoiceField(choices=["home", "away"], required=False)
     game_date = serializers.DateField()
-    season = StrictRegexField(r"^\d{4}-\d{2}$", required=False, help_text="2023-24; derived from the date.")
+    season = StrictRegexField(SEASON_PATTERN, required=False, help_text="2023-24; derived from the date.")
     season_type = serializers.ChoiceField(choices=canonical.SEASON_TYPES, required=False)
     position = StrictCharField(required=False, max_length=10, help_text="PG, SG, SF, PF, C or PG-SG...")
     period = StrictIntegerField(min_value=canonical.PERIOD_RANGE[0], max_value=canonical.PERIOD_RANGE[1])
@@ -464,7 +471,7 @@ class ShotListApi(ApiView):
         class Meta:
             ref_name = "ShotListFilters"
 
-        season = serializers.RegexField(r"^\d{4}-\d{2}$", required=False, help_text="2023-24")
+        season = serializers.RegexField(SEASON_PATTERN, required=False, help_text="2023-24")
         date_from = serializers.DateField(required=False)
         date_to = serializers.DateField(required=False)
         team = serializers.CharField(required=False, max_length=60, help_text="Team id, code (BOS) or full name.")
