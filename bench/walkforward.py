@@ -36,11 +36,12 @@ import numpy as np
 import pandas as pd
 
 from bench.opponent_defense import opponent_defense_features
+from bench.shooter_skill import shooter_skill_features
 from bench.train import peak_rss_mb, season_load
 from training.ml.context import CONTEXT_COLUMNS, game_context_features
 from training.ml.features import HISTORY_DAYS
 from training.ml.recalibration import RecalibrationConfig
-from training.ml.train import RANDOM_FOREST_PARAMS, CalibrationPolicy, ModelKind
+from training.ml.train import RANDOM_FOREST_PARAMS, XGBOOST_PARAMS, CalibrationPolicy, ModelKind
 from training.ml.walkforward import (
     SHOT_TYPES,
     AnyPolicy,
@@ -121,22 +122,37 @@ def context_columns_chosen(*, all_columns: bool, named: list[str] | None,
     return [name for name in CONTEXT_COLUMNS if name in named]
 
 
-def measured_features(context_columns: list[str], *, opponent_days: int | None,
-                      opponent_prior: float) -> Callable[[pd.DataFrame], pd.DataFrame] | None:
-    """The measured columns a run appends: the chosen game-context ones, then the opponent's defence."""
-    if not context_columns and opponent_days is None:
+def measured_features(context_columns: list[str], *, opponent_days: int | None, opponent_prior: float,
+                      skill_prior: float | None = None) -> Callable[[pd.DataFrame], pd.DataFrame] | None:
+    """The measured columns a run appends: the chosen game-context ones, the opponent's defence, then
+    the shooter's shot-making over expected."""
+    if not context_columns and opponent_days is None and skill_prior is None:
         return None
 
     def features(frame: pd.DataFrame) -> pd.DataFrame:
         parts = [game_context_features(frame)[context_columns]] if context_columns else []
         if opponent_days is not None:
             parts.append(opponent_defense_features(frame, days=opponent_days, prior=opponent_prior))
+        if skill_prior is not None:
+            parts.append(shooter_skill_features(frame, prior=skill_prior))
         return pd.concat(parts, axis=1)
     return features
 
 
 def _csv(value: str) -> list[str]:
     return [item.strip() for item in value.split(",") if item.strip()]
+
+
+def _params(value: str) -> dict[str, Any]:
+    """``max_depth=8,learning_rate=0.03`` -> {"max_depth": 8, "learning_rate": 0.03} (numbers as numbers)."""
+    out: dict[str, Any] = {}
+    for item in _csv(value):
+        key, sep, raw = item.partition("=")
+        if not sep or key.strip() not in XGBOOST_PARAMS:
+            raise argparse.ArgumentTypeError(f"{item!r}: use name=value with a name of {', '.join(XGBOOST_PARAMS)}")
+        number = float(raw)
+        out[key.strip()] = int(number) if number.is_integer() and "." not in raw else number
+    return out
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -147,6 +163,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--calibrations", type=_csv, default=["family", "global"],
                         help=f"calibration policies, the first is the headline ({', '.join(POLICIES)})")
     parser.add_argument("--rf-trees", type=int, default=None, help="Random Forest trees (default: the product's)")
+    parser.add_argument("--xgb-params", type=_params, default=None,
+                        help="XGBoost settings over the product's, e.g. max_depth=8,min_child_weight=80")
     parser.add_argument("--training-seasons", type=int, default=2)
     parser.add_argument("--history-days", type=int, default=HISTORY_DAYS)
     parser.add_argument("--cache", type=Path, default=None, help="folder for parsed season pickles (outside git)")
@@ -157,6 +175,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--opponent-days", type=int, default=None,
                         help="append the opponent's allowed make rate over these days (bench/opponent_defense.py)")
     parser.add_argument("--opponent-prior", type=float, default=300.0, help="its shrinkage, in shots")
+    parser.add_argument("--skill", action="store_true",
+                        help="append the shooter's shot-making over expected (bench/shooter_skill.py)")
+    parser.add_argument("--skill-prior", type=float, default=150.0, help="its shrinkage, in shots")
     parser.add_argument("--save-probabilities", type=Path, default=None,
                         help="folder for each season's test probabilities (<season>.npz, outside git)")
     args = parser.parse_args(argv)
@@ -174,10 +195,12 @@ def main(argv: list[str] | None = None) -> int:
     shots = seasons_load(args.data_dir, cache=args.cache)
     rf_params = {**RANDOM_FOREST_PARAMS, "n_estimators": args.rf_trees} if args.rf_trees else None
     extra_features = measured_features(context_columns, opponent_days=args.opponent_days,
-                                       opponent_prior=args.opponent_prior)
+                                       opponent_prior=args.opponent_prior,
+                                       skill_prior=args.skill_prior if args.skill else None)
     results = walkforward_run(
         shots=shots, seasons=args.seasons, training_seasons=args.training_seasons, history_days=args.history_days,
         kinds=args.kinds, random_forest_params=rf_params,
+        xgboost_params=args.xgb_params,
         policies={name: POLICIES[name] for name in args.calibrations},
         keep_probabilities=args.save_probabilities is not None,
         extra_features=extra_features,
@@ -223,6 +246,8 @@ def main(argv: list[str] | None = None) -> int:
         "context_features": context_columns,
         "opponent_days": args.opponent_days,
         "opponent_prior": args.opponent_prior if args.opponent_days else None,
+        "skill_prior": args.skill_prior if args.skill else None,
+        "xgb_params": args.xgb_params,
         "rf_trees": args.rf_trees or RANDOM_FOREST_PARAMS["n_estimators"],
         "loadavg_start": [round(v, 2) for v in load_start],
         "loadavg_end": [round(v, 2) for v in os.getloadavg()],

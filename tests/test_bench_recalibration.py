@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 import datetime as dt
 import json
 from pathlib import Path
@@ -125,3 +126,37 @@ def test_the_opponent_defence_reads_only_earlier_days_and_is_shrunk_toward_the_l
     combined = measured_features([], opponent_days=30, opponent_prior=4.0)
     assert combined is not None
     assert list(combined(frame).columns) == ["opp_allowed_rel"]
+
+
+def test_the_shooters_skill_is_what_he_made_beyond_the_leagues_rate_on_earlier_days_only() -> None:
+    from bench.shooter_skill import shooter_skill_features
+    from bench.walkforward import _params, measured_features
+
+    def shot(player: int, day: int, made: bool, three: bool = False) -> dict[str, object]:
+        return {"player_id": player, "game_date": pd.Timestamp("2024-01-01") + pd.Timedelta(days=day), "made": made,
+                "shot_type": "3PT" if three else "2PT", "distance_ft": 25.0 if three else 2.0,
+                "action_type": "Jump Shot" if three else "Layup Shot",
+                "zone_basic": "Above the Break 3" if three else "Restricted Area"}
+
+    # Day 0: the league (players 1 and 2) makes 2 layups of 4; day 1: player 1 takes a layup and a three.
+    frame = pd.DataFrame([shot(1, 0, True), shot(1, 0, True), shot(2, 0, False), shot(2, 0, False),
+                          shot(1, 1, False), shot(1, 1, True, three=True)])
+    out = shooter_skill_features(frame, prior=2.0)
+    # Nothing before day 0: every day-0 shot reads 0 (league average), whatever it became.
+    assert out.iloc[:4].to_numpy().tolist() == [[0.0, 0.0]] * 4
+    # Day 0's shots were priced at the whole frame's rate before any league day (0.5): player 1 made
+    # both (+0.5 each), so on day 1 he is +1.0 over 2 attempts shrunk by 2: +0.25, for layups and overall.
+    assert out["skill_all"].iloc[4] == pytest.approx(0.25)
+    assert out["skill_shot_family"].iloc[4] == pytest.approx(0.25)
+    # His three: no earlier three, so the family's skill is 0; his overall skill is the layups'.
+    assert out["skill_shot_family"].iloc[5] == pytest.approx(0.0)
+    assert out["skill_all"].iloc[5] == pytest.approx(0.25)
+    # What day 1 did changes nothing of day 1 (no shot sees its own date).
+    flipped = frame.assign(made=[True, True, False, False, True, False])
+    assert shooter_skill_features(flipped, prior=2.0).iloc[4:].equals(out.iloc[4:])
+    features = measured_features([], opponent_days=None, opponent_prior=300, skill_prior=2.0)
+    assert features is not None
+    assert list(features(frame).columns) == ["skill_all", "skill_shot_family"]
+    assert _params("max_depth=8,learning_rate=0.03") == {"max_depth": 8, "learning_rate": 0.03}
+    with pytest.raises(argparse.ArgumentTypeError, match="depth"):
+        _params("depth=8")
