@@ -7,7 +7,7 @@ This store holds the same information already aggregated, one document per playe
 ``_id`` (fast on the stand-in and on MongoDB alike)::
 
     {"_id": <player_id>, "d": {"<day>": <96 bytes>, ...}, "g": {"<day>": [<game_id>, ...], ...},
-     "u": <when it was last written>}
+     "u": <when it was last written>, "v": <how many times it was written>}
 
 where ``<day>`` is the day number (days since 1970-01-01, ``training.ml.features``' rule) and
 the bytes are the day's attempts then makes in each of the feature groups (``GROUPS``), as
@@ -48,6 +48,8 @@ _DTYPE = np.dtype("<u2")
 # Every write of a player's document sets ``u`` to when it was made: serving's resident histories
 # re-read the documents written since their last look (predictions/history.py), by this index.
 UPDATED = "u"
+# How many times the document was written: a resident copy that holds this count need not re-read it.
+WRITES = "v"
 # ``g.<day>``: the games a player's shots of that day came from (the recount reads them by game).
 GAMES = "g"
 BACKFILL_CHUNK = 100_000
@@ -210,6 +212,7 @@ def history_refresh(*, shots: Iterable[dict[str, Any]] = (), player_days: Iterab
                       UPDATED: written}}
             if counts is not None else {"$unset": {f"d.{day}": "", f"{GAMES}.{day}": ""}, "$set": {UPDATED: written}}
         )  # fmt: skip
+        update["$inc"] = {WRITES: 1}
         operations.append(UpdateOne({"_id": player}, update, upsert=True))
     for start in range(0, len(operations), WRITE_CHUNK):
         store.bulk_write(operations[start:start + WRITE_CHUNK], ordered=False)
@@ -264,7 +267,8 @@ def history_backfill(*, progress: Callable[[str], None] | None = None) -> dict[s
     # ``$set`` of the whole map replaces every day of the player (the stand-in cannot replace a
     # document holding binary values, but sets them).
     written = store_now()
-    operations = [UpdateOne({"_id": player}, {"$set": {"d": days, GAMES: games[player], UPDATED: written}}, upsert=True)
+    operations = [UpdateOne({"_id": player}, {"$set": {"d": days, GAMES: games[player], UPDATED: written},
+                                              "$inc": {WRITES: 1}}, upsert=True)
                   for player, days in documents.items()]
     # Players no longer in the warehouse (none, unless shots were deleted) lose their document.
     stale = [doc["_id"] for doc in store.find({}, {"_id": 1}) if doc["_id"] != STATE_ID and doc["_id"] not in documents]

@@ -18,7 +18,8 @@ gunicorn worker starts, a background thread reads every player's document of the
 this cache (up to ``SERVING_HISTORY_CACHE_PLAYERS``), then every
 ``SERVING_HISTORY_REFRESH_SECONDS`` re-reads the documents written since its last look (each
 write stamps its document with ``u``, by the writer's clock; the look goes back
-``RESIDENT_LOOKBACK_SECONDS`` more, for writes in flight and writers whose clocks lag). A resident history does not expire: a shooter no request has
+``RESIDENT_LOOKBACK_SECONDS`` more, for writes in flight and writers whose clocks lag; of those, only
+the documents whose write count ``v`` differs from the one held are read again). A resident history does not expire: a shooter no request has
 asked for yet costs what a known one does, and a new shot reaches it within a refresh or two.
 If the refreshes stop succeeding (MongoDB unreachable), resident entries count as expired after
 three missed refreshes, and requests read the store themselves again.
@@ -74,6 +75,7 @@ class PlayerHistoryCache:
         # copied ~100k rows per request). Lookups are by (player, day), so the other players in it
         # change no answer.
         self._resident_all: tuple[frozenset[int], PlayerHistory] = (frozenset(), _EMPTY)
+        self._versions: dict[int, int | None] = {}  # player -> write count of the document held (None: older)
 
     def histories(self, player_ids: Iterable[int], *, close_range_ft: float) -> PlayerHistory:
         """One history holding every given player (fetching the ones not cached in one query)."""
@@ -111,6 +113,7 @@ class PlayerHistoryCache:
         with self._lock:
             self._entries.clear()
             self._resident_all = (frozenset(), _EMPTY)
+            self._versions = {}
         self._resident_until = -math.inf
         self._looked_at = None
         self.resident_players = 0
@@ -123,6 +126,7 @@ class PlayerHistoryCache:
         documents = selectors.shooter_history_documents()
         if documents is None:
             return None
+        self._versions = {}
         loaded = self._make_resident(documents, limit=self.max_players)
         self._resident_until = started + 3 * self.refresh_seconds
         self._looked_at = looked_at
@@ -138,7 +142,7 @@ class PlayerHistoryCache:
         started, looked_at = time.monotonic(), store.store_now()
         assert self._looked_at is not None  # set by the load
         since = self._looked_at - dt.timedelta(seconds=RESIDENT_LOOKBACK_SECONDS)
-        documents = selectors.shooter_history_documents(written_since=since)
+        documents = selectors.shooter_history_documents(written_since=since, held=self._versions)
         if documents is None:
             return None
         refreshed = self._make_resident(documents, limit=None)
@@ -158,6 +162,7 @@ class PlayerHistoryCache:
                     key = (CLOSE_RANGE_FT, player)
                     self._entries[key] = (RESIDENT, built.get(player, _EMPTY))
                     self._entries.move_to_end(key)
+                    self._versions[player] = None if document.get(store.WRITES) is None else int(document[store.WRITES])
                 while len(self._entries) > self.max_players:
                     self._entries.popitem(last=False)
 

@@ -162,6 +162,26 @@ def test_a_refresh_reads_only_what_was_written_since_and_brings_the_new_shots(ml
     assert np.array_equal(served.attempts, expected.attempts)
 
 
+
+def test_a_refresh_does_not_re_read_a_recent_document_it_holds_the_version_of(mlflow_store):
+    frame = mlflow_store.frame
+    first = frame["player_id"].iloc[0]
+    mongo.warehouse_collection(mongo.SHOTS).insert_many(warehouse_documents(frame[frame["player_id"] != first]))
+    store.history_backfill()  # every document written a moment ago: inside the refresh's look-back
+    cache = history.PlayerHistoryCache(ttl_seconds=0.0, max_players=10_000)
+    cache.resident_load()
+    assert cache.resident_refresh() == 0  # written since the look began, less the minute: counts only
+    assert cache.resident_refresh() == 0
+
+    documents = warehouse_documents(frame[frame["player_id"] == first])
+    mongo.warehouse_collection(mongo.SHOTS).insert_many(documents)
+    store.history_refresh(shots=documents)
+    assert cache.resident_refresh() == 1  # the one shooter written, new to the store
+    second = warehouse_documents(frame[frame["player_id"] == frame["player_id"].iloc[-1]].head(1))
+    store.history_refresh(shots=[{**second[0], "made": not second[0]["made"]}])  # a recount of a known day
+    assert cache.resident_refresh() == 1
+    assert cache.resident_refresh() == 0
+
 def rows_of(served: PlayerHistory, players: list[int]) -> PlayerHistory:
     """The rows of ``players`` (a history answering for resident shooters may hold every resident one)."""
     mask = np.isin(served.keys >> features._DAY_BITS, players)
