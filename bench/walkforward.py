@@ -165,6 +165,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--rf-trees", type=int, default=None, help="Random Forest trees (default: the product's)")
     parser.add_argument("--xgb-params", type=_params, default=None,
                         help="XGBoost settings over the product's, e.g. max_depth=8,min_child_weight=80")
+    parser.add_argument("--train-half-life", type=float, default=0.0,
+                        help="weigh training shots by recency: half-life in days (0: all alike, the product's)")
     parser.add_argument("--training-seasons", type=int, default=2)
     parser.add_argument("--history-days", type=int, default=HISTORY_DAYS)
     parser.add_argument("--cache", type=Path, default=None, help="folder for parsed season pickles (outside git)")
@@ -204,6 +206,7 @@ def main(argv: list[str] | None = None) -> int:
         policies={name: POLICIES[name] for name in args.calibrations},
         keep_probabilities=args.save_probabilities is not None,
         extra_features=extra_features,
+        train_half_life_days=args.train_half_life,
         progress=lambda message: print(f"  … {message}", flush=True),
     )
     summary: dict[str, Any] = walkforward_summary(results, policies=args.calibrations)
@@ -248,6 +251,8 @@ def main(argv: list[str] | None = None) -> int:
         "opponent_prior": args.opponent_prior if args.opponent_days else None,
         "skill_prior": args.skill_prior if args.skill else None,
         "xgb_params": args.xgb_params,
+        "train_half_life_days": args.train_half_life,
+        "training_seasons": args.training_seasons,
         "rf_trees": args.rf_trees or RANDOM_FOREST_PARAMS["n_estimators"],
         "loadavg_start": [round(v, 2) for v in load_start],
         "loadavg_end": [round(v, 2) for v in os.getloadavg()],

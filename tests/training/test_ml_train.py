@@ -280,3 +280,24 @@ def test_a_served_model_applies_the_action_shift_to_its_group_only(models: dict[
     rows = groups == target
     assert (shifted[rows] > own[rows]).all()
     np.testing.assert_allclose(shifted[~rows], own[~rows], atol=1e-12)
+
+
+def test_recency_weighted_training_weighs_each_shot_by_its_age_and_changes_the_fit(split: TemporalSplit) -> None:
+    from training.ml.train import random_forest_fit, training_data_build, xgboost_fit
+
+    history = PlayerHistory.from_shots(pd.concat([split.train, split.validation]))
+    plain = training_data_build(train=split.train, validation=split.validation, history=history,
+                                pipeline_params={"min_action_count": 50})
+    weighted = training_data_build(train=split.train, validation=split.validation, history=history,
+                                   pipeline_params={"min_action_count": 50}, train_half_life_days=10)
+    assert plain.w_train is None
+    assert weighted.w_train is not None
+    age = (split.train["game_date"].max() - split.train["game_date"]).dt.days.to_numpy()
+    np.testing.assert_allclose(weighted.w_train, 0.5 ** (age / 10))
+    assert weighted.w_train.max() == 1.0
+    assert weighted.w_train.min() < 0.1  # the window's first days count a tenth of its last
+    x = weighted.x_validation
+    for fit, params in ((xgboost_fit, FAST_XGBOOST), (random_forest_fit, FAST_FOREST)):
+        a = fit(data=plain, params=params).predict_raw(x)
+        b = fit(data=weighted, params=params).predict_raw(x)
+        assert not np.allclose(a, b)

@@ -335,6 +335,8 @@ class TrainingData:
     x_validation: np.ndarray
     y_validation: np.ndarray
     validation_dates: np.ndarray = field(default_factory=lambda: np.empty(0, dtype="datetime64[ns]"))
+    # Per training row (None: all equal): recency weights when the window's older shots count less.
+    w_train: np.ndarray | None = None
 
 
 def training_data_build(
@@ -343,8 +345,10 @@ def training_data_build(
     validation: pd.DataFrame,
     history: PlayerHistory | None = None,
     pipeline_params: Mapping[str, Any] | None = None,
+    train_half_life_days: float = 0.0,
 ) -> TrainingData:
-    """Fit the pipeline on ``train`` and encode both slices.
+    """Fit the pipeline on ``train`` and encode both slices (``train_half_life_days``: weigh each
+    training shot by 0.5 ** (its age before the window's last date / half-life); 0, all alike).
 
     ``history`` defaults to one built from train + validation; every lookup is strictly
     before the shot's date, so a history that also holds later shots is equally safe.
@@ -359,6 +363,7 @@ def training_data_build(
         x_validation=pipeline.transform(validation),
         y_validation=validation[LABEL_COLUMN].to_numpy().astype(np.int64),
         validation_dates=pd.to_datetime(validation["game_date"]).to_numpy(),
+        w_train=recency_weights(train["game_date"], half_life_days=train_half_life_days),
     )
 
 
@@ -396,7 +401,8 @@ def xgboost_fit(
     merged = {**XGBOOST_PARAMS, **(params or {})}
     started = time.perf_counter()
     estimator = XGBClassifier(**merged)
-    estimator.fit(data.x_train, data.y_train, eval_set=[(data.x_validation, data.y_validation)], verbose=False)
+    estimator.fit(data.x_train, data.y_train, sample_weight=data.w_train,
+                  eval_set=[(data.x_validation, data.y_validation)], verbose=False)
     best = getattr(estimator, "best_iteration", None)
     model = ShotModel("xgboost", data.pipeline, estimator, Calibrator(), params=merged,
                       best_iteration=int(best) if best is not None else None)
@@ -414,7 +420,7 @@ def random_forest_fit(
     """Random Forest on the training slice, calibrated on the validation slice."""
     merged = {**RANDOM_FOREST_PARAMS, **(params or {})}
     started = time.perf_counter()
-    estimator = RandomForestClassifier(**merged).fit(data.x_train, data.y_train)
+    estimator = RandomForestClassifier(**merged).fit(data.x_train, data.y_train, sample_weight=data.w_train)
     # Fitting uses both cores; predicting one shot across a joblib pool costs more than it saves.
     estimator.set_params(n_jobs=1)
     model = ShotModel("random_forest", data.pipeline, estimator, Calibrator(), params=merged)

@@ -188,12 +188,14 @@ def walkforward_run(
     policies: Mapping[str, AnyPolicy] | None = None,
     keep_probabilities: bool = False,
     extra_features: Callable[[pd.DataFrame], pd.DataFrame] | None = None,
+    train_half_life_days: float = 0.0,
     progress: Progress = _quiet,
 ) -> list[SeasonResult]:
     """Score each of ``seasons`` (default: every season after the first) with challengers trained on
     the ``training_seasons`` seasons before it; see the module docstring for the rule.
 
-    ``extra_features`` (measurement only, e.g. ``training.ml.context.game_context_features``): columns
+    ``train_half_life_days``: weigh the training rows by recency (``training_data_build``; 0, the product's rule:
+    all alike). ``extra_features`` (measurement only, e.g. ``training.ml.context.game_context_features``): columns
     computed once on all of ``shots`` (same index) and appended to the pipeline's encoded rows; each
     must only read what precedes its shot."""
     import time
@@ -237,6 +239,7 @@ def walkforward_run(
         data = training_data_build(
             train=split.train, validation=split.validation, history=history,
             pipeline_params={**(pipeline_params or {}), "history_days": history_days},
+            train_half_life_days=train_half_life_days,
         )
         data.x_train = encoded(data.x_train, split.train)
         data.x_validation = encoded(data.x_validation, split.validation)
