@@ -83,7 +83,8 @@ def game_context_write(games: Mapping[str, Sequence[Mapping[str, Any]]]) -> int:
     empty = [game for game, shots in games.items() if not shots]
     for game, shots in games.items():
         if shots:
-            operations.append(UpdateOne({"_id": game}, {"$set": {**game_document(shots), "u": written}, "$inc": {"v": 1}},
+            operations.append(UpdateOne({"_id": game}, {"$set": {**game_document(shots), mongo.WRITTEN_AT: written},
+                                                      "$inc": {mongo.WRITES: 1}},
                                         upsert=True))
     store = collection()
     for start in range(0, len(operations), WRITE_CHUNK):
@@ -103,23 +104,12 @@ def game_context_built() -> bool:
 
 def game_context_documents(*, written_since: dt.datetime | None = None,
                            held: Mapping[str, int | None] | None = None) -> Iterator[dict[str, Any]] | None:
-    """Every game's document, or those written at or after ``written_since`` (by the ``u`` index) whose
-    write count ``v`` is not the one ``held`` gives for them (a copy already holds that version: the look
-    back over recent writes, which clocks and writes in flight need, then costs only the counts); None
-    while the store has not been built."""
+    """Every game's document, or those written since whose write count is not the one ``held`` gives
+    (``parivision.mongo.documents_written``); None while the store has not been built."""
     if not game_context_built():
         return None
-    store = collection()
-    if written_since is None:
-        return store.find({"_id": {"$ne": STATE_ID}}, {"b": 1, "v": 1}, batch_size=500)
-    held = held or {}
-    stamps = store.find({"_id": {"$ne": STATE_ID}, "u": {"$gte": written_since}}, {"v": 1})
-    changed = [str(doc["_id"]) for doc in stamps if doc.get("v") is None or held.get(str(doc["_id"])) != doc["v"]]
-
-    def read() -> Iterator[dict[str, Any]]:
-        for start in range(0, len(changed), 500):
-            yield from game_context_read(changed[start:start + 500]).values()
-    return read()
+    return mongo.documents_written(collection(), excluded_id=STATE_ID, projection={"b": 1, mongo.WRITES: 1},
+                                   written_since=written_since, held=held)
 
 
 def game_context_read(game_ids: Iterable[str]) -> dict[str, dict[str, Any]]:

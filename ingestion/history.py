@@ -47,9 +47,9 @@ _EPOCH = dt.datetime(1970, 1, 1)
 _DTYPE = np.dtype("<u2")
 # Every write of a player's document sets ``u`` to when it was made: serving's resident histories
 # re-read the documents written since their last look (predictions/history.py), by this index.
-UPDATED = "u"
+UPDATED = mongo.WRITTEN_AT
 # How many times the document was written: a resident copy that holds this count need not re-read it.
-WRITES = "v"
+WRITES = mongo.WRITES
 # ``g.<day>``: the games a player's shots of that day came from (the recount reads them by game).
 GAMES = "g"
 BACKFILL_CHUNK = 100_000

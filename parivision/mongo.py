@@ -11,8 +11,10 @@ stand-in used on laptops and in tests are used here and by the callers (see READ
 
 from __future__ import annotations
 
+import datetime as dt
 import os
 import threading
+from collections.abc import Iterator, Mapping
 from typing import Any
 
 from django.conf import settings
@@ -43,6 +45,12 @@ _client: MongoClient[dict[str, Any]] | None = None
 _client_pid: int | None = None
 _client_uri: str | None = None
 _indexed: set[tuple[int, str, str]] = set()
+
+
+# The two fields of a store document kept current by writes that resident copies follow
+# (the shooter-history and game-context stores): when it was last written, and how many times.
+WRITTEN_AT = "u"
+WRITES = "v"
 
 
 def get_client() -> MongoClient[dict[str, Any]]:
@@ -144,9 +152,35 @@ def ensure_indexes() -> None:
     _drop_old_log_key_index()
     warehouse_collection(FIGURES).create_index([("scope", ASCENDING)])
     # The shooter-history store's documents by the time of their last write (ingestion/history.py).
-    warehouse_collection(SHOOTER_HISTORY).create_index([("u", ASCENDING)])
+    warehouse_collection(SHOOTER_HISTORY).create_index([(WRITTEN_AT, ASCENDING)])
     # The game-context store's, for the resident copies' refreshes (predictions/game_context.py).
-    warehouse_collection(GAME_CONTEXT).create_index([("u", ASCENDING)])
+    warehouse_collection(GAME_CONTEXT).create_index([(WRITTEN_AT, ASCENDING)])
+
+
+def documents_written(collection: Collection[dict[str, Any]], *, excluded_id: Any, projection: Mapping[str, Any],
+                      written_since: dt.datetime | None = None,
+                      held: Mapping[Any, int | None] | None = None) -> Iterator[dict[str, Any]]:
+    """The documents of a store whose writes stamp ``WRITTEN_AT`` and count ``WRITES``, but
+    ``excluded_id`` (its state mark): all of them, or those written at or after ``written_since`` (by the
+    ``WRITTEN_AT`` index) whose count is not the one ``held`` gives for their ``_id``. A copy that already holds a
+    document's version need not read it again, so the look back over recent writes (which clocks and
+    writes in flight need) costs only the counts; a document written before the store counted is read."""
+    if written_since is None:
+        return collection.find({"_id": {"$ne": excluded_id}}, dict(projection), batch_size=500)
+    held = held or {}
+    stamps = collection.find({"_id": {"$ne": excluded_id}, WRITTEN_AT: {"$gte": written_since}}, {WRITES: 1})
+    changed = [doc["_id"] for doc in stamps if doc.get(WRITES) is None or held.get(doc["_id"]) != doc[WRITES]]
+
+    def read() -> Iterator[dict[str, Any]]:
+        for start in range(0, len(changed), 500):
+            yield from collection.find({"_id": {"$in": changed[start:start + 500]}}, dict(projection))
+    return read()
+
+
+def write_count(document: Mapping[str, Any]) -> int | None:
+    """A ``documents_written`` store document's write count (None: written before the store counted)."""
+    count = document.get(WRITES)
+    return None if count is None else int(count)
 
 
 def _drop_old_unique_event_index() -> None:

@@ -33,6 +33,7 @@ from django.conf import settings
 
 from ingestion.game_context import game_context_documents, game_context_read, game_rows, key_hash
 from ingestion.history import store_now
+from parivision import mongo
 from predictions import metrics
 from training.ml.context import TEAM_CONTEXT, game_seconds_elapsed, team_previous_shot
 
@@ -197,7 +198,7 @@ class ResidentGames:
         start = 0
         for document, part in zip(documents, parts, strict=True):
             game = str(document["_id"])
-            self._versions[game] = None if document.get("v") is None else int(document["v"])
+            self._versions[game] = mongo.write_count(document)
             if pieces is None:
                 cut = slice(start, start + len(part))
                 self._refreshed[game] = HeldShots.of(part["key"], prev_missed[cut], since[cut])  # one assignment

@@ -41,6 +41,7 @@ import pandas as pd
 from django.conf import settings
 
 from ingestion import history as store
+from parivision import mongo
 from predictions import metrics, selectors
 from training.ml.features import CLOSE_RANGE_FT, PlayerHistory, history_daily_counts
 
@@ -162,7 +163,7 @@ class PlayerHistoryCache:
                     key = (CLOSE_RANGE_FT, player)
                     self._entries[key] = (RESIDENT, built.get(player, _EMPTY))
                     self._entries.move_to_end(key)
-                    self._versions[player] = None if document.get(store.WRITES) is None else int(document[store.WRITES])
+                    self._versions[player] = mongo.write_count(document)
                 while len(self._entries) > self.max_players:
                     self._entries.popitem(last=False)
 

@@ -35,28 +35,15 @@ def player_shots(*, player_ids: list[int]) -> list[dict[str, Any]]:
 
 def shooter_history_documents(*, written_since: dt.datetime | None = None,
                               held: Mapping[int, int | None] | None = None) -> Iterator[dict[str, Any]] | None:
-    """The store's player documents: all of them, or those written at or after ``written_since`` (by
-    the ``u`` index) whose write count ``v`` is not the one ``held`` gives for them (a copy already
-    holding that version need not read it again: the look back over recent writes, which clocks and
-    writes in flight need, then costs only the counts). None while the store has not been built."""
+    """The store's player documents, all of them or those written since whose write count is not the one
+    ``held`` gives (``parivision.mongo.documents_written``); None while the store has not been built."""
     from ingestion import history
 
     store = mongo.warehouse_collection(mongo.SHOOTER_HISTORY)
     if store.find_one({"_id": history.STATE_ID}, {"_id": 1}) is None:
         return None
-    projection = {"d": 1, history.WRITES: 1}
-    if written_since is None:
-        return store.find({"_id": {"$ne": history.STATE_ID}}, projection, batch_size=500)
-    held = held or {}
-    stamps = store.find({"_id": {"$ne": history.STATE_ID}, history.UPDATED: {"$gte": written_since}},
-                        {history.WRITES: 1})
-    changed = [doc["_id"] for doc in stamps
-               if doc.get(history.WRITES) is None or held.get(int(doc["_id"])) != doc[history.WRITES]]
-
-    def read() -> Iterator[dict[str, Any]]:
-        for start in range(0, len(changed), 500):
-            yield from store.find({"_id": {"$in": changed[start:start + 500]}}, projection)
-    return read()
+    return mongo.documents_written(store, excluded_id=history.STATE_ID, projection={"d": 1, history.WRITES: 1},
+                                   written_since=written_since, held=held)
 
 
 def shooter_histories(*, player_ids: list[int]) -> dict[int, PlayerHistory] | None:
