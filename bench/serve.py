@@ -76,13 +76,13 @@ def _key_of(doc: dict[str, Any]) -> str:
 
 def season_frame(path: Path) -> pd.DataFrame:
     from ingestion.readers import iter_mapped
-    from training.ml.context import with_team_context
+    from training.ml.context import with_previous_shots
 
     frame = pd.DataFrame([r.shot.to_document() for r in iter_mapped(path) if r.shot])
     frame["game_date"] = pd.to_datetime(frame["game_date"])
     # Each shot's game context as training computes it: what MLflow's records carry (PariVision's
     # requests name the game instead, and the server reads it from the warehouse).
-    return with_team_context(frame)
+    return with_previous_shots(frame)
 
 
 def train_and_register(frame: pd.DataFrame, tracking_uri: str, artifacts: str, *, alias: str | None = None,
@@ -115,7 +115,7 @@ def train_and_register(frame: pd.DataFrame, tracking_uri: str, artifacts: str, *
 def as_requests(rows: list[dict[str, Any]]) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
     """(API bodies, canonical records for MLflow) of these warehouse shots."""
     from bench.common import api_body
-    from training.ml.context import TEAM_CONTEXT
+    from training.ml.context import PREVIOUS_SHOTS
     from training.ml.features import INPUT_COLUMNS
 
     bodies, records = [], []
@@ -123,7 +123,7 @@ def as_requests(rows: list[dict[str, Any]]) -> tuple[list[dict[str, Any]], list[
         game_date = pd.Timestamp(row["game_date"])
         bodies.append(api_body({**row, "game_date": game_date}))
         # Shots of the other seasons (batches) come without their context: NaN, which costs MLflow the same.
-        record = {c: row.get(c, np.nan) if c in TEAM_CONTEXT else row[c] for c in INPUT_COLUMNS}
+        record = {c: row.get(c, np.nan) if c in PREVIOUS_SHOTS else row[c] for c in INPUT_COLUMNS}
         record["game_date"] = game_date.isoformat()
         record["is_home"] = bool(row["is_home"]) if row["is_home"] is not None else None
         records.append(record)
@@ -415,7 +415,7 @@ def warehouse_fill(client: Any, data_dir: Path, seasons: list[str], frame: pd.Da
     from pymongo.errors import BulkWriteError
 
     from ingestion.readers import iter_mapped
-    from training.ml.context import TEAM_CONTEXT
+    from training.ml.context import PREVIOUS_SHOTS
 
     shots = client["parivision_warehouse"]["shots"]
     per_player: dict[int, list[dict[str, Any]]] = {}
@@ -427,7 +427,7 @@ def warehouse_fill(client: Any, data_dir: Path, seasons: list[str], frame: pd.Da
                 kept.append(doc)
         try:
             # The warehouse holds canonical shots: the context columns of SEASON's frame stay out.
-            shots.insert_many([{"_id": _key_of(d), **{k: v for k, v in d.items() if k not in TEAM_CONTEXT}}
+            shots.insert_many([{"_id": _key_of(d), **{k: v for k, v in d.items() if k not in PREVIOUS_SHOTS}}
                                for d in docs], ordered=False)
         except BulkWriteError as error:  # a repeated key within a file: the warehouse keeps one
             if any(e.get("code") != 11000 for e in error.details.get("writeErrors", [])):

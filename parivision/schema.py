@@ -46,12 +46,14 @@ def _shot_rules() -> list[dict[str, Any]]:
     event_needs_game = {"if": {"required": ["event_id"]}, "then": {"required": ["game_id"]}}
     game_needs_location = {"if": {"allOf": [{"required": ["game_id"]}, {"not": {"required": ["shot_key"]}}]},
                            "then": {"required": ["x_ft", "y_ft"]}}
-    # The team's previous shot (services._game_context_given): seconds since it exactly when it was made or missed.
-    earlier_shot = {"required": ["team_previous_shot"],
-                    "properties": {"team_previous_shot": {"enum": ["made", "missed"]}}}
-    seconds_need_shot = {"if": {"required": ["team_previous_shot_seconds"]}, "then": earlier_shot}
-    shot_needs_seconds = {"if": earlier_shot, "then": {"required": ["team_previous_shot_seconds"]}}
-    return [{"oneOf": [by_xy, by_zone]}, event_needs_game, game_needs_location, seconds_need_shot, shot_needs_seconds]
+    # The team's and the opponent's previous shot (services._game_context_given): seconds since it exactly
+    # when it was made or missed.
+    pairs = []
+    for field in ("team_previous_shot", "opponent_previous_shot"):
+        earlier_shot = {"required": [field], "properties": {field: {"enum": ["made", "missed"]}}}
+        pairs += [{"if": {"required": [f"{field}_seconds"]}, "then": earlier_shot},
+                  {"if": earlier_shot, "then": {"required": [f"{field}_seconds"]}}]
+    return [{"oneOf": [by_xy, by_zone]}, event_needs_game, game_needs_location, *pairs]
 
 
 def constraints_postprocess(result: dict[str, Any], generator: Any, request: Any, public: bool) -> dict[str, Any]:

@@ -110,6 +110,9 @@ def refusals_counted(endpoint: str) -> Iterator[None]:
 
 # --- predictions ------------------------------------------------------------------------------
 
+# The team's and the opponent's previous shot: one choice set, one enum in the schema (PreviousShotEnum).
+PREVIOUS_SHOT_CHOICES = ("made", "missed", "none")
+
 
 class ShotInputSerializer(serializers.Serializer):
     """One shot, as a client describes it. Location by x/y (feet from the hoop) or by zone."""
@@ -148,10 +151,17 @@ class ShotInputSerializer(serializers.Serializer):
     shot_key = StrictRegexField(canonical.SHOT_KEY_PATTERN, required=False, max_length=48,
                                 help_text="The shot's warehouse key (`key` of GET /api/v1/shots).")
     team_previous_shot = serializers.ChoiceField(
-        choices=["made", "missed", "none"], required=False,
+        choices=PREVIOUS_SHOT_CHOICES, required=False,
         help_text="The shooter's team's previous shot of this game (none: this is its first). Absent: read from "
                   "the warehouse's shots of the game when game_id or shot_key names it, else unknown.")
     team_previous_shot_seconds = StrictIntegerField(
+        min_value=0, max_value=MAX_GAME_SECONDS, required=False,
+        help_text="Game seconds since that shot; required with made or missed (counted up to 720).")
+    opponent_previous_shot = serializers.ChoiceField(
+        choices=PREVIOUS_SHOT_CHOICES, required=False,
+        help_text="The other team's previous shot of this game (none: it has not shot yet). Absent: read from "
+                  "the warehouse's shots of the game when game_id or shot_key names it, else unknown.")
+    opponent_previous_shot_seconds = StrictIntegerField(
         min_value=0, max_value=MAX_GAME_SECONDS, required=False,
         help_text="Game seconds since that shot; required with made or missed (counted up to 720).")
 
@@ -174,6 +184,7 @@ SHOT_EXAMPLE = {
     "game_date": "2024-01-27", "period": 4, "seconds_left": 95, "action_type": "Pullup Jump Shot",
     "shot_type": "3PT", "x_ft": -6.5, "y_ft": 24.0, "game_id": "0022300650", "event_id": 512,
     "team_previous_shot": "missed", "team_previous_shot_seconds": 14,
+    "opponent_previous_shot": "made", "opponent_previous_shot_seconds": 20,
 }  # fmt: skip
 PREDICTION_EXAMPLE = {
     "probability_made": 0.4012, "predicted_outcome": "missed", "odds_made": 2.4925, "odds_missed": 1.6700,

@@ -1,11 +1,13 @@
-"""The game context of served shots: the team's previous shot of the game, as the platform knows it now.
+"""The game context of served shots: the team's and the opponent's previous shot of the game, as the
+platform knows it now.
 
-A served record carries ``TEAM_CONTEXT`` (``training/ml/context.py``) when the caller says it
-(``team_previous_shot`` / ``team_previous_shot_seconds``). Otherwise, when the shot names its game
+A served record carries a pair of ``PREVIOUS_SHOTS`` (``training/ml/context.py``) when the caller says it
+(``team_previous_shot`` / ``team_previous_shot_seconds``, ``opponent_previous_shot`` /
+``opponent_previous_shot_seconds``). Each pair it does not say is read: when the shot names its game
 (``game_id`` or ``shot_key``), the warehouse's shots of that game (as the game-context store holds
-them, ``ingestion/game_context.py``: one document per game, read by id) are the known ones and the one rule,
-``team_previous_shot``, finds the latest of the shooter's team before the shot. The shooter's team is
-the one the player shot for in that game, else the side (home/away) the request gives. A shot the
+them, ``ingestion/game_context.py``: one document per game, read by id) are the known ones and the one
+rule, ``previous_shots``, finds the latest of the shooter's team and of the other team before the shot.
+The shooter's team is the one the player shot for in that game, else the side (home/away) the request gives. A shot the
 warehouse already holds gets exactly the context training computed for it (its own row among its game's,
 which sees only earlier shots, never itself). Without a game, or a game the warehouse does not hold,
 the context is left unknown (NaN), which the model has learned (``CONTEXT_UNKNOWN_FRACTION``).
@@ -35,7 +37,7 @@ from ingestion.game_context import game_context_documents, game_context_read, ga
 from ingestion.history import store_now
 from parivision import mongo
 from predictions import metrics
-from training.ml.context import TEAM_CONTEXT, game_seconds_elapsed, team_previous_shot
+from training.ml.context import PREVIOUS_SHOTS, game_seconds_elapsed, previous_shots
 
 
 @dataclass
@@ -49,7 +51,7 @@ class Game:
     elapsed: np.ndarray
     event: np.ndarray
     made: np.ndarray
-    context: tuple[np.ndarray, np.ndarray]
+    context: np.ndarray  # (rows, len(PREVIOUS_SHOTS))
     index: dict[int, int] = field(init=False)
 
     def __post_init__(self) -> None:
@@ -60,16 +62,16 @@ class Game:
 
 
 def _contexts(parts: Sequence[np.ndarray]) -> tuple[np.ndarray, ...]:
-    """Team, elapsed seconds, event, made and ``TEAM_CONTEXT`` of every row of these games' ROW arrays (one
-    pass over all of them, each game on its own)."""
+    """Team, elapsed seconds, event, made and the ``PREVIOUS_SHOTS`` (one column each) of every row of these
+    games' ROW arrays (one pass over all of them, each game on its own)."""
     rows = np.concatenate(parts)
     team = np.where(rows["team_id"] >= 0, rows["team_id"], np.nan)
     elapsed = game_seconds_elapsed(rows["period"].astype(np.float64), rows["seconds_left"].astype(np.float64))
     event = np.where(rows["event_id"] >= 0, rows["event_id"], np.nan)
     made = np.where(rows["made"] >= 0, rows["made"], np.nan)
     codes = np.repeat(np.arange(len(parts)), [len(part) for part in parts])
-    prev_missed, since = team_previous_shot(game=codes, team=team, elapsed=elapsed, event=event, made=made)
-    return team, elapsed, event, made, prev_missed, since
+    context = np.column_stack(previous_shots(game=codes, team=team, elapsed=elapsed, event=event, made=made))
+    return team, elapsed, event, made, context
 
 
 def games_read(documents: dict[str, Any], *, read_at: float) -> dict[str, Game]:
@@ -77,12 +79,12 @@ def games_read(documents: dict[str, Any], *, read_at: float) -> dict[str, Game]:
     if not documents:
         return {}
     parts = [game_rows(document) for document in documents.values()]
-    team, elapsed, event, made, prev_missed, since = _contexts(parts)
+    team, elapsed, event, made, context = _contexts(parts)
     games, start = {}, 0
     for game, part in zip(documents, parts, strict=True):
         cut = slice(start, start + len(part))
         games[game] = Game(rows=part, read_at=read_at, team=team[cut], elapsed=elapsed[cut], event=event[cut],
-                           made=made[cut], context=(prev_missed[cut], since[cut]))
+                           made=made[cut], context=context[cut])
         start += len(part)
     return games
 
@@ -92,28 +94,26 @@ class HeldShots:
     """The context of held shots by key hash (sorted): one game's, or every game's of a load."""
 
     keys: np.ndarray  # uint64, sorted
-    prev_missed: np.ndarray  # float32 (0 / 1 / NaN, exact)
-    since: np.ndarray  # float32 (whole seconds up to SINCE_CAP, or NO_PREVIOUS, exact)
+    # float32 (rows, len(PREVIOUS_SHOTS)): 0 / 1 / -1 / NaN and whole seconds up to SINCE_CAP, all exact
+    values: np.ndarray
 
     @classmethod
-    def of(cls, keys: np.ndarray, prev_missed: np.ndarray, since: np.ndarray) -> HeldShots:
+    def of(cls, keys: np.ndarray, values: np.ndarray) -> HeldShots:
         order = np.argsort(keys, kind="stable")
-        return cls(keys=np.ascontiguousarray(keys[order]), prev_missed=prev_missed[order].astype(np.float32),
-                   since=since[order].astype(np.float32))
+        return cls(keys=np.ascontiguousarray(keys[order]), values=np.ascontiguousarray(values[order], np.float32))
 
-    def contexts_of(self, keys: Sequence[int]) -> list[tuple[float, float] | None]:
-        """Each key's context (None: not held), in one search."""
+    def contexts_of(self, keys: Sequence[int]) -> list[tuple[float, ...] | None]:
+        """Each key's context (the ``PREVIOUS_SHOTS`` values; None: not held), in one search."""
         if not len(self.keys) or not keys:
             return [None] * len(keys)
         wanted = np.fromiter(keys, dtype=np.uint64, count=len(keys))
         at = np.minimum(self.keys.searchsorted(wanted), len(self.keys) - 1)
         hit = (self.keys[at] == wanted).tolist()
-        prev_missed, since = self.prev_missed[at].tolist(), self.since[at].tolist()
-        return [(prev_missed[i], since[i]) if hit[i] else None for i in range(len(keys))]
+        values = self.values[at].tolist()
+        return [tuple(values[i]) if hit[i] else None for i in range(len(keys))]
 
 
-_NOTHING_HELD = HeldShots(keys=np.empty(0, np.uint64), prev_missed=np.empty(0, np.float32),
-                          since=np.empty(0, np.float32))
+_NOTHING_HELD = HeldShots(keys=np.empty(0, np.uint64), values=np.empty((0, len(PREVIOUS_SHOTS)), np.float32))
 
 
 class ResidentGames:
@@ -122,8 +122,8 @@ class ResidentGames:
     stamps (re-reading only games whose write count moved), as the resident shooter histories are: a shot
     already ingested is then priced without a read, the first time too.
 
-    The load's games are one sorted array of key hashes (16 bytes a shot with the two values: all seven
-    seasons, about 23 MB a process), so a batch's shots are found in one search; a game re-read by a later
+    The load's games are one sorted array of key hashes (24 bytes a shot with the four values: all seven
+    seasons, about 34 MB a process), so a batch's shots are found in one search; a game re-read by a later
     refresh is kept on its own and wins over the load's copy of it. Trusted until three refreshes have
     failed in a row; a game the warehouse lost all its shots of stays until the next load."""
 
@@ -138,11 +138,11 @@ class ResidentGames:
         self.loaded = threading.Event()
         self.games = 0
 
-    def contexts_of(self, asked: Sequence[tuple[str, int]]) -> list[tuple[float, float] | None]:
+    def contexts_of(self, asked: Sequence[tuple[str, int]]) -> list[tuple[float, ...] | None]:
         """Each (game, key hash)'s held context, or None (not held, or the copy is not trusted now)."""
         if time.monotonic() >= self._until:
             return [None] * len(asked)
-        found: list[tuple[float, float] | None] = [None] * len(asked)
+        found: list[tuple[float, ...] | None] = [None] * len(asked)
         in_load: list[int] = []
         refreshed = self._refreshed
         for i, (game, key) in enumerate(asked):
@@ -192,16 +192,16 @@ class ResidentGames:
     def _read(self, documents: list[dict[str, Any]], pieces: list[tuple[np.ndarray, ...]] | None) -> int:
         """These documents' held shots: into ``pieces`` while loading, else each game on its own."""
         parts = [game_rows(document) for document in documents]
-        *_, prev_missed, since = _contexts(parts)
+        *_, context = _contexts(parts)
         if pieces is not None:
-            pieces.append((np.concatenate([part["key"] for part in parts]), prev_missed, since))
+            pieces.append((np.concatenate([part["key"] for part in parts]), context))
         start = 0
         for document, part in zip(documents, parts, strict=True):
             game = str(document["_id"])
             self._versions[game] = mongo.write_count(document)
             if pieces is None:
                 cut = slice(start, start + len(part))
-                self._refreshed[game] = HeldShots.of(part["key"], prev_missed[cut], since[cut])  # one assignment
+                self._refreshed[game] = HeldShots.of(part["key"], context[cut])  # one assignment
             start += len(part)
         return len(documents)
 
@@ -278,18 +278,32 @@ def _team_of(record: MutableMapping[str, Any], rows: np.ndarray) -> float:
     return np.nan
 
 
+_POSITION = {name: i for i, name in enumerate(PREVIOUS_SHOTS)}
+
+
 def _number(value: Any) -> float:
     return np.nan if value is None else float(value)
 
 
 def records_with_game_context(shots: Sequence[MutableMapping[str, Any]]) -> None:
-    """Fill ``TEAM_CONTEXT`` into the record of every shot that does not carry it (in place).
+    """Fill the ``PREVIOUS_SHOTS`` values a shot's record does not carry (in place): from its game as the
+    platform knows it, else NaN (not known). Values the caller gave are kept.
 
     ``shots`` are ``predictions.services.shot_canonical`` dicts: ``record``, ``shot_key``, ``game_id``
     (None when the shot does not name its game) and ``event_id`` (None when not given)."""
-    wanted = [shot for shot in shots if TEAM_CONTEXT[0] not in shot["record"]]
-    for shot in wanted:
-        shot["record"].update(dict.fromkeys(TEAM_CONTEXT, np.nan))
+    missing: dict[int, list[str]] = {}
+    for shot in shots:
+        names = [name for name in PREVIOUS_SHOTS if name not in shot["record"]]
+        if names:
+            missing[id(shot)] = names
+            shot["record"].update(dict.fromkeys(names, np.nan))
+    wanted = [shot for shot in shots if id(shot) in missing]
+
+    def fill(shot: MutableMapping[str, Any], values: Sequence[float]) -> None:
+        record = shot["record"]
+        for name in missing[id(shot)]:
+            record[name] = float(values[_POSITION[name]])
+
     named = [(shot, str(shot["game_id"]), None if shot.get("shot_key") is None else key_hash(str(shot["shot_key"])))
              for shot in wanted if shot.get("game_id")]
     if _resident.loaded.is_set():  # held shots from the resident copy, without a read
@@ -301,7 +315,7 @@ def records_with_game_context(shots: Sequence[MutableMapping[str, Any]]) -> None
             if context is None:
                 unresolved.append((shot, game, hashed))
             else:
-                shot["record"][TEAM_CONTEXT[0]], shot["record"][TEAM_CONTEXT[1]] = context
+                fill(shot, context)
         named = unresolved
     if not named:
         return
@@ -313,15 +327,14 @@ def records_with_game_context(shots: Sequence[MutableMapping[str, Any]]) -> None
             continue
         row = entry.index.get(key) if key is not None else None
         if row is not None:  # the store holds this very shot: its own row's context (only earlier shots)
-            shot["record"][TEAM_CONTEXT[0]] = float(entry.context[0][row])
-            shot["record"][TEAM_CONTEXT[1]] = float(entry.context[1][row])
+            fill(shot, entry.context[row])
         else:
             upcoming.setdefault(game, []).append(shot)
     for game, asked in upcoming.items():  # shots not ingested yet: placed among their game's known ones
         entry = games[game]
         records = [shot["record"] for shot in asked]
         n = len(entry.rows)
-        prev_missed, since = team_previous_shot(
+        computed = np.column_stack(previous_shots(
             game=np.zeros(n + len(asked)),
             team=np.r_[entry.team, [_team_of(record, entry.rows) for record in records]],
             elapsed=np.r_[entry.elapsed, game_seconds_elapsed(
@@ -330,6 +343,6 @@ def records_with_game_context(shots: Sequence[MutableMapping[str, Any]]) -> None
             event=np.r_[entry.event, [_number(shot.get("event_id")) for shot in asked]],
             made=np.r_[entry.made, np.full(len(asked), np.nan)],
             known=np.arange(n + len(asked)) < n,
-        )
-        for i, record in enumerate(records):
-            record[TEAM_CONTEXT[0]], record[TEAM_CONTEXT[1]] = float(prev_missed[n + i]), float(since[n + i])
+        ))
+        for i, shot in enumerate(asked):
+            fill(shot, computed[n + i])

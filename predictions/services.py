@@ -22,7 +22,7 @@ from predictions import history, serving, shadow
 from predictions.game_context import records_with_game_context
 from predictions.log import log_bundle, made_at_of, prediction_log_append
 from predictions.metrics import PredictionTimer
-from training.ml.context import NO_PREVIOUS, SINCE_CAP, TEAM_CONTEXT
+from training.ml.context import NO_PREVIOUS, OPPONENT_CONTEXT, SINCE_CAP, TEAM_CONTEXT
 
 THREE_POINT_ZONES = tuple(sorted(court.THREE_POINT_ZONES))
 
@@ -96,26 +96,32 @@ def shot_canonical(data: Mapping[str, Any]) -> dict[str, Any]:
             "event_id": data.get("event_id")}
 
 
-# team_previous_shot -> team_prev_missed (training/ml/context.py: 1 missed, 0 made, -1 none yet)
+# team_previous_shot -> team_prev_missed (training/ml/context.py: 1 missed, 0 made, -1 none yet); the same
+# for opponent_previous_shot -> opponent_prev_missed.
 _PREVIOUS_SHOT = {"missed": 1.0, "made": 0.0, "none": NO_PREVIOUS}
+_GIVEN_PAIRS = (("team_previous_shot", TEAM_CONTEXT), ("opponent_previous_shot", OPPONENT_CONTEXT))
 
 
 def _game_context_given(data: Mapping[str, Any]) -> dict[str, float]:
-    """The team's previous shot of the game as the caller gives it (empty: let the warehouse say)."""
-    previous, seconds = data.get("team_previous_shot"), data.get("team_previous_shot_seconds")
-    if previous is None:
-        if seconds is not None:
-            raise ShotInputError("team_previous_shot_seconds", "give it with team_previous_shot (made or missed)")
-        return {}
-    if previous == "none":
-        if seconds is not None:
-            raise ShotInputError("team_previous_shot_seconds",
-                                 "must be absent when team_previous_shot is none (no earlier shot)")
-        return {TEAM_CONTEXT[0]: NO_PREVIOUS, TEAM_CONTEXT[1]: SINCE_CAP}
-    if seconds is None:
-        raise ShotInputError("team_previous_shot_seconds",
-                             f"is required when team_previous_shot is {previous} (game seconds since that shot)")
-    return {TEAM_CONTEXT[0]: _PREVIOUS_SHOT[previous], TEAM_CONTEXT[1]: min(float(seconds), SINCE_CAP)}
+    """The team's and the opponent's previous shot of the game as the caller gives them (a pair left out:
+    let the warehouse say)."""
+    given: dict[str, float] = {}
+    for field, (missed_name, since_name) in _GIVEN_PAIRS:
+        previous, seconds = data.get(field), data.get(f"{field}_seconds")
+        if previous is None:
+            if seconds is not None:
+                raise ShotInputError(f"{field}_seconds", f"give it with {field} (made or missed)")
+            continue
+        if previous == "none":
+            if seconds is not None:
+                raise ShotInputError(f"{field}_seconds", f"must be absent when {field} is none (no earlier shot)")
+            given.update({missed_name: NO_PREVIOUS, since_name: SINCE_CAP})
+            continue
+        if seconds is None:
+            raise ShotInputError(f"{field}_seconds",
+                                 f"is required when {field} is {previous} (game seconds since that shot)")
+        given.update({missed_name: _PREVIOUS_SHOT[previous], since_name: min(float(seconds), SINCE_CAP)})
+    return given
 
 
 def _shot_key_of(data: Mapping[str, Any]) -> tuple[str | None, str | None]:

@@ -291,6 +291,8 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
+    # The team's and the opponent's previous shot share one choice set.
+    "ENUM_NAME_OVERRIDES": {"PreviousShotEnum": "predictions.api.PREVIOUS_SHOT_CHOICES"},
 }
 
 PROMETHEUS_EXPORT_MIGRATIONS = False

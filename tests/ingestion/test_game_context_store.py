@@ -16,7 +16,7 @@ from ingestion.services import shots_import_file
 from parivision import mongo
 from predictions.game_context import records_with_game_context
 from tests.factories import nba_com_game, write_csv
-from training.ml.context import TEAM_CONTEXT, with_team_context
+from training.ml.context import PREVIOUS_SHOTS, with_previous_shots
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("mongo_db")]
 
@@ -80,14 +80,15 @@ def test_serving_reads_from_the_store_the_context_training_computes(tmp_path):
     shots_import_file(location=str(write_csv(tmp_path / "season.csv", list(generate_rows(games=4, seed=8)),
                                              NBA_COM_COLUMNS)))  # fmt: skip
     frame = pd.DataFrame(list(mongo.warehouse_collection(mongo.SHOTS).find({})))
-    expected = with_team_context(frame.drop(columns=list(TEAM_CONTEXT), errors="ignore"))
+    expected = with_previous_shots(frame.drop(columns=list(PREVIOUS_SHOTS), errors="ignore"))
     shots = [{"record": {"player_id": row["player_id"], "period": row["period"], "seconds_left": row["seconds_left"],
                          "is_home": row["is_home"], "game_date": dt.datetime(2023, 11, 1)},
               "shot_key": row["_id"], "game_id": row["game_id"], "event_id": None}
              for row in frame.to_dict("records")]  # fmt: skip
     records_with_game_context(shots)
-    served = np.array([[shot["record"][name] for name in TEAM_CONTEXT] for shot in shots])
-    np.testing.assert_array_equal(served, expected[list(TEAM_CONTEXT)].to_numpy())
+    served = np.array([[shot["record"][name] for name in PREVIOUS_SHOTS] for shot in shots])
+    np.testing.assert_array_equal(served, expected[list(PREVIOUS_SHOTS)].to_numpy())
     assert (served[:, 0] == -1).any()
     assert (served[:, 0] == 1).any()
     assert (served[:, 0] == 0).any()
+    assert {-1.0, 0.0, 1.0} <= set(served[:, 2].tolist())  # the opponent's too: none yet, made, missed

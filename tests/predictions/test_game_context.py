@@ -1,4 +1,5 @@
-"""The served game context: the team's previous shot, from the request or the warehouse, by the one rule."""
+"""The served game context: the team's and the opponent's previous shot, from the request or the warehouse,
+by the one rule."""
 
 from __future__ import annotations
 
@@ -17,7 +18,7 @@ from parivision import mongo
 from predictions import services
 from predictions.game_context import records_with_game_context
 from tests.predictions.conftest import shot
-from training.ml.context import TEAM_CONTEXT, with_team_context
+from training.ml.context import OPPONENT_CONTEXT, PREVIOUS_SHOTS, TEAM_CONTEXT, with_previous_shots
 from training.ml.train import ShotModel
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("mongo_db")]
@@ -59,10 +60,19 @@ def context_of(record: dict[str, Any]) -> list[float]:
     return [record[name] for name in TEAM_CONTEXT]
 
 
+def opponent_of(record: dict[str, Any]) -> list[float]:
+    return [record[name] for name in OPPONENT_CONTEXT]
+
+
+def all_of(record: dict[str, Any]) -> list[float]:
+    return [record[name] for name in PREVIOUS_SHOTS]
+
+
 def test_the_warehouse_says_what_the_team_s_previous_shot_was(game_in_warehouse: list[dict[str, Any]]) -> None:
     asked = canonical(player_id=1003)
     records_with_game_context([asked])
     assert context_of(asked["record"]) == [1.0, 10.0]  # 1004 missed 10 game seconds earlier
+    assert opponent_of(asked["record"]) == [1.0, 50.0]  # and the away side's 2001 missed 50 seconds earlier
 
 
 def test_a_player_without_a_shot_in_the_game_yet_is_placed_by_the_side_given(
@@ -71,7 +81,8 @@ def test_a_player_without_a_shot_in_the_game_yet_is_placed_by_the_side_given(
     nowhere = canonical(player_id=2999, home_away=None)
     records_with_game_context([away, nowhere])
     assert context_of(away["record"]) == [1.0, 50.0]  # the away side's miss at 1:690
-    assert np.isnan(context_of(nowhere["record"])).all()  # which team? not known
+    assert opponent_of(away["record"]) == [1.0, 10.0]  # the home side's latest: 1004's miss at 1:650
+    assert np.isnan(all_of(nowhere["record"])).all()  # which team? not known
 
 
 def test_a_shot_the_warehouse_holds_gets_the_context_training_gave_it(game_in_warehouse: list[dict[str, Any]]) -> None:
@@ -82,27 +93,33 @@ def test_a_shot_the_warehouse_holds_gets_the_context_training_gave_it(game_in_wa
     asked = services.shot_canonical(body)
     assert asked["shot_key"] == held["_id"]
     records_with_game_context([asked])
-    frame = with_team_context(pd.DataFrame(game_in_warehouse))
-    expected = frame.loc[frame["_id"] == held["_id"], list(TEAM_CONTEXT)].iloc[0].tolist()
-    assert context_of(asked["record"]) == expected == [1.0, 50.0]  # never its own outcome
+    frame = with_previous_shots(pd.DataFrame(game_in_warehouse))
+    expected = frame.loc[frame["_id"] == held["_id"], list(PREVIOUS_SHOTS)].iloc[0].tolist()
+    assert all_of(asked["record"]) == expected == [1.0, 50.0, 1.0, 90.0]  # never its own outcome
 
 
 def test_without_a_game_or_with_one_not_held_the_context_is_unknown(game_in_warehouse: list[dict[str, Any]]) -> None:
     anonymous = services.shot_canonical({**shot(), "game_date": dt.date(2023, 11, 20)})
     elsewhere = services.shot_canonical({**shot(game_id="0022300778"), "game_date": dt.date(2023, 11, 20)})
     records_with_game_context([anonymous, elsewhere])
-    assert np.isnan(context_of(anonymous["record"])).all()
-    assert np.isnan(context_of(elsewhere["record"])).all()
+    assert np.isnan(all_of(anonymous["record"])).all()
+    assert np.isnan(all_of(elsewhere["record"])).all()
 
 
 def test_what_the_caller_says_wins_over_the_warehouse(game_in_warehouse: list[dict[str, Any]]) -> None:
     made = canonical(player_id=1003, team_previous_shot="made", team_previous_shot_seconds=4)
     first = canonical(player_id=1003, team_previous_shot="none")
     long_ago = canonical(player_id=1003, team_previous_shot="missed", team_previous_shot_seconds=2000)
-    records_with_game_context([made, first, long_ago])
+    opponent = canonical(player_id=1003, opponent_previous_shot="made", opponent_previous_shot_seconds=7)
+    both = canonical(player_id=1003, team_previous_shot="none", opponent_previous_shot="none")
+    records_with_game_context([made, first, long_ago, opponent, both])
     assert context_of(made["record"]) == [0.0, 4.0]
     assert context_of(first["record"]) == [-1.0, 720.0]
     assert context_of(long_ago["record"]) == [1.0, 720.0]  # counted up to 720, the rule's cap
+    # A pair the caller leaves out is still read from the warehouse; a pair it gives is kept.
+    assert opponent_of(made["record"]) == opponent_of(long_ago["record"]) == [1.0, 50.0]
+    assert all_of(opponent["record"]) == [1.0, 10.0, 0.0, 7.0]
+    assert all_of(both["record"]) == [-1.0, 720.0, -1.0, 720.0]
 
 
 @pytest.mark.parametrize(("fields", "named"), [
@@ -112,6 +129,11 @@ def test_what_the_caller_says_wins_over_the_warehouse(game_in_warehouse: list[di
     ({"team_previous_shot": "blocked", "team_previous_shot_seconds": 3}, "team_previous_shot"),
     ({"team_previous_shot": "made", "team_previous_shot_seconds": -1}, "team_previous_shot_seconds"),
     ({"team_previous_shot": "made", "team_previous_shot_seconds": 1.5}, "team_previous_shot_seconds"),
+    ({"opponent_previous_shot_seconds": 12}, "opponent_previous_shot_seconds"),
+    ({"opponent_previous_shot": "made"}, "opponent_previous_shot_seconds"),
+    ({"opponent_previous_shot": "none", "opponent_previous_shot_seconds": 0}, "opponent_previous_shot_seconds"),
+    ({"opponent_previous_shot": "stolen", "opponent_previous_shot_seconds": 3}, "opponent_previous_shot"),
+    ({"opponent_previous_shot": "missed", "opponent_previous_shot_seconds": 5000}, "opponent_previous_shot_seconds"),
 ])
 @pytest.mark.usefixtures("champion")
 def test_a_contradictory_game_context_is_refused_naming_the_field(api: APIClient, fields: dict[str, Any],
@@ -131,7 +153,7 @@ def test_the_served_model_reads_the_context_of_the_named_game(api: APIClient, ga
     original = ShotModel.predict_proba_records
 
     def spy(self: ShotModel, records: Any, **kwargs: Any) -> Any:
-        seen.extend(context_of(record) for record in records)
+        seen.extend(all_of(record) for record in records)
         return original(self, records, **kwargs)
 
     monkeypatch.setattr(ShotModel, "predict_proba_records", spy)
@@ -139,7 +161,9 @@ def test_the_served_model_reads_the_context_of_the_named_game(api: APIClient, ga
     given = api.post(SINGLE, shot(team_previous_shot="made", team_previous_shot_seconds=30), format="json")
     anonymous = api.post(SINGLE, shot(), format="json")
     assert [r.status_code for r in (named, given, anonymous)] == [200, 200, 200]
-    assert seen[:2] == [[1.0, 10.0], [0.0, 30.0]]
+    assert seen[0] == [1.0, 10.0, 1.0, 50.0]
+    assert seen[1][:2] == [0.0, 30.0]  # the team's given...
+    assert np.isnan(seen[1][2:]).all()  # ... and no game to read the opponent's from
     assert np.isnan(seen[2]).all()
     assert 0 < anonymous.json()["probability_made"] < 1
 
@@ -241,8 +265,8 @@ def test_resident_games_price_held_shots_without_a_read_and_follow_the_store(
     held = [_held(d) for d in game_in_warehouse]
     records_with_game_context(held)
     assert reads == []  # every one of them from the resident copy, the first time
-    expected = with_team_context(pd.DataFrame(game_in_warehouse))[list(TEAM_CONTEXT)].to_numpy().tolist()
-    np.testing.assert_array_equal([context_of(h["record"]) for h in held], expected)  # training's, exactly
+    expected = with_previous_shots(pd.DataFrame(game_in_warehouse))[list(PREVIOUS_SHOTS)].to_numpy().tolist()
+    np.testing.assert_array_equal([all_of(h["record"]) for h in held], expected)  # training's, exactly
 
     # A shot not ingested yet still reads its game afresh.
     upcoming = canonical(player_id=1003)
@@ -275,7 +299,7 @@ def test_resident_games_are_not_trusted_once_the_refreshes_stop(game_in_warehous
     game_context_mark_built()
     resident = game_context.resident()
     assert resident.refresh(refresh_seconds=0.5) == 1
-    assert resident.contexts_of([(GAME, game_context.key_hash(game_in_warehouse[3]["_id"]))])[0] == (1.0, 50.0)
+    assert resident.contexts_of([(GAME, game_context.key_hash(game_in_warehouse[3]["_id"]))])[0] == (1.0, 50.0, 1.0, 90.0)
     assert resident.contexts_of([(GAME, 12345)])[0] is None  # a shot the store does not hold
     time.sleep(1.6)  # three refreshes of 0.5 s missed
     assert resident.contexts_of([(GAME, game_context.key_hash(game_in_warehouse[3]["_id"]))])[0] is None

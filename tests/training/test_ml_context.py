@@ -8,9 +8,11 @@ from training.ml.context import (
     CONTEXT_COLUMNS,
     game_context_features,
     game_seconds_elapsed,
-    team_context_frame,
+    opponent_previous_shot,
+    previous_shots,
+    previous_shots_frame,
     team_previous_shot,
-    with_team_context,
+    with_previous_shots,
 )
 
 
@@ -32,11 +34,15 @@ def test_each_shot_sees_only_the_earlier_shots_of_its_game() -> None:
         (25, 2, 700, 1, "A", True),
     ).iloc[::-1].reset_index(drop=True)  # listed backwards: the order must come from the clock
     context = game_context_features(frame).set_index(frame["event_id"])
-    assert context.loc[10].tolist() == [0, 0, -1, 720, 0]
-    assert context.loc[12].tolist() == [0, 0, -1, 720, -2]
-    assert context.loc[15].tolist() == [0, 0, 0, 50, 2]
-    assert context.loc[20].tolist() == [1, 1, 0, 10, 5]
-    assert context.loc[25].tolist() == [2, 1, 1, 660, 5]
+    # attempts, makes, team's previous (missed, seconds), margin, opponent's previous (missed, seconds, three)
+    assert context.loc[10].tolist() == [0, 0, -1, 720, 0, -1, 720, -1]
+    assert context.loc[12].tolist() == [0, 0, -1, 720, -2, 0, 10, 0]
+    assert context.loc[15].tolist() == [0, 0, 0, 50, 2, 1, 40, 0]
+    assert context.loc[20].tolist() == [1, 1, 0, 10, 5, 1, 50, 0]
+    assert context.loc[25].tolist() == [2, 1, 1, 660, 5, 1, 710, 0]
+    assert context.loc[[12, 25], "ctx_opp_prev_three"].tolist() == [0, 0]
+    assert game_context_features(frame.assign(shot_type="3PT")).set_index(frame["event_id"]).loc[
+        12, "ctx_opp_prev_three"] == 1
 
 
 def test_no_shot_sees_its_own_outcome_or_a_later_one() -> None:
@@ -65,12 +71,14 @@ def test_the_served_columns_are_the_walkforward_ones() -> None:
         (20, 1, 640, 1, "A", False), (25, 2, 700, 1, "A", True),
     )
     full = game_context_features(frame)
-    served = with_team_context(frame)
+    served = with_previous_shots(frame)
     np.testing.assert_array_equal(served["team_prev_missed"], full["ctx_team_prev_missed"])
     np.testing.assert_array_equal(served["team_seconds_since_prev"], full["ctx_team_seconds_since_prev"])
-    assert with_team_context(served) is served  # columns given are kept, not recomputed
+    np.testing.assert_array_equal(served["opponent_prev_missed"], full["ctx_opp_prev_missed"])
+    np.testing.assert_array_equal(served["opponent_seconds_since_prev"], full["ctx_opp_seconds_since_prev"])
+    assert with_previous_shots(served) is served  # columns given are kept, not recomputed
     # Without the game's columns a frame's context is unknown, not guessed.
-    assert np.isnan(team_context_frame(frame.drop(columns="team_id"))["team_prev_missed"]).all()
+    assert np.isnan(previous_shots_frame(frame.drop(columns="team_id"))["team_prev_missed"]).all()
 
 
 def test_a_shot_not_known_yet_is_scored_but_is_nobody_s_previous_shot() -> None:
@@ -109,3 +117,31 @@ def test_the_gap_is_capped_and_spans_periods() -> None:
     )
     assert since.tolist() == [720.0, 10.0, 720.0]
     assert prev_missed.tolist() == [-1.0, 1.0, 1.0]
+
+
+def test_the_opponent_s_previous_shot_is_the_other_team_s_latest_known_one() -> None:
+    # Game g: A known miss at 100 s, B asked at 104 s, B known make at 106 s, A asked at 110 s, A known at 112 s
+    # (same second as nothing), B known at 112 s with a higher event; game h: one B shot, nobody before it.
+    games, teams = ["g"] * 6 + ["h"], ["A", "B", "B", "A", "A", "B", "B"]
+    elapsed = [100.0, 104.0, 106.0, 110.0, 112.0, 112.0, 5.0]
+    event, made = [1.0, np.nan, 3.0, np.nan, 5.0, 6.0, 1.0], [0.0, np.nan, 1.0, np.nan, 1.0, 0.0, 1.0]
+    known = [True, False, True, False, True, True, True]
+    prev_missed, since = opponent_previous_shot(game=games, team=teams, elapsed=elapsed, event=event, made=made,
+                                                known=known)
+    assert prev_missed.tolist() == [-1.0, 1.0, 1.0, 0.0, 0.0, 0.0, -1.0]
+    assert since.tolist() == [720.0, 4.0, 6.0, 4.0, 6.0, 0.0, 720.0]
+    # The four served values in one call, the team's first.
+    both = previous_shots(game=games, team=teams, elapsed=elapsed, event=event, made=made, known=known)
+    np.testing.assert_array_equal(both[2], prev_missed)
+    np.testing.assert_array_equal(both[3], since)
+    np.testing.assert_array_equal(both[0], team_previous_shot(game=games, team=teams, elapsed=elapsed, event=event,
+                                                              made=made, known=known)[0])
+
+
+def test_a_shot_without_a_team_is_nobody_s_previous_shot_and_has_no_opponent() -> None:
+    prev_missed, since = opponent_previous_shot(game=["g"] * 3, team=[None, 2, 1], elapsed=[10.0, 20.0, 30.0],
+                                                event=[1.0, 2.0, 3.0], made=[0.0, 1.0, 0.0])
+    assert np.isnan(prev_missed[0])
+    assert np.isnan(since[0])
+    assert prev_missed[1:].tolist() == [-1.0, 0.0]  # team 2 never sees the team-less miss; team 1 sees 2's make
+    assert since[1:].tolist() == [720.0, 10.0]

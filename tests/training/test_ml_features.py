@@ -8,7 +8,7 @@ import pandas as pd
 import pytest
 
 from tests.training.factories import shot_record, shots_frame
-from training.ml.context import with_team_context
+from training.ml.context import with_previous_shots
 from training.ml.features import GROUPS, OTHER, PlayerHistory, ShotFeaturePipeline, history_daily_counts
 
 
@@ -89,7 +89,7 @@ def test_unknown_player_and_categories_fall_back_to_the_league_prior(pipeline: S
 
 def test_the_record_path_equals_the_batch_path(frame: pd.DataFrame, pipeline: ShotFeaturePipeline) -> None:
     # A record carries its game context (serving fills it in); a frame's is computed from its whole games.
-    sample = with_team_context(frame).sample(60, random_state=1)
+    sample = with_previous_shots(frame).sample(60, random_state=1)
     records = [
         {**row, "game_date": row["game_date"].to_pydatetime()} for row in sample.to_dict(orient="records")
     ]
@@ -99,7 +99,7 @@ def test_the_record_path_equals_the_batch_path(frame: pd.DataFrame, pipeline: Sh
 def test_the_label_never_becomes_a_feature(frame: pd.DataFrame, pipeline: ShotFeaturePipeline) -> None:
     assert not [name for name in pipeline.feature_names if "made" in name or "event" in name]
     # Earlier shots' outcomes feed the game context; the label of the shot itself never does.
-    sample = with_team_context(frame.head(100))
+    sample = with_previous_shots(frame.head(100))
     np.testing.assert_array_equal(pipeline.transform(sample.drop(columns="made")), pipeline.transform(sample))
 
 

@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 
 from tests.training.factories import shots_frame
-from training.ml.context import with_team_context
+from training.ml.context import with_previous_shots
 from training.ml.evaluate import calibration_figure, scores_compute
 from training.ml.registry import CHAMPION, ModelRegistry, dataset_describe
 from training.ml.split import shots_split_by_date
@@ -30,7 +30,7 @@ def test_log_register_promote_and_load_the_champion(
 ) -> None:
     model, test, slices = trained
     # Shots carry their game context (a frame of whole games computes it; records and the pyfunc take it).
-    test = with_team_context(test)
+    test = with_previous_shots(test)
     registry = ModelRegistry(tracking_uri=f"sqlite:///{tmp_path / 'mlflow.db'}", experiment_name="shots",
                              model_name="parivision-test")
     y = test["made"].to_numpy()

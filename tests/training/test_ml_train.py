@@ -8,7 +8,7 @@ import pandas as pd
 import pytest
 
 from tests.training.factories import shot_record, shots_frame
-from training.ml.context import TEAM_CONTEXT, with_team_context
+from training.ml.context import OPPONENT_CONTEXT, PREVIOUS_SHOTS, TEAM_CONTEXT, with_previous_shots
 from training.ml.evaluate import LookupBaseline, scores_compute
 from training.ml.features import PlayerHistory, ShotFeaturePipeline
 from training.ml.recalibration import FamilyShift, Recalibration
@@ -25,6 +25,7 @@ from training.ml.train import (
     challengers_train,
     context_blanked,
     recency_weights,
+    training_data_build,
 )
 
 FAST_XGBOOST = {"n_estimators": 300, "learning_rate": 0.1, "max_depth": 3, "early_stopping_rounds": 20}
@@ -69,7 +70,7 @@ def test_xgboost_stops_early_on_the_validation_slice(models: dict[str, ShotModel
 
 def test_records_and_frames_give_the_same_probabilities(models: dict[str, ShotModel], split: TemporalSplit) -> None:
     # Records carry their game context (serving fills it in); a frame computes it from its whole games.
-    sample = with_team_context(split.test).head(25)
+    sample = with_previous_shots(split.test).head(25)
     records = [{**r, "game_date": r["game_date"].to_pydatetime()} for r in sample.to_dict(orient="records")]
     for model in models.values():
         np.testing.assert_allclose(model.predict_proba_records(records), model.predict_proba_frame(sample),
@@ -193,7 +194,7 @@ def test_a_family_calibrated_model_survives_a_pickle_round_trip(frame: pd.DataFr
     assert isinstance(model.calibrator, FamilyCalibrator)
     assert model.calibrator.method.startswith("family(")
     loaded = pickle.loads(pickle.dumps(model))
-    sample = with_team_context(split.test).head(200)
+    sample = with_previous_shots(split.test).head(200)
     expected = model.predict_proba_frame(sample)
     np.testing.assert_allclose(loaded.predict_proba_frame(sample), expected, rtol=0, atol=0)
     records = [{**r, "game_date": r["game_date"].to_pydatetime()} for r in sample.head(5).to_dict(orient="records")]
@@ -218,19 +219,34 @@ def test_a_model_pickled_with_a_plain_calibrator_still_predicts(models: dict[str
     np.testing.assert_allclose(loaded.predict_proba_frame(split.test.head(50)), plain.apply(raw))
 
 
-def test_the_game_context_is_two_columns_blanked_on_a_tenth_of_the_training_rows(
+def test_the_game_context_is_four_columns_blanked_on_a_tenth_of_the_training_rows(
         models: dict[str, ShotModel], split: TemporalSplit) -> None:
     pipeline = models["xgboost"].pipeline
-    assert list(pipeline.feature_names[-2:]) == list(TEAM_CONTEXT)
+    assert list(pipeline.feature_names[-4:]) == list(PREVIOUS_SHOTS)
     x = pipeline.transform(split.train)
     assert np.isfinite(x[:, pipeline.context_columns]).all()  # whole games: every shot's context is known
     blanked = context_blanked(x.copy(), columns=pipeline.context_columns)
     unknown = np.isnan(blanked[:, pipeline.context_columns])
-    assert (unknown[:, 0] == unknown[:, 1]).all()  # a row loses both columns or neither
+    assert (unknown == unknown[:, :1]).all()  # a row loses all four columns or none
     assert 0.07 < unknown[:, 0].mean() < 0.13
     np.testing.assert_array_equal(np.isnan(context_blanked(x.copy(), columns=pipeline.context_columns)), np.isnan(blanked))
     others = [i for i in range(x.shape[1]) if i not in pipeline.context_columns]
     np.testing.assert_array_equal(blanked[:, others], x[:, others])  # nothing else touched
+
+
+def test_training_also_blanks_the_opponent_s_columns_alone_on_a_few_rows(split: TemporalSplit) -> None:
+    # A caller may give the team's previous shot and not the opponent's: the model sees that case too.
+    data = training_data_build(train=split.train, validation=split.validation,
+                               pipeline_params={"min_action_count": 50})
+    names = list(data.pipeline.feature_names)
+    team = np.isnan(data.x_train[:, [names.index(n) for n in TEAM_CONTEXT]])
+    opponent = np.isnan(data.x_train[:, [names.index(n) for n in OPPONENT_CONTEXT]])
+    assert (team == team[:, :1]).all()  # each pair goes together
+    assert (opponent == opponent[:, :1]).all()
+    assert not (team[:, 0] & ~opponent[:, 0]).any()  # the team's alone: never
+    assert 0.07 < team[:, 0].mean() < 0.13
+    assert 0.02 < (opponent[:, 0] & ~team[:, 0]).mean() < 0.08
+    assert not np.isnan(data.x_validation[:, data.pipeline.context_columns]).any()  # validation: as it comes
 
 
 def test_a_shot_without_its_game_gets_a_probability_as_one_with_it_does(models: dict[str, ShotModel]) -> None:
@@ -243,18 +259,37 @@ def test_a_shot_without_its_game_gets_a_probability_as_one_with_it_does(models: 
         assert np.isfinite(given[0])
 
 
+def test_a_pipeline_pickled_before_the_opponent_s_columns_reads_the_team_s_two(models: dict[str, ShotModel],
+                                                                             split: TemporalSplit) -> None:
+    pipeline = models["xgboost"].pipeline
+    state = dict(pipeline.__dict__)
+    del state["context_names"]
+    state["feature_names"] = tuple(n for n in pipeline.feature_names if n not in OPPONENT_CONTEXT)
+    old = ShotFeaturePipeline.__new__(ShotFeaturePipeline)
+    old.__setstate__(state)
+    assert old.context_names == TEAM_CONTEXT
+    assert old.opponent_columns == []
+    sample = with_previous_shots(split.test.head(30))
+    x = old.transform(sample)
+    assert x.shape[1] == len(pipeline.feature_names) - 2
+    np.testing.assert_array_equal(x, pipeline.transform(sample)[:, :x.shape[1]])
+    records = sample.to_dict(orient="records")
+    np.testing.assert_array_equal(old.transform_records(records), x)  # the four given, the two read
+
+
 def test_a_pipeline_pickled_before_the_game_context_keeps_its_columns(models: dict[str, ShotModel],
                                                                        split: TemporalSplit) -> None:
     pipeline = models["xgboost"].pipeline
     state = dict(pipeline.__dict__)
     del state["game_context"]
-    state["feature_names"] = tuple(n for n in pipeline.feature_names if n not in TEAM_CONTEXT)
+    del state["context_names"]
+    state["feature_names"] = tuple(n for n in pipeline.feature_names if n not in PREVIOUS_SHOTS)
     old = ShotFeaturePipeline.__new__(ShotFeaturePipeline)
     old.__setstate__(state)
     assert old.game_context is False
     assert old.context_columns == []
     x = old.transform(split.test.head(30))
-    assert x.shape[1] == len(pipeline.feature_names) - len(TEAM_CONTEXT)
+    assert x.shape[1] == len(pipeline.feature_names) - len(PREVIOUS_SHOTS)
     np.testing.assert_array_equal(x, pipeline.transform(split.test.head(30))[:, :x.shape[1]])
 
 

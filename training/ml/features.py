@@ -26,7 +26,7 @@ import pandas as pd
 from ingestion.shots import ZONE_AREAS as SHOT_ZONE_AREAS
 from ingestion.shots import ZONE_BASIC as SHOT_ZONE_BASIC
 from ingestion.shots import ZONE_RANGES as SHOT_ZONE_RANGES
-from training.ml.context import TEAM_CONTEXT, team_context_frame
+from training.ml.context import OPPONENT_CONTEXT, PREVIOUS_SHOTS, TEAM_CONTEXT, previous_shots_frame
 
 # Raw columns the pipeline reads; anything else (made, source, names...) is ignored, so
 # the label can never leak into the features however the caller builds the frame.
@@ -47,7 +47,7 @@ INPUT_COLUMNS = (
     "distance_ft",
     "x_ft",
     "y_ft",
-    *TEAM_CONTEXT,
+    *PREVIOUS_SHOTS,
 )
 LABEL_COLUMN = "made"
 # The canonical fields a shooter history is built from (history_daily_counts).
@@ -328,8 +328,9 @@ class ShotFeaturePipeline:
     close_range_ft: float = CLOSE_RANGE_FT
     action_smoothing: float = 50.0
     history_days: int = HISTORY_DAYS  # the shooter-history window; 0 counts every earlier shot
-    # The team's previous shot of the game (training/ml/context.py: TEAM_CONTEXT) as two more columns.
+    # The team's and the opponent's previous shot of the game (training/ml/context.py: PREVIOUS_SHOTS).
     game_context: bool = True
+    context_names: tuple[str, ...] = PREVIOUS_SHOTS
     action_types: tuple[str, ...] = ()
     league_rate: float = 0.5
     group_rates: tuple[float, ...] = ()
@@ -344,6 +345,8 @@ class ShotFeaturePipeline:
         state.setdefault("history_days", 0)
         # ... and those pickled before the game context had no such columns.
         state.setdefault("game_context", False)
+        # ... and those pickled before the opponent's previous shot read the team's two.
+        state.setdefault("context_names", TEAM_CONTEXT)
         self.__dict__.update(state)
 
     # ------------------------------------------------------------------ fitting
@@ -411,7 +414,7 @@ class ShotFeaturePipeline:
             "player_recent_rate_all", "player_recent_rate_shot_family", "player_recent_log_attempts",
         ]  # fmt: skip
         if self.game_context:
-            names += list(TEAM_CONTEXT)
+            names += list(self.context_names)
         return names
 
     def action_columns(self) -> dict[str, int]:
@@ -422,18 +425,24 @@ class ShotFeaturePipeline:
     @property
     def context_columns(self) -> list[int]:
         """Positions of the game-context columns in an encoded row (none for a pipeline without them)."""
-        return [self.feature_names.index(name) for name in TEAM_CONTEXT] if self.game_context else []
+        return [self.feature_names.index(name) for name in self.context_names] if self.game_context else []
+
+    @property
+    def opponent_columns(self) -> list[int]:
+        """Positions of the opponent's previous-shot columns (none for a pipeline fitted before them)."""
+        names = set(self.context_names) if self.game_context else set()
+        return [self.feature_names.index(name) for name in OPPONENT_CONTEXT if name in names]
 
     # ---------------------------------------------------------------- transform
     def transform(self, frame: pd.DataFrame, *, history: PlayerHistory | None = None) -> np.ndarray:
         """Batch path: a DataFrame of canonical shots -> float32 matrix (len(frame), n_features).
 
-        Without the ``TEAM_CONTEXT`` columns, a frame's game context is computed from its own rows
-        (``training.ml.context.team_context_frame``): pass whole games, or the columns."""
+        Without the ``PREVIOUS_SHOTS`` columns, a frame's game context is computed from its own rows
+        (``training.ml.context.previous_shots_frame``): pass whole games, or the columns."""
         n = len(frame)
         columns = {c: (frame[c].to_numpy() if c in frame else np.full(n, None, object)) for c in INPUT_COLUMNS}
-        if self.game_context and any(c not in frame for c in TEAM_CONTEXT):
-            columns.update(team_context_frame(frame))
+        if self.game_context and any(c not in frame for c in self.context_names):
+            columns.update(previous_shots_frame(frame))
         return self._encode(columns, n, history)
 
     def transform_frame(self, frame: pd.DataFrame, *, history: PlayerHistory | None = None) -> pd.DataFrame:
@@ -557,7 +566,7 @@ class ShotFeaturePipeline:
             / (recent_attempts[rows, family] + recent_strength[family]))
         put(np.log1p(recent_attempts[:, 0]))
         if self.game_context:  # NaN: not known (see training/ml/context.py)
-            for name in TEAM_CONTEXT:
+            for name in self.context_names:
                 put(_to_float(columns[name]))
         if col != out.shape[1]:  # pragma: no cover - guards the names list against drift
             raise AssertionError(f"encoded {col} columns for {out.shape[1]} names")

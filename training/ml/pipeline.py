@@ -12,7 +12,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from training.ml.context import with_team_context
+from training.ml.context import with_previous_shots
 from training.ml.drift import DriftReport
 from training.ml.evaluate import (
     ClassificationScores,
@@ -60,7 +60,7 @@ class ChallengerRound:
 
     def holdout_examples(self, n: int = 3) -> list[dict[str, Any]]:
         # With their game context (as computed from the whole test slice): the signature's columns.
-        rows = with_team_context(self.split.test).head(n).to_dict(orient="records")
+        rows = with_previous_shots(self.split.test).head(n).to_dict(orient="records")
         return [{**row, "game_date": pd.Timestamp(row["game_date"]).to_pydatetime()} for row in rows]
 
 

@@ -35,7 +35,7 @@ from mlflow import MlflowClient
 from mlflow.exceptions import MlflowException
 from mlflow.models import infer_signature
 
-from training.ml.context import TEAM_CONTEXT
+from training.ml.context import PREVIOUS_SHOTS
 from training.ml.features import INPUT_COLUMNS, LABEL_COLUMN
 from training.ml.train import ShotModel
 
@@ -105,7 +105,7 @@ def input_example_frame(records: Sequence[Mapping[str, Any]]) -> pd.DataFrame:
     frame["game_date"] = pd.to_datetime(frame["game_date"])
     # Measurements are doubles even when an example happens to hold whole feet. Ids and clock stay
     # integers: MLflow's schema check will not accept an int64 column where it expects double.
-    for column in ("distance_ft", "x_ft", "y_ft", *TEAM_CONTEXT):
+    for column in ("distance_ft", "x_ft", "y_ft", *PREVIOUS_SHOTS):
         frame[column] = pd.to_numeric(frame[column], errors="coerce").astype("float64")
     return frame
 

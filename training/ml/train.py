@@ -65,6 +65,9 @@ PIPELINE_PARAMS: dict[str, Any] = {"min_action_count": 100}
 # the model has learned what to do for a shot whose game it is not told (a request without game_id,
 # a game the warehouse does not hold yet) rather than follow whichever branch unseen NaNs fall into.
 CONTEXT_UNKNOWN_FRACTION = 0.1
+# ... and a further share of rows with only the opponent's previous shot blanked: a caller may say
+# the team's previous shot (team_previous_shot) and not the opponent's.
+OPPONENT_UNKNOWN_FRACTION = 0.05
 
 # Keep probabilities off 0 and 1: an isotonic step at 0 would price a shot at infinite odds.
 PROBABILITY_FLOOR = 1e-3
@@ -358,7 +361,9 @@ def training_data_build(
     pipeline = ShotFeaturePipeline(**{**PIPELINE_PARAMS, **(pipeline_params or {})}).fit(train, history=history)
     return TrainingData(
         pipeline=pipeline,
-        x_train=context_blanked(pipeline.transform(train), columns=pipeline.context_columns),
+        x_train=context_blanked(
+            context_blanked(pipeline.transform(train), columns=pipeline.context_columns),
+            columns=pipeline.opponent_columns, fraction=OPPONENT_UNKNOWN_FRACTION, seed=1),
         y_train=train[LABEL_COLUMN].to_numpy().astype(np.int64),
         x_validation=pipeline.transform(validation),
         y_validation=validation[LABEL_COLUMN].to_numpy().astype(np.int64),
