@@ -180,6 +180,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--skill", action="store_true",
                         help="append the shooter's shot-making over expected (bench/shooter_skill.py)")
     parser.add_argument("--skill-prior", type=float, default=150.0, help="its shrinkage, in shots")
+    parser.add_argument("--season-form", action="store_true",
+                        help="the shooter's shots of this season so far (ShotFeaturePipeline.season_form)")
     parser.add_argument("--save-probabilities", type=Path, default=None,
                         help="folder for each season's test probabilities (<season>.npz, outside git)")
     args = parser.parse_args(argv)
@@ -207,6 +209,7 @@ def main(argv: list[str] | None = None) -> int:
         keep_probabilities=args.save_probabilities is not None,
         extra_features=extra_features,
         train_half_life_days=args.train_half_life,
+        pipeline_params={"season_form": True} if args.season_form else None,
         progress=lambda message: print(f"  … {message}", flush=True),
     )
     summary: dict[str, Any] = walkforward_summary(results, policies=args.calibrations)
@@ -252,6 +255,7 @@ def main(argv: list[str] | None = None) -> int:
         "skill_prior": args.skill_prior if args.skill else None,
         "xgb_params": args.xgb_params,
         "train_half_life_days": args.train_half_life,
+        "season_form": args.season_form,
         "training_seasons": args.training_seasons,
         "rf_trees": args.rf_trees or RANDOM_FOREST_PARAMS["n_estimators"],
         "loadavg_start": [round(v, 2) for v in load_start],

@@ -118,3 +118,20 @@ def test_one_shot_is_encoded_in_well_under_a_millisecond(pipeline: ShotFeaturePi
         timings.append(time.perf_counter() - started)
     # Target is ~150 us; the bound leaves room for a slow CI box.
     assert np.median(timings) < 1e-3
+
+
+def test_season_form_counts_only_this_season_s_earlier_dates() -> None:
+    # The walk-forward's --season-form (measured, not served): two seasons of one frame, April then October.
+    spring = shots_frame(players=8, days=10, shots_per_day=40, seed=5, start=dt.datetime(2023, 4, 1))
+    autumn = shots_frame(players=8, days=10, shots_per_day=40, seed=6, start=dt.datetime(2023, 10, 24))
+    spring["season"] = "2022-23"
+    frame = pd.concat([spring, autumn], ignore_index=True)
+    pipeline = ShotFeaturePipeline(season_form=True, min_action_count=10).fit(frame)
+    x = pipeline.transform_frame(frame)
+    assert "player_season_rate_all" not in ShotFeaturePipeline(min_action_count=10).fit(frame).feature_names
+    for index in np.random.default_rng(1).choice(len(frame), size=25, replace=False):
+        row = frame.loc[index]
+        same_season = frame["season"] == row["season"]
+        earlier = frame.loc[same_season & (frame["player_id"] == row["player_id"])
+                            & (frame["game_date"] < row["game_date"])]
+        assert x.loc[index, "player_season_log_attempts"] == pytest.approx(np.log1p(len(earlier)), rel=1e-6)

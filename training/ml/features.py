@@ -331,6 +331,8 @@ class ShotFeaturePipeline:
     # The team's and the opponent's previous shot of the game (training/ml/context.py: PREVIOUS_SHOTS).
     game_context: bool = True
     context_names: tuple[str, ...] = PREVIOUS_SHOTS
+    # The shooter's shots of this season so far (measured in the walk-forward, --season-form; not served).
+    season_form: bool = False
     action_types: tuple[str, ...] = ()
     league_rate: float = 0.5
     group_rates: tuple[float, ...] = ()
@@ -347,6 +349,7 @@ class ShotFeaturePipeline:
         state.setdefault("game_context", False)
         # ... and those pickled before the opponent's previous shot read the team's two.
         state.setdefault("context_names", TEAM_CONTEXT)
+        state.setdefault("season_form", False)
         self.__dict__.update(state)
 
     # ------------------------------------------------------------------ fitting
@@ -413,6 +416,8 @@ class ShotFeaturePipeline:
             "player_three_share", "player_rim_share", "player_dunk_share",
             "player_recent_rate_all", "player_recent_rate_shot_family", "player_recent_log_attempts",
         ]  # fmt: skip
+        if self.season_form:
+            names += ["player_season_rate_all", "player_season_rate_shot_family", "player_season_log_attempts"]
         if self.game_context:
             names += list(self.context_names)
         return names
@@ -502,7 +507,8 @@ class ShotFeaturePipeline:
         put((period >= REGULATION_PERIODS) & (seconds <= CLUTCH_SECONDS))
         put(_to_float(columns["is_home"]))
         put(season_type == "Playoffs")
-        put(self._season_starts(columns["season"], columns["game_date"]))
+        season_starts = self._season_starts(columns["season"], columns["game_date"])
+        put(season_starts)
 
         position_vectors = [_position_vector(p) for p in position]
         put([v is not None for v in position_vectors])
@@ -565,6 +571,19 @@ class ShotFeaturePipeline:
         put((recent_makes[rows, family] + recent_strength[family] * smoothed[rows, family])
             / (recent_attempts[rows, family] + recent_strength[family]))
         put(np.log1p(recent_attempts[:, 0]))
+        if self.season_form:
+            # This season so far (from August 1st of its first year), shrunk to the window's rate like recent form.
+            known = np.isfinite(season_starts)
+            months = (np.where(known, season_starts, 1970.0).astype(np.int64) - 1970) * 12 + 7
+            august = months.astype("datetime64[M]").astype("datetime64[D]").astype(np.int64)
+            start_attempts, start_makes = source._lookup(player, np.where(known, august, -1))
+            season_attempts = np.where(known[:, None], all_attempts - start_attempts, 0.0)
+            season_makes = np.where(known[:, None], all_makes - start_makes, 0.0)
+            put((season_makes[:, 0] + recent_strength[0] * smoothed[:, 0])
+                / (season_attempts[:, 0] + recent_strength[0]))
+            put((season_makes[rows, family] + recent_strength[family] * smoothed[rows, family])
+                / (season_attempts[rows, family] + recent_strength[family]))
+            put(np.log1p(season_attempts[:, 0]))
         if self.game_context:  # NaN: not known (see training/ml/context.py)
             for name in self.context_names:
                 put(_to_float(columns[name]))
