@@ -114,6 +114,19 @@ def refusals_counted(endpoint: str) -> Iterator[None]:
 PREVIOUS_SHOT_CHOICES = ("made", "missed", "none")
 
 
+def _previous_shot_fields(which: str) -> tuple[serializers.ChoiceField, StrictIntegerField]:
+    """A previous shot of the game and the game seconds since it (services._game_context_given's pair)."""
+    return (
+        serializers.ChoiceField(
+            choices=PREVIOUS_SHOT_CHOICES, required=False,
+            help_text=f"{which} Absent: read from the warehouse's shots of the game when game_id or shot_key "
+                      "names it, else unknown."),
+        StrictIntegerField(
+            min_value=0, max_value=MAX_GAME_SECONDS, required=False,
+            help_text="Game seconds since that shot; required with made or missed (counted up to 720)."),
+    )
+
+
 class ShotInputSerializer(serializers.Serializer):
     """One shot, as a client describes it. Location by x/y (feet from the hoop) or by zone."""
 
@@ -150,20 +163,10 @@ class ShotInputSerializer(serializers.Serializer):
                                   help_text="Accepted for older clients; not part of the shot's identity.")
     shot_key = StrictRegexField(canonical.SHOT_KEY_PATTERN, required=False, max_length=48,
                                 help_text="The shot's warehouse key (`key` of GET /api/v1/shots).")
-    team_previous_shot = serializers.ChoiceField(
-        choices=PREVIOUS_SHOT_CHOICES, required=False,
-        help_text="The shooter's team's previous shot of this game (none: this is its first). Absent: read from "
-                  "the warehouse's shots of the game when game_id or shot_key names it, else unknown.")
-    team_previous_shot_seconds = StrictIntegerField(
-        min_value=0, max_value=MAX_GAME_SECONDS, required=False,
-        help_text="Game seconds since that shot; required with made or missed (counted up to 720).")
-    opponent_previous_shot = serializers.ChoiceField(
-        choices=PREVIOUS_SHOT_CHOICES, required=False,
-        help_text="The other team's previous shot of this game (none: it has not shot yet). Absent: read from "
-                  "the warehouse's shots of the game when game_id or shot_key names it, else unknown.")
-    opponent_previous_shot_seconds = StrictIntegerField(
-        min_value=0, max_value=MAX_GAME_SECONDS, required=False,
-        help_text="Game seconds since that shot; required with made or missed (counted up to 720).")
+    team_previous_shot, team_previous_shot_seconds = _previous_shot_fields(
+        "The shooter's team's previous shot of this game (none: this is its first).")
+    opponent_previous_shot, opponent_previous_shot_seconds = _previous_shot_fields(
+        "The other team's previous shot of this game (none: it has not shot yet).")
 
     def to_internal_value(self, data: Any) -> Any:
         if isinstance(data, dict):

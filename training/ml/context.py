@@ -80,31 +80,8 @@ def team_previous_shot(*, game: Any, team: Any, elapsed: Any, event: Any, made: 
     ``known`` (default: every row) marks the rows whose outcome may be read; a row that is not known is
     still scored but is nobody's previous shot. A row without a game or a team gets NaN (unknown).
     """
-    game_codes, team_codes = _codes(game), _codes(team)
-    n = len(game_codes)
-    elapsed = np.asarray(elapsed, np.float64)
-    event = np.asarray(event, np.float64)
-    made = np.asarray(made, np.float64)
-    known = np.ones(n, bool) if known is None else np.asarray(known, bool)
-    prev_missed = np.full(n, np.nan)
-    since = np.full(n, np.nan)
-    if not n:
-        return prev_missed, since
-    order = np.lexsort((np.arange(n), np.nan_to_num(event, nan=np.inf), elapsed, team_codes, game_codes))
-    g, t = game_codes[order], team_codes[order]
-    start = np.r_[True, (g[1:] != g[:-1]) | (t[1:] != t[:-1])]
-    group_start = np.maximum.accumulate(np.where(start, np.arange(n), 0))
-    # The last known position at or before each sorted position, then the one strictly before.
-    last_known = np.maximum.accumulate(np.where(known[order], np.arange(n), -1))
-    before = np.r_[-1, last_known[:-1]]
-    found = before >= group_start
-    safe = np.maximum(before, 0)
-    sorted_missed = np.where(found, 1.0 - made[order][safe], NO_PREVIOUS)
-    sorted_since = np.where(found, np.minimum(elapsed[order] - elapsed[order][safe], SINCE_CAP), SINCE_CAP)
-    identified = (g >= 0) & (t >= 0) & np.isfinite(elapsed[order])
-    prev_missed[order] = np.where(identified, sorted_missed, np.nan)
-    since[order] = np.where(identified, sorted_since, np.nan)
-    return prev_missed, since
+    return _previous_shot(game=game, team=team, elapsed=elapsed, event=event, made=made, known=known,
+                          opponent=False)
 
 
 def opponent_previous_shot(*, game: Any, team: Any, elapsed: Any, event: Any, made: Any,
@@ -112,6 +89,12 @@ def opponent_previous_shot(*, game: Any, team: Any, elapsed: Any, event: Any, ma
     """``team_previous_shot``'s two values for the *other* side: from the latest known row of the same game
     whose team is not the row's own, strictly before it in the same order. A game has two sides: the
     game's highest team code and every other team. A row without a team is nobody's previous shot."""
+    return _previous_shot(game=game, team=team, elapsed=elapsed, event=event, made=made, known=known,
+                          opponent=True)
+
+
+def _previous_shot(*, game: Any, team: Any, elapsed: Any, event: Any, made: Any, known: Any,
+                   opponent: bool) -> tuple[np.ndarray, np.ndarray]:
     game_codes, team_codes = _codes(game), _codes(team)
     n = len(game_codes)
     elapsed = np.asarray(elapsed, np.float64)
@@ -122,17 +105,25 @@ def opponent_previous_shot(*, game: Any, team: Any, elapsed: Any, event: Any, ma
     since = np.full(n, np.nan)
     if not n:
         return prev_missed, since
-    order = np.lexsort((np.arange(n), np.nan_to_num(event, nan=np.inf), elapsed, game_codes))
-    g, t = game_codes[order], team_codes[order]
     positions = np.arange(n)
-    starts = np.flatnonzero(np.r_[True, g[1:] != g[:-1]])
-    group_start = np.maximum.accumulate(np.where(np.isin(positions, starts), positions, 0))
-    side = t == np.repeat(np.maximum.reduceat(t, starts), np.diff(np.r_[starts, n]))
-    candidate = known[order] & (t >= 0)
-    # The last candidate of each side at or before each position, then the one strictly before.
-    last = {s: np.r_[-1, np.maximum.accumulate(np.where(candidate & (side == s), positions, -1))[:-1]]
-            for s in (False, True)}
-    before = np.where(side, last[False], last[True])
+    # The team's rule groups by (game, team); the opponent's by game, in two sides.
+    keys = (game_codes,) if opponent else (team_codes, game_codes)
+    order = np.lexsort((positions, np.nan_to_num(event, nan=np.inf), elapsed, *keys))
+    g, t = game_codes[order], team_codes[order]
+    if opponent:
+        starts = np.flatnonzero(np.r_[True, g[1:] != g[:-1]])
+        group_start = np.maximum.accumulate(np.where(np.isin(positions, starts), positions, 0))
+        side = t == np.repeat(np.maximum.reduceat(t, starts), np.diff(np.r_[starts, n]))
+        candidate = known[order] & (t >= 0)
+        # The last candidate of each side at or before each position, then the one strictly before.
+        last = {s: np.r_[-1, np.maximum.accumulate(np.where(candidate & (side == s), positions, -1))[:-1]]
+                for s in (False, True)}
+        before = np.where(side, last[False], last[True])
+    else:
+        start = np.r_[True, (g[1:] != g[:-1]) | (t[1:] != t[:-1])]
+        group_start = np.maximum.accumulate(np.where(start, positions, 0))
+        # The last known position at or before each sorted position, then the one strictly before.
+        before = np.r_[-1, np.maximum.accumulate(np.where(known[order], positions, -1))[:-1]]
     found = before >= group_start
     safe = np.maximum(before, 0)
     sorted_missed = np.where(found, 1.0 - made[order][safe], NO_PREVIOUS)
