@@ -384,7 +384,7 @@ def _model_probability(shot: LiveShot) -> tuple[float | None, str]:
     }  # fmt: skip
     model = served.model
     if model.pipeline.game_context:
-        # The team's previous shot of this game among those the warehouse holds now (its outcome is settled).
+        # The team's and the opponent's previous shot of this game among those the warehouse holds now.
         from predictions.game_context import records_with_game_context
 
         records_with_game_context([{"record": record, "shot_key": shot.shot_key, "game_id": shot.game_id,

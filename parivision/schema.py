@@ -48,7 +48,8 @@ def _shot_rules() -> list[dict[str, Any]]:
                            "then": {"required": ["x_ft", "y_ft"]}}
     # The team's and the opponent's previous shot (services._game_context_given): seconds since it exactly
     # when it was made or missed.
-    pairs = []
+    pairs: list[dict[str, Any]] = [{"if": {"required": ["opponent_previous_shot"]},
+                                    "then": {"required": ["team_previous_shot"]}}]
     for field in ("team_previous_shot", "opponent_previous_shot"):
         earlier_shot = {"required": [field], "properties": {field: {"enum": ["made", "missed"]}}}
         pairs += [{"if": {"required": [f"{field}_seconds"]}, "then": earlier_shot},

@@ -105,6 +105,9 @@ _GIVEN_PAIRS = (("team_previous_shot", TEAM_CONTEXT), ("opponent_previous_shot",
 def _game_context_given(data: Mapping[str, Any]) -> dict[str, float]:
     """The team's and the opponent's previous shot of the game as the caller gives them (a pair left out:
     let the warehouse say)."""
+    if data.get("opponent_previous_shot") is not None and data.get("team_previous_shot") is None:
+        # The model never learned a known opponent's shot beside an unknown team's: give both, or the team's.
+        raise ShotInputError("team_previous_shot", "is required with opponent_previous_shot")
     given: dict[str, float] = {}
     for field, (missed_name, since_name) in _GIVEN_PAIRS:
         previous, seconds = data.get(field), data.get(f"{field}_seconds")

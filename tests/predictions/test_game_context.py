@@ -110,7 +110,8 @@ def test_what_the_caller_says_wins_over_the_warehouse(game_in_warehouse: list[di
     made = canonical(player_id=1003, team_previous_shot="made", team_previous_shot_seconds=4)
     first = canonical(player_id=1003, team_previous_shot="none")
     long_ago = canonical(player_id=1003, team_previous_shot="missed", team_previous_shot_seconds=2000)
-    opponent = canonical(player_id=1003, opponent_previous_shot="made", opponent_previous_shot_seconds=7)
+    opponent = canonical(player_id=1003, team_previous_shot="missed", team_previous_shot_seconds=10,
+                         opponent_previous_shot="made", opponent_previous_shot_seconds=7)
     both = canonical(player_id=1003, team_previous_shot="none", opponent_previous_shot="none")
     records_with_game_context([made, first, long_ago, opponent, both])
     assert context_of(made["record"]) == [0.0, 4.0]
@@ -129,11 +130,15 @@ def test_what_the_caller_says_wins_over_the_warehouse(game_in_warehouse: list[di
     ({"team_previous_shot": "blocked", "team_previous_shot_seconds": 3}, "team_previous_shot"),
     ({"team_previous_shot": "made", "team_previous_shot_seconds": -1}, "team_previous_shot_seconds"),
     ({"team_previous_shot": "made", "team_previous_shot_seconds": 1.5}, "team_previous_shot_seconds"),
-    ({"opponent_previous_shot_seconds": 12}, "opponent_previous_shot_seconds"),
-    ({"opponent_previous_shot": "made"}, "opponent_previous_shot_seconds"),
-    ({"opponent_previous_shot": "none", "opponent_previous_shot_seconds": 0}, "opponent_previous_shot_seconds"),
-    ({"opponent_previous_shot": "stolen", "opponent_previous_shot_seconds": 3}, "opponent_previous_shot"),
-    ({"opponent_previous_shot": "missed", "opponent_previous_shot_seconds": 5000}, "opponent_previous_shot_seconds"),
+    ({"team_previous_shot": "none", "opponent_previous_shot_seconds": 12}, "opponent_previous_shot_seconds"),
+    ({"team_previous_shot": "none", "opponent_previous_shot": "made"}, "opponent_previous_shot_seconds"),
+    ({"team_previous_shot": "none", "opponent_previous_shot": "none", "opponent_previous_shot_seconds": 0},
+     "opponent_previous_shot_seconds"),
+    ({"team_previous_shot": "none", "opponent_previous_shot": "stolen", "opponent_previous_shot_seconds": 3},
+     "opponent_previous_shot"),
+    ({"team_previous_shot": "none", "opponent_previous_shot": "missed", "opponent_previous_shot_seconds": 5000},
+     "opponent_previous_shot_seconds"),
+    ({"opponent_previous_shot": "made", "opponent_previous_shot_seconds": 3}, "team_previous_shot"),
 ])
 @pytest.mark.usefixtures("champion")
 def test_a_contradictory_game_context_is_refused_naming_the_field(api: APIClient, fields: dict[str, Any],

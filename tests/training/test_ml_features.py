@@ -135,3 +135,13 @@ def test_season_form_counts_only_this_season_s_earlier_dates() -> None:
         earlier = frame.loc[same_season & (frame["player_id"] == row["player_id"])
                             & (frame["game_date"] < row["game_date"])]
         assert x.loc[index, "player_season_log_attempts"] == pytest.approx(np.log1p(len(earlier)), rel=1e-6)
+
+
+def test_context_columns_a_frame_gives_are_kept_and_only_the_missing_ones_computed() -> None:
+    frame = shots_frame(players=8, days=6, shots_per_day=30, seed=7)
+    pipeline = ShotFeaturePipeline(min_action_count=10).fit(frame)
+    given = frame.drop(columns="game_id").assign(team_prev_missed=1.0, team_seconds_since_prev=3.0)
+    x = pipeline.transform_frame(given)
+    assert (x["team_prev_missed"] == 1.0).all()
+    assert (x["team_seconds_since_prev"] == 3.0).all()
+    assert x["opponent_prev_missed"].isna().all()  # no game to read it from: not known

@@ -447,7 +447,7 @@ class ShotFeaturePipeline:
         n = len(frame)
         columns = {c: (frame[c].to_numpy() if c in frame else np.full(n, None, object)) for c in INPUT_COLUMNS}
         if self.game_context and any(c not in frame for c in self.context_names):
-            columns.update(previous_shots_frame(frame))
+            columns.update({name: values for name, values in previous_shots_frame(frame).items() if name not in frame})
         return self._encode(columns, n, history)
 
     def transform_frame(self, frame: pd.DataFrame, *, history: PlayerHistory | None = None) -> pd.DataFrame:

@@ -65,7 +65,7 @@ PIPELINE_PARAMS: dict[str, Any] = {"min_action_count": 100}
 # the model has learned what to do for a shot whose game it is not told (a request without game_id,
 # a game the warehouse does not hold yet) rather than follow whichever branch unseen NaNs fall into.
 CONTEXT_UNKNOWN_FRACTION = 0.1
-# ... and a further share of rows with only the opponent's previous shot blanked: a caller may say
+# ... and, drawn apart, rows with only the opponent's previous shot blanked (about 4.5% of all): a caller may say
 # the team's previous shot (team_previous_shot) and not the opponent's.
 OPPONENT_UNKNOWN_FRACTION = 0.05
 
