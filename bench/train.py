@@ -12,6 +12,7 @@ serving prices it: with the in-season correction, each test date fitted on earli
 from __future__ import annotations
 
 import argparse
+import copy
 import json
 import os
 import resource
@@ -82,6 +83,39 @@ def served_holdout_scores(model: ShotModel, *, frame: pd.DataFrame, split: Any, 
     return scores_compute(y_true=split.test["made"].to_numpy().astype(np.int64), proba=corrected[len(earlier):])
 
 
+def zone_only_pricing(model: ShotModel, *, test: pd.DataFrame, history: PlayerHistory,
+                      sample: int = 8_000) -> dict[str, Any]:
+    """A seeded sample of the holdout priced as an API caller who sends only ``zone_basic`` (no x/y,
+    distance, area or range) sees it, against the same shots priced with their location and against what
+    happened: mean P(make) per zone. ``blank`` is the same without the zone spots (every pipeline before
+    them), the location left unknown; ``one_spot`` prices each at its zone's median spot instead of
+    averaging over the zone's training spots."""
+    test = test.sample(n=min(sample, len(test)), random_state=7)
+    stripped = test.assign(x_ft=np.nan, y_ft=np.nan, distance_ft=np.nan, zone_area=None, zone_range=None)
+    blank = copy.copy(model)
+    blank.pipeline = copy.copy(model.pipeline)
+    blank.pipeline.zone_spots = {}
+    one_spot = copy.copy(model)
+    one_spot.pipeline = copy.copy(model.pipeline)
+    one_spot.pipeline.zone_spots = {key: (spots[len(spots) // 2],) for key, spots in model.pipeline.zone_spots.items()}
+    priced = pd.DataFrame({
+        "zone": test["zone_basic"].to_numpy(), "observed": test["made"].to_numpy(np.float64),
+        "located": model.predict_proba_frame(test, history=history),
+        "zone_only": model.predict_proba_frame(stripped, history=history),
+        "one_spot": one_spot.predict_proba_frame(stripped, history=history),
+        "blank": blank.predict_proba_frame(stripped, history=history),
+    })
+    by_zone = priced.groupby("zone").agg(shots=("observed", "size"), observed=("observed", "mean"),
+                                         located=("located", "mean"), zone_only=("zone_only", "mean"),
+                                         one_spot=("one_spot", "mean"), blank=("blank", "mean"))
+    by_zone = by_zone[by_zone["shots"] >= 100]
+
+    def worst(column: str) -> float:
+        return float((by_zone[column] - by_zone["observed"]).abs().max())
+
+    return {"by_zone": by_zone, "worst": {name: worst(name) for name in ("located", "zone_only", "one_spot", "blank")}}
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("data_dir", type=Path, help="folder holding NBA_2023_Shots.csv.zip and NBA_2024_Shots.csv.zip")
@@ -135,8 +169,11 @@ def main(argv: list[str] | None = None) -> int:
         raise SystemExit("the champion loaded from MLflow does not reproduce its predictions")
     mark = lap("mlflow", mark)
     latency = single_shot_latency_us(champion, examples[0])
+    zone_only_latency = single_shot_latency_us(champion, {**examples[0], "x_ft": None, "y_ft": None, "distance_ft": None,
+                                                          "zone_area": None, "zone_range": None})
     pipeline_seconds = time.perf_counter() - started
     served = served_holdout_scores(champion, frame=frame, split=split, history=history)
+    zone_only = zone_only_pricing(champion, test=split.test, history=history)
 
     print()
     print(f"rows: train {len(split.train):,}  validation {len(split.validation):,}  test {len(split.test):,}"
@@ -153,7 +190,10 @@ def main(argv: list[str] | None = None) -> int:
     print(f"{'served':<14}{served.accuracy:10.4f}{served.roc_auc:10.4f}{served.log_loss:10.4f}{served.brier:10.4f}"
           f"{served.ece:10.4f}{'':>8}  the champion + the in-season correction ({SERVED_RECALIBRATION.name})")
     print(f"champion: {best} (version {versions[best]}); xgboost best iteration {models['xgboost'].best_iteration}")
-    print(f"single-shot predict (features + model + calibration) p50: {latency:.0f} us")
+    print(f"single-shot predict (features + model + calibration) p50: {latency:.0f} us; "
+          f"a shot given only by its zone: {zone_only_latency:.0f} us")
+    print("zone-only pricing (8,000 test shots, only zone_basic given; mean P(make) per zone with >= 100 of them):")
+    print(zone_only["by_zone"].round(4).to_string())
     print(f"pipeline: {pipeline_seconds:.1f} s   peak RSS: {peak_rss_mb():.0f} MB   tracking: {tracking_uri}")
     summary = {
         "xgb_auc": round(scores["xgboost"].roc_auc, 4),
@@ -172,6 +212,8 @@ def main(argv: list[str] | None = None) -> int:
         "drift_share": round(drift.share_drifted, 4),
         "champion": best,
         "single_shot_us": round(latency, 1),
+        "zone_only_shot_us": round(zone_only_latency, 1),
+        "zone_gap_worst": {name: round(value, 4) for name, value in zone_only["worst"].items()},
         "test_rows": len(split.test),
         "train_rows": len(split.train) + len(split.validation),
         "timings_s": timings,

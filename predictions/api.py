@@ -154,7 +154,8 @@ class ShotInputSerializer(serializers.Serializer):
     distance_ft = StrictFloatField(min_value=canonical.DISTANCE_RANGE[0], max_value=canonical.DISTANCE_RANGE[1],
                                    required=False)
     zone_basic = serializers.ChoiceField(choices=canonical.ZONE_BASIC, required=False,
-                                         help_text="Required when x_ft/y_ft are absent.")
+                                         help_text="Required when x_ft/y_ft are absent: the shot is then priced "
+                                                   "as the mean over the zone's training spots.")
     zone_area = serializers.ChoiceField(choices=list(canonical.ZONE_AREAS), required=False)
     zone_range = serializers.ChoiceField(choices=canonical.ZONE_RANGES, required=False)
     game_id = StrictRegexField(r"^\d{1,10}$", required=False,

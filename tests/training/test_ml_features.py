@@ -9,7 +9,15 @@ import pytest
 
 from tests.training.factories import shot_record, shots_frame
 from training.ml.context import with_previous_shots
-from training.ml.features import GROUPS, OTHER, PlayerHistory, ShotFeaturePipeline, history_daily_counts
+from training.ml.features import (
+    GROUPS,
+    OTHER,
+    ZONE_SPOTS,
+    PlayerHistory,
+    ShotFeaturePipeline,
+    history_daily_counts,
+    zone_spots,
+)
 
 
 @pytest.fixture(scope="module")
@@ -145,3 +153,58 @@ def test_context_columns_a_frame_gives_are_kept_and_only_the_missing_ones_comput
     assert (x["team_prev_missed"] == 1.0).all()
     assert (x["team_seconds_since_prev"] == 3.0).all()
     assert x["opponent_prev_missed"].isna().all()  # no game to read it from: not known
+
+
+
+def test_each_zone_keeps_a_spread_of_its_training_spots(frame: pd.DataFrame, pipeline: ShotFeaturePipeline) -> None:
+    paint = frame[(frame["zone_basic"] == "Restricted Area") & (frame["zone_area"] == "Center")]
+    spots = pipeline.zone_spots[("Restricted Area", "Center")]
+    assert len(spots) == ZONE_SPOTS < len(paint)
+    taken = set(zip(paint["x_ft"], paint["y_ft"], paint["distance_ft"], strict=True))
+    assert set(spots) <= taken  # real shots of that zone, not made-up points
+    distances = [d for _, _, d in spots]
+    # Evenly over the zone's shots ordered by distance: from its short end to its long end.
+    assert distances == sorted(distances)
+    assert distances[0] <= paint["distance_ft"].quantile(0.05)
+    assert distances[-1] >= paint["distance_ft"].quantile(0.95)
+    small = frame.head(5).assign(zone_basic="Mid-Range", zone_area="Left Side", zone_range="8-16 ft.")
+    assert len(zone_spots(small)[("Mid-Range",)]) == 5  # a zone with fewer shots keeps them all
+
+
+def test_a_shot_known_only_by_its_zone_is_spread_over_the_most_specific_zone(pipeline: ShotFeaturePipeline) -> None:
+    basic_only = shot_record(zone_basic="Mid-Range", zone_area=None, zone_range=None, x_ft=None, y_ft=None,
+                             distance_ft=None)
+    left = {**basic_only, "zone_area": "Left Side", "zone_range": "16-24 ft."}
+    given = {**left, "distance_ft": 17.5}
+    located = shot_record()
+    rows, owners = pipeline.spread_records([located, basic_only, left, given])
+    assert owners is not None
+    assert owners.tolist() == [0] + [1] * ZONE_SPOTS + [2] * ZONE_SPOTS + [3] * ZONE_SPOTS
+    assert rows[0] is located
+    assert [(r["x_ft"], r["y_ft"], r["distance_ft"]) for r in rows[1:1 + ZONE_SPOTS]] == list(
+        pipeline.zone_spots[("Mid-Range",)])
+    left_spots = pipeline.zone_spots[("Mid-Range", "Left Side", "16-24 ft.")]
+    assert [(r["x_ft"], r["y_ft"]) for r in rows[1 + ZONE_SPOTS:1 + 2 * ZONE_SPOTS]] == [s[:2] for s in left_spots]
+    assert all(r["x_ft"] < -8 for r in rows[1 + ZONE_SPOTS:1 + 2 * ZONE_SPOTS])
+    assert {r["distance_ft"] for r in rows[1 + 2 * ZONE_SPOTS:]} == {17.5}  # a given distance is kept
+    assert all(r["player_id"] == basic_only["player_id"] for r in rows[1:])
+
+
+def test_located_shots_and_unknown_zones_are_not_spread(pipeline: ShotFeaturePipeline) -> None:
+    unknown = shot_record(zone_basic="Backcourt", zone_area=None, zone_range=None, x_ft=None, y_ft=None,
+                          distance_ft=None)
+    records = [shot_record(), unknown]
+    rows, owners = pipeline.spread_records(records)
+    assert owners is None
+    assert rows == records
+    matrix = pipeline.transform_records([unknown])
+    assert np.isnan(column(pipeline, matrix, "x_ft")[0])  # no zone the training saw: left unknown
+
+
+def test_pipelines_pickled_before_zone_spots_do_not_spread(pipeline: ShotFeaturePipeline) -> None:
+    state = dict(pipeline.__dict__)
+    del state["zone_spots"]
+    old = ShotFeaturePipeline.__new__(ShotFeaturePipeline)
+    old.__setstate__(state)
+    zone_only = shot_record(zone_basic="Restricted Area", x_ft=None, y_ft=None, distance_ft=None)
+    assert old.spread_records([zone_only]) == ([zone_only], None)

@@ -336,3 +336,36 @@ def test_recency_weighted_training_weighs_each_shot_by_its_age_and_changes_the_f
         a = fit(data=plain, params=params).predict_raw(x)
         b = fit(data=weighted, params=params).predict_raw(x)
         assert not np.allclose(a, b)
+
+
+def test_a_shot_known_only_by_its_zone_is_priced_as_the_mean_over_its_zones_training_spots(
+    models: dict[str, ShotModel], split: TemporalSplit,
+) -> None:
+    model = models["xgboost"]
+    zone_only = shot_record(zone_basic="Restricted Area", zone_area=None, zone_range=None, x_ft=None, y_ft=None,
+                            distance_ft=None, action_type="Driving Layup Shot")
+    at_spots = [{**zone_only, "x_ft": x, "y_ft": y, "distance_ft": d}
+                for x, y, d in model.pipeline.zone_spots[("Restricted Area",)]]
+    located = shot_record(x_ft=1.0, y_ft=1.0, distance_ft=1.4, zone_basic="Restricted Area", zone_area="Center",
+                          zone_range="Less Than 8 ft.", action_type="Driving Layup Shot")
+    priced = model.predict_proba_records([located, zone_only, located])
+    assert priced[1] == pytest.approx(model.predict_proba_records(at_spots).mean(), abs=1e-9)
+    assert priced[0] == priced[2] == model.predict_proba_records([located])[0]  # the others are untouched
+    # Against what happened: the zone's shots of later games, priced without their location.
+    test = split.test
+    paint = test[test["zone_basic"] == "Restricted Area"]
+    stripped = paint.assign(x_ft=np.nan, y_ft=np.nan, distance_ft=np.nan, zone_area=None, zone_range=None)
+    assert model.predict_proba_frame(stripped).mean() == pytest.approx(paint["made"].mean(), abs=0.03)
+
+
+def test_the_frame_path_prices_an_unlocated_shot_as_the_records_path(models: dict[str, ShotModel],
+                                                                      split: TemporalSplit) -> None:
+    model = models["random_forest"]
+    games = with_previous_shots(split.test.head(300))
+    unlocated = games.index[::3]
+    games.loc[unlocated, ["x_ft", "y_ft"]] = np.nan
+    by_frame = model.predict_proba_frame(games)
+    by_records = model.predict_proba_records(games.to_dict("records"))
+    np.testing.assert_allclose(by_frame, by_records, rtol=0, atol=1e-12)
+    located = games.drop(index=unlocated)
+    np.testing.assert_allclose(by_frame[games.index.get_indexer(located.index)], model.predict_proba_frame(located))

@@ -338,6 +338,9 @@ class ShotFeaturePipeline:
     group_rates: tuple[float, ...] = ()
     group_strengths: tuple[float, ...] = ()
     action_rates: dict[str, float] = field(default_factory=dict)
+    # Where the training shots of each zone were taken (ZONE_SPOTS of them, x, y, distance): a shot known
+    # only by its zone is priced at each and averaged (spread_records), as the model never saw one unlocated.
+    zone_spots: dict[tuple[str, ...], tuple[tuple[float, float, float], ...]] = field(default_factory=dict)
     history: PlayerHistory = field(default_factory=PlayerHistory.empty)
     feature_names: tuple[str, ...] = ()
     fitted: bool = False
@@ -350,6 +353,8 @@ class ShotFeaturePipeline:
         # ... and those pickled before the opponent's previous shot read the team's two.
         state.setdefault("context_names", TEAM_CONTEXT)
         state.setdefault("season_form", False)
+        # ... and those pickled before the zone spots left a shot without a location blank.
+        state.setdefault("zone_spots", {})
         self.__dict__.update(state)
 
     # ------------------------------------------------------------------ fitting
@@ -385,6 +390,7 @@ class ShotFeaturePipeline:
             strengths.append(_beta_prior_strength(attempts=attempts, makes=makes, rate=rate))
         self.group_rates = tuple(rates)
         self.group_strengths = tuple(strengths)
+        self.zone_spots = zone_spots(frame)
         self.history = history if history is not None else PlayerHistory.from_shots(
             frame, close_range_ft=self.close_range_ft
         )
@@ -591,6 +597,39 @@ class ShotFeaturePipeline:
             raise AssertionError(f"encoded {col} columns for {out.shape[1]} names")
         return out
 
+    def spots_of(self, record: Mapping[str, Any]) -> tuple[tuple[float, float, float], ...] | None:
+        """The training spots to price a shot at when it has no x/y: those of its most specific known zone
+        (basic + area + range, then basic + area, then basic); None when it has a location or no such zone."""
+        if not self.zone_spots or not (_missing(record.get("x_ft")) or _missing(record.get("y_ft"))):
+            return None
+        zones = [record.get(name) for name in ZONE_KEYS]
+        for depth in range(len(ZONE_KEYS), 0, -1):
+            key = zones[:depth]
+            if all(isinstance(part, str) for part in key) and (spots := self.zone_spots.get(tuple(map(str, key)))):
+                return spots
+        return None
+
+    def spread_records(self, records: Sequence[Mapping[str, Any]]) -> tuple[list[Mapping[str, Any]], np.ndarray | None]:
+        """Each shot known only by its zone becomes one copy per training spot of that zone (a given distance
+        is kept); the rest stay as they are. Returns the rows and, when any shot was spread, each row's index
+        in ``records`` (None: nothing to spread, the rows are ``records``)."""
+        spread = [self.spots_of(record) for record in records]
+        if all(spots is None for spots in spread):
+            return list(records), None
+        rows: list[Mapping[str, Any]] = []
+        owners: list[int] = []
+        for index, (record, spots) in enumerate(zip(records, spread, strict=True)):
+            if spots is None:
+                rows.append(record)
+                owners.append(index)
+                continue
+            keep_distance = not _missing(record.get("distance_ft"))
+            for x, y, distance in spots:
+                rows.append({**record, "x_ft": x, "y_ft": y,
+                             "distance_ft": record["distance_ft"] if keep_distance else distance})
+                owners.append(index)
+        return rows, np.asarray(owners, dtype=np.int64)
+
     @staticmethod
     def _one_hot(out: np.ndarray, rows: np.ndarray, col: int, values: Iterable[Any], vocabulary: Sequence[str]) -> int:
         lookup = _index(tuple(vocabulary))
@@ -614,6 +653,40 @@ class ShotFeaturePipeline:
 
 
 _POSITION_CACHE: dict[str, np.ndarray | None] = {}
+
+
+ZONE_KEYS = ("zone_basic", "zone_area", "zone_range")
+
+
+# How many training spots stand for a zone when a shot has no location (spread_records).
+ZONE_SPOTS = 32
+
+
+def zone_spots(frame: pd.DataFrame, *, per_zone: int = ZONE_SPOTS) -> dict[tuple[str, ...], tuple[tuple[float, float, float], ...]]:
+    """Per zone, ``per_zone`` located training shots spread evenly over the zone's shots ordered by distance
+    then x: a systematic sample of where its shots are taken, for (basic, area, range), (basic, area), (basic,)."""
+    located = frame.loc[frame["x_ft"].notna() & frame["y_ft"].notna() & frame["distance_ft"].notna(),
+                        [*ZONE_KEYS, "distance_ft", "x_ft", "y_ft"]]
+    located = located.sort_values(["distance_ft", "x_ft", "y_ft"], kind="stable")
+    spots: dict[tuple[str, ...], tuple[tuple[float, float, float], ...]] = {}
+    for depth in range(1, len(ZONE_KEYS) + 1):
+        for key, group in located.groupby(list(ZONE_KEYS[:depth]), observed=True, sort=False):
+            parts = key if isinstance(key, tuple) else (key,)
+            picks = ((np.arange(min(per_zone, len(group))) + 0.5) * len(group) / min(per_zone, len(group))).astype(int)
+            chosen = group.iloc[picks]
+            spots[tuple(str(part) for part in parts)] = tuple(
+                (float(x), float(y), float(d))
+                for x, y, d in zip(chosen["x_ft"], chosen["y_ft"], chosen["distance_ft"], strict=True)
+            )
+    return spots
+
+
+def _missing(value: Any) -> bool:
+    """None, NaN or <NA>: a record's value that is not known."""
+    try:
+        return bool(pd.isna(value))
+    except (TypeError, ValueError):  # a list-like value is not a missing scalar
+        return False
 
 
 def _position_vector(value: Any) -> np.ndarray | None:

@@ -25,6 +25,7 @@ from sklearn.metrics import log_loss
 from xgboost import XGBClassifier
 
 from training.ml import xgb_direct
+from training.ml.context import previous_shots_frame
 from training.ml.features import LABEL_COLUMN, PlayerHistory, ShotFeaturePipeline
 from training.ml.recalibration import Recalibration, recalibration_apply
 
@@ -307,14 +308,28 @@ class ShotModel:
     def predict_proba_frame(
         self, frame: pd.DataFrame, *, history: PlayerHistory | None = None, recalibrated: bool = True
     ) -> np.ndarray:
-        """Calibrated P(make) for a DataFrame of canonical shots."""
+        """Calibrated P(make) for a DataFrame of canonical shots (one without x/y: as ``predict_proba_records``)."""
+        if frame.reindex(columns=["x_ft", "y_ft"]).isna().any(axis=None):
+            if self.pipeline.game_context and any(c not in frame for c in self.pipeline.context_names):
+                # The game context comes from the frame's own rows: read it before any row is spread.
+                frame = frame.assign(**{name: values for name, values in previous_shots_frame(frame).items()
+                                        if name not in frame})
+            rows, owners = self.pipeline.spread_records(frame.to_dict("records"))
+            if owners is not None:
+                proba = self.predict_proba_features(self.pipeline.transform_records(rows, history=history),
+                                                    recalibrated=recalibrated)
+                return owned_means(proba, owners, len(frame))
         return self.predict_proba_features(self.pipeline.transform(frame, history=history), recalibrated=recalibrated)
 
     def predict_proba_records(
         self, records: Sequence[Mapping[str, Any]], *, history: PlayerHistory | None = None
     ) -> np.ndarray:
-        """Calibrated P(make) for a few shot dicts (the serving path)."""
-        return self.predict_proba_features(self.pipeline.transform_records(records, history=history))
+        """Calibrated P(make) for a few shot dicts (the serving path). A shot known only by its zone is the
+        mean over its zone's training spots (``ShotFeaturePipeline.spread_records``): the model never saw
+        a shot without a location, and one spot for the zone would price the zone's most typical shot."""
+        rows, owners = self.pipeline.spread_records(records)
+        proba = self.predict_proba_features(self.pipeline.transform_records(rows, history=history))
+        return proba if owners is None else owned_means(proba, owners, len(records))
 
     def with_history(self, history: PlayerHistory) -> ShotModel:
         """Swap the default shooter history (e.g. for one rebuilt from the warehouse)."""
@@ -468,3 +483,8 @@ def challengers_train(
     data = training_data_build(train=train, validation=validation, history=history, pipeline_params=pipeline_params)
     return challengers_fit(data=data, xgboost_params=xgboost_params, random_forest_params=random_forest_params,
                            calibration=calibration, kinds=kinds)
+
+
+def owned_means(values: np.ndarray, owners: np.ndarray, count: int) -> np.ndarray:
+    """The mean of ``values`` per owner index 0..count-1 (each owner has at least one value)."""
+    return np.bincount(owners, weights=values, minlength=count) / np.bincount(owners, minlength=count)
