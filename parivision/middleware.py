@@ -137,13 +137,18 @@ class RequestBodyMiddleware:
 
 
 class ApiErrorMiddleware:
-    """Exceptions escaping a non-DRF view under /api/ answer in the one JSON shape."""
+    """Exceptions escaping a non-DRF view under /api/ answer in the one JSON shape, and so does a path
+    no URL matches: with DEBUG on, Django would answer that with its HTML debug page instead of
+    ``handler404`` (CommonMiddleware, outside this one, still redirects a missing trailing slash)."""
 
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
         self.get_response = get_response
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
-        return self.get_response(request)
+        response = self.get_response(request)
+        if response.status_code == 404 and is_api(request) and response.get("Content-Type", "").startswith("text/html"):
+            return errors.handler404(request)
+        return response
 
     def process_exception(self, request: HttpRequest, exception: Exception) -> HttpResponse | None:
         if not is_api(request):

@@ -96,6 +96,18 @@ def test_an_unknown_api_path_is_a_json_404() -> None:
         assert_error_shape(response.json(), code="not_found")
 
 
+def test_an_unknown_api_path_is_a_json_404_with_debug_on_too(settings: Any) -> None:
+    # The local settings default to DEBUG=True, where Django would answer with its HTML debug page.
+    settings.DEBUG = True
+    response = Client().get("/api/v1/nothing")
+    assert response.status_code == 404
+    assert response["Content-Type"] == "application/json"
+    assert_error_shape(response.json(), code="not_found")
+    assert "/api/v1/nothing" in response.json()["message"]
+    # A missing trailing slash on the docs is still redirected, not refused.
+    assert Client().get("/api/docs").status_code == 301
+
+
 def test_an_unknown_page_outside_the_api_is_still_the_site_s_404() -> None:
     response = Client().get("/no-such-page/")
     assert response.status_code == 404
