@@ -187,6 +187,24 @@ def test_the_model_page_shows_the_champion_its_calibration_and_importance(client
     assert history["champion"] == [False, True]
 
 
+@pytest.mark.parametrize(("champion_version", "compared_with", "named"), [
+    (None, "baseline", "for the lookup baseline on the same holdout"),
+    (3, "champion", "for v3 on the same holdout"),
+])
+def test_why_it_is_champion_names_what_it_beat(client, member, world, champion_version, compared_with, named):
+    from training.models import PromotionDecision
+
+    PromotionDecision.objects.create(
+        kind=PromotionDecision.Kind.AUTOMATIC, challenger_version=world.versions[1], champion_version=champion_version,
+        metric="log_loss", challenger_score=0.6318, champion_score=0.6512, compared_with=compared_with, promoted=True,
+        reason="beat it", triggered_by="pipeline run #1 (manual)",
+    )
+    page = client.get(reverse("portal:model")).content.decode()
+    assert "Why it is champion" in page
+    assert named in page
+    assert "vNone" not in page
+
+
 def test_the_drift_report_is_embedded_from_the_same_origin(client, member, monkeypatch):
     from training.models import DriftReport
 
