@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
 
 import pytest
 from django.utils import timezone
@@ -120,3 +121,11 @@ def test_the_swagger_ui_is_served_with_local_assets() -> None:
     assert "cdn.jsdelivr" not in page
     assert "unpkg.com" not in page
     assert "/static/drf_spectacular_sidecar/" in page
+
+
+def test_redoc_is_served_with_local_assets_only() -> None:
+    page = APIClient().get("/api/redoc/").content.decode()
+    assert "/static/drf_spectacular_sidecar/redoc" in page
+    # Every link and script is same-origin: no CDN, no web fonts (drf-spectacular's own page loads Google Fonts).
+    assert not re.findall(r'(?:src|href)="(?:https?:)?//', page)
+    assert "googleapis" not in page
