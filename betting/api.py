@@ -49,7 +49,7 @@ class BetExportApi(ApiView):
         examples=[OpenApiExample("Two bets, one still open", response_only=True, media_type="text/csv", value=(
             ",".join(COLUMNS) + "\n"
             "41,2024-04-02T19:03:11Z,2024-04-02T19:03:31Z,won,made,25.00,1.850,46.25,21.25,0.6210,812,settled,"
-            "2024-01-27,Stephen Curry,GSW,LAL,4,1:35,Pullup Jump Shot,3PT,Above the Break 3,26.0,0022300650:512,made\n"
+            "2024-01-27,Stephen Curry,GSW,LAL,4,1:35,Pullup Jump Shot,3PT,Above the Break 3,26.0,0022300650:4:95:201939:-65:240,made\n"
             "42,2024-04-02T19:03:40Z,,open,missed,10.00,1.720,,,0.4480,813,open,2024-01-27,LeBron James,LAL,GSW,"
             "4,1:12,Driving Layup Shot,2PT,Restricted Area,2.0,,\n"))],
     )  # fmt: skip
