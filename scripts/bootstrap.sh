@@ -59,11 +59,13 @@ if [ ! -x .venv/bin/python ]; then
   say "creating .venv"
   "$PYTHON" -m venv .venv
 fi
-mkdir -p var/log
+# Logs go where the platform keeps its state (PARIVISION_VAR_DIR, default var/ in the clone).
+LOG_DIR="${PARIVISION_VAR_DIR:-var}/log"
+mkdir -p "$LOG_DIR"
 pip_install() {
   # pip's chatter goes to a log; shown only when something fails.
-  if ! .venv/bin/python -m pip install -q "$@" > var/log/pip.log 2>&1; then
-    tail -n 40 var/log/pip.log >&2
+  if ! .venv/bin/python -m pip install -q "$@" > "$LOG_DIR/pip.log" 2>&1; then
+    tail -n 40 "$LOG_DIR/pip.log" >&2
     exit 1
   fi
 }
@@ -85,8 +87,8 @@ if [ -f package.json ]; then
   npm_hash=$(cat package.json package-lock.json 2>/dev/null | sha256sum | cut -d' ' -f1)
   if [ "$(cat node_modules/.lock-hash 2>/dev/null)" != "$npm_hash" ] || [ ! -d static/vendor ]; then
     say "installing front-end assets (npm)"
-    if ! npm ci --no-audit --no-fund --loglevel=error > var/log/npm.log 2>&1; then
-      tail -n 40 var/log/npm.log >&2
+    if ! npm ci --no-audit --no-fund --loglevel=error > "$LOG_DIR/npm.log" 2>&1; then
+      tail -n 40 "$LOG_DIR/npm.log" >&2
       exit 1
     fi
     npm run --silent vendor

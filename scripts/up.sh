@@ -27,7 +27,9 @@ stop_all() {
     wait "${pids[@]}" 2>/dev/null || true
   fi
 }
-trap stop_all INT TERM EXIT
+# Ctrl-C (or TERM) stops everything quietly; the EXIT trap covers a start-up step that failed.
+trap 'stop_all; exit 130' INT TERM
+trap stop_all EXIT
 
 answers() { "$PY" scripts/ping.py "$@" >/dev/null 2>&1; }
 port_of() { "$PY" -c 'import sys, urllib.parse as u; print(u.urlparse(sys.argv[1]).port or sys.argv[2])' "$1" "$2"; }
@@ -78,5 +80,7 @@ PROMETHEUS_MULTIPROC_DIR="$VAR/prometheus/celery-long" CELERY_METRICS_PORT=$([ "
 pids+=($!)
 .venv/bin/celery -A parivision beat -l INFO --schedule "$VAR/celerybeat-schedule" --pidfile= &
 pids+=($!)
-wait -n "${pids[@]}"
-say "a process stopped; shutting the rest down"
+status=0
+wait -n "${pids[@]}" || status=$?
+say "a process stopped by itself (exit $status; its output is above); shutting the rest down"
+exit 1
