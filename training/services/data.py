@@ -63,6 +63,8 @@ def history_shots(*, window: pd.DataFrame, history_days: int) -> pd.DataFrame:
     if history_days:
         dates["$gte"] = first - dt.timedelta(days=history_days)
     earlier = shots_frame(columns=HISTORY_COLUMNS, query={"game_date": dates})
+    if earlier.empty:  # nothing before the window (pandas deprecates concatenating an empty frame's dtypes)
+        return window[HISTORY_COLUMNS].reset_index(drop=True)
     return pd.concat([earlier, window[HISTORY_COLUMNS]], ignore_index=True)
 
 
