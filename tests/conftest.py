@@ -91,6 +91,20 @@ def _point_cache_at(url: str) -> None:
     setting_changed.send(sender=None, setting="CACHES", value=settings.CACHES, enter=True)
 
 
+@pytest.fixture(autouse=True)
+def _fresh_request_budgets() -> None:
+    """Every test starts with empty API throttle counters and sign-up / reset windows. A user's counters
+    are keyed by id, and a database rolled back after a test hands the same id to the next one's user."""
+    from predictions import throttling
+    from predictions.redis_client import redis_client
+
+    client = redis_client()
+    for pattern in ("throttle:*", "ratelimit:*"):
+        for key in client.scan_iter(pattern):
+            client.delete(key)
+    throttling.reset()  # and the budgets this process leased from them
+
+
 @pytest.fixture
 def mongo_db() -> None:
     """Empty lake and warehouse databases for this test (and no game copied from the last one's)."""

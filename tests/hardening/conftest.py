@@ -5,10 +5,7 @@ Reuses the serving fixtures (a tiny champion on a throw-away MLflow store, clean
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any
-
-import pytest
 
 from tests.predictions.conftest import (  # noqa: F401  (fixtures)
     _clean_serving_state,
@@ -22,17 +19,6 @@ from tests.predictions.conftest import (  # noqa: F401  (fixtures)
     token_client,
     user,
 )
-
-
-@pytest.fixture(autouse=True)
-def _fresh_rate_limits() -> Iterator[None]:
-    """Sign-up and password-reset windows start empty in each test."""
-    from predictions.redis_client import redis_client
-
-    client = redis_client()
-    for key in client.scan_iter("ratelimit:*"):
-        client.delete(key)
-    return
 
 
 def assert_error_shape(body: Any, *, code: str | None = None) -> None:

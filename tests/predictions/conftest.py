@@ -58,21 +58,17 @@ def _point_at(settings: Any, store: Store) -> None:
 
 @pytest.fixture(autouse=True)
 def _clean_serving_state(settings: Any) -> Iterator[None]:
-    """Each test starts without a model in memory, an empty history cache and fresh throttle counters."""
-    from predictions import game_context, history, serving, throttling
+    """Each test starts without a model in memory and an empty history cache."""
+    from predictions import game_context, history, serving
     from predictions.authentication import token_cache
     from predictions.log import prediction_log
-    from predictions.redis_client import redis_client
 
     settings.SERVING_ALIAS_POLL_SECONDS = 0.2
     settings.METRICS_SCRAPE_CACHE_SECONDS = 0.0
     serving.reset()
     history.reset()
     game_context.reset()
-    client = redis_client()
-    for key in client.scan_iter("throttle:*"):
-        client.delete(key)
-    throttling.reset()  # and the budgets this process leased from them
+    # (throttle counters: tests/conftest.py's _fresh_request_budgets)
     token_cache.clear()
     yield
     serving.reset()
