@@ -147,10 +147,10 @@ def bet_place(*, user: Any, shot_id: int, side: str, stake: Decimal | str | int,
     """Stake credits on ``side`` of an open shot at the market's current odds.
 
     Refused (``ApplicationError``, nothing changed): a stake ≤ 0 or above the balance, an
-    unknown shot, a shot that is no longer open, and anything the bettor's own safeguards
-    forbid (a cool-down running, a stake above their stake limit, a stake that could take the
-    day's losses past their daily loss limit). The same ``idempotency_key`` twice returns
-    the bet the first request placed instead of placing another.
+    unknown shot, a shot not open yet (without a word about it) or no longer open, and anything
+    the bettor's own safeguards forbid (a cool-down running, a stake above their stake limit, a
+    stake that could take the day's losses past their daily loss limit). The same
+    ``idempotency_key`` twice returns the bet the first request placed instead of placing another.
     """
     if side not in Bet.Side.values:
         raise ApplicationError("Choose made or missed.", field="side", value=side)
@@ -170,6 +170,11 @@ def bet_place(*, user: Any, shot_id: int, side: str, stake: Decimal | str | int,
             if shot is None:
                 raise ApplicationError("That shot does not exist.", field="shot", value=shot_id, code="unknown_shot",
                                        status=404)
+            if shot.status == LiveShot.Status.QUEUED:
+                # Nothing about a shot still to come: who takes it would hint at the open shot's outcome
+                # (a made basket hands the ball to the other team).
+                raise ApplicationError("This shot is not open for betting yet.", field="shot", value=shot_id,
+                                       code="shot_not_open", status=409)
             if shot.status != LiveShot.Status.OPEN:
                 raise ApplicationError(f"Betting on {shot.player_name}'s shot is closed: the shot has been taken.",
                                        field="shot", value=shot_id, code="shot_closed", status=409)

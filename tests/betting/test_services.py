@@ -168,8 +168,11 @@ def test_a_bet_on_an_unknown_or_queued_shot_is_refused(open_shot, bettor):
     with pytest.raises(ApplicationError, match="does not exist"):
         services.bet_place(user=bettor, shot_id=999_999, side="made", stake="10", idempotency_key="x")
     queued = LiveShot.objects.filter(status=LiveShot.Status.QUEUED).first()
-    with pytest.raises(ApplicationError, match="closed"):
+    with pytest.raises(ApplicationError, match="not open for betting yet") as refused:
         place(bettor, queued)
+    assert refused.value.code == "shot_not_open"
+    # Who takes a shot still to come is not told: it would hint at the open shot's outcome.
+    assert queued.player_name not in str(refused.value)
     assert Bet.objects.count() == 0
 
 
