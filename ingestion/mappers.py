@@ -28,12 +28,13 @@ from ingestion.shots import (
     Shot,
     ShotValidationError,
     check_consistency,
+    check_game_date,
+    check_game_season,
     check_location,
     check_no_control_characters,
     clock_order,
     home_flag,
     normalise_game_id,
-    normalise_team_code,
     optional_text,
     parse_bool,
     parse_choice,
@@ -41,6 +42,7 @@ from ingestion.shots import (
     parse_float,
     parse_int,
     parse_shot_type,
+    parse_team_code,
     parse_zone_area,
     require_text,
     season_for,
@@ -85,7 +87,22 @@ def detect_format(columns: Sequence[str]) -> str:
     missing = sorted(_REQUIRED[best] - present)
     raise UnknownFormatError(
         f"columns match neither known shot format; closest is {best!r}, missing {', '.join(missing)}"
+        f"{_header_hint(present)}"
     )
+
+
+def _header_hint(present: set[str]) -> str:
+    """What most likely went wrong with a header no format matches: another delimiter, or the case."""
+    if len(present) == 1:
+        (only,) = present
+        for delimiter, label in ((";", "semicolons"), ("\t", "tabs"), ("|", "pipes")):
+            if only.count(delimiter) >= 3:
+                return f" (the header is one column holding {label}: the columns must be separated by commas)"
+    folded = {c.casefold() for c in present}
+    for name, required in _REQUIRED.items():
+        if {c.casefold() for c in required} <= folded:
+            return f" (the columns of {name!r} are all there in another case: column names are case-sensitive)"
+    return ""
 
 
 def _clock(record: Mapping[str, Any], minutes_col: str, seconds_col: str) -> int:
@@ -95,8 +112,8 @@ def _clock(record: Mapping[str, Any], minutes_col: str, seconds_col: str) -> int
 
 
 def _teams(record: Mapping[str, Any], home_col: str, away_col: str) -> tuple[str, str]:
-    home = normalise_team_code(require_text(record, home_col, "home_team"))
-    away = normalise_team_code(require_text(record, away_col, "away_team"))
+    home = parse_team_code(require_text(record, home_col, "home_team"), "home_team")
+    away = parse_team_code(require_text(record, away_col, "away_team"), "away_team")
     if home == away:
         raise ShotValidationError("away_team", away, "is the same team as home_team")
     return home, away
@@ -130,15 +147,18 @@ def map_nba_com(
     ``repeat`` tells same-second repeats of one player at one spot apart (see ``shot_key``).
     """
     check_no_control_characters(record)
-    game_date = parse_date(record.get("GAME_DATE"), "game_date", ("%m-%d-%Y", "%Y-%m-%d"))
+    game_date = check_game_date(parse_date(record.get("GAME_DATE"), "game_date", ("%m-%d-%Y", "%Y-%m-%d")),
+                                record.get("GAME_DATE"))
+    game_id = normalise_game_id(record.get("GAME_ID"))
     home, away = _teams(record, "HOME_TEAM", "AWAY_TEAM")
     team_name = require_text(record, "TEAM_NAME", "team_name")
     x_ft, y_ft = _location(record, "LOC_X", "LOC_Y", convention)
-    season = optional_text(record, "SEASON_2") or season_for(game_date)
+    season = check_game_season(game_id=game_id, game_date=game_date, date_value=record.get("GAME_DATE"),
+                               season=optional_text(record, "SEASON_2", "season") or season_for(game_date))
     period = parse_int(record.get("QUARTER"), "period", PERIOD_RANGE)
     seconds_left = _clock(record, "MINS_LEFT", "SECS_LEFT")
     return _checked(Shot(
-        game_id=normalise_game_id(record.get("GAME_ID")),
+        game_id=game_id,
         event_id=clock_order(period, seconds_left, repeat),
         player_id=parse_int(record.get("PLAYER_ID"), "player_id", (1, 10**10)),
         player_name=require_text(record, "PLAYER_NAME", "player_name"),
@@ -147,7 +167,7 @@ def map_nba_com(
         home_team=home,
         away_team=away,
         is_home=home_flag(team_name, home, away),
-        position=optional_text(record, "POSITION"),
+        position=optional_text(record, "POSITION", "position"),
         season=season,
         season_type="Regular Season",
         game_date=game_date,
@@ -178,13 +198,17 @@ def map_shot_locations(
 ) -> Shot:
     """A record of the 1997-2020 format (the original feed's shape)."""
     check_no_control_characters(record)
-    game_date = parse_date(record.get("Game Date"), "game_date", ("%Y%m%d", "%Y-%m-%d"))
+    game_date = check_game_date(parse_date(record.get("Game Date"), "game_date", ("%Y%m%d", "%Y-%m-%d")),
+                                record.get("Game Date"))
+    game_id = normalise_game_id(record.get("Game ID"))
+    season = check_game_season(game_id=game_id, game_date=game_date, season=season_for(game_date),
+                               date_value=record.get("Game Date"))
     home, away = _teams(record, "Home Team", "Away Team")
     team_name = require_text(record, "Team Name", "team_name")
     x_ft, y_ft = _location(record, "X Location", "Y Location", convention)
     season_type = parse_choice(require_text(record, "Season Type", "season_type"), "season_type", SEASON_TYPES)
     return _checked(Shot(
-        game_id=normalise_game_id(record.get("Game ID")),
+        game_id=game_id,
         event_id=parse_int(record.get("Game Event ID"), "event_id", (0, 10**6)),
         player_id=parse_int(record.get("Player ID"), "player_id", (1, 10**10)),
         player_name=require_text(record, "Player Name", "player_name"),
@@ -194,7 +218,7 @@ def map_shot_locations(
         away_team=away,
         is_home=home_flag(team_name, home, away),
         position=None,
-        season=season_for(game_date),
+        season=season,
         season_type=season_type,
         game_date=game_date,
         period=parse_int(record.get("Period"), "period", PERIOD_RANGE),

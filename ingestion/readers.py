@@ -158,12 +158,16 @@ def _csv_member(archive: zipfile.ZipFile, name: str) -> str:
     ]
     if not names:
         raise FileRefused(f"{name}: the zip holds no CSV file")
+    if len(names) > 1:
+        # Importing only one would drop the rest without a word; guessing an order would be worse.
+        raise FileRefused(f"{name}: the zip holds {len(names)} CSV files ({', '.join(names[:5])}"
+                          f"{', ...' if len(names) > 5 else ''}): import one file at a time")
     return names[0]
 
 
 @contextlib.contextmanager
 def open_text(path: Path, *, name: str | None = None) -> Iterator[IO[str]]:
-    """The CSV text inside ``path``: a plain CSV or the first CSV of a zip (``__MACOSX`` ignored)."""
+    """The CSV text inside ``path``: a plain CSV or the one CSV of a zip (``__MACOSX`` ignored)."""
     name = name or path.name
     if zipfile.is_zipfile(path):
         try:
@@ -216,6 +220,10 @@ def check_file(path: Path, *, name: str | None = None) -> FileCheck:
                 header = [h.strip().lstrip("\ufeff") for h in next(reader)]
             except StopIteration:
                 raise FileRefused(f"{name}: is empty (no header row)") from None
+            repeated = sorted({h for h in header if h and header.count(h) > 1})
+            if repeated:
+                raise FileRefused(f"{name}: the header names {', '.join(repeated)} more than once: "
+                                  "which column holds the value is ambiguous")
             try:
                 file_format = detect_format(header)
             except UnknownFormatError as error:

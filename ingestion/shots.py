@@ -30,13 +30,13 @@ from ingestion.court import (  # re-exported: the canonical shot's vocabulary an
 )
 
 __all__ = [  # what other modules import from here, court constants included
-    "CONTENT_FIELDS", "COURT_HALF_WIDTH_FT", "COURT_LENGTH_FT", "COURT_TOLERANCE_FT", "DISTANCE_RANGE", "FIELDS",
-    "HOOP_FROM_BASELINE_FT", "PERIOD_RANGE", "SEASON_TYPES", "SECONDS_RANGE", "SHOT_TYPES", "X_RANGE", "Y_RANGE",
-    "ZONE_AREAS", "ZONE_BASIC", "ZONE_RANGES", "Shot", "ShotContradictionError", "ShotValidationError",
-    "check_consistency", "check_location", "check_no_control_characters", "clock_order", "home_flag",
-    "normalise_game_id", "normalise_team_code", "optional_text", "parse_bool", "parse_choice", "parse_date",
-    "parse_float", "parse_int", "parse_shot_key", "parse_shot_type", "parse_zone_area", "require_text",
-    "season_for", "shot_key",
+    "CONTENT_FIELDS", "COURT_HALF_WIDTH_FT", "COURT_LENGTH_FT", "COURT_TOLERANCE_FT", "DISTANCE_RANGE",
+    "FIELDS", "HOOP_FROM_BASELINE_FT", "PERIOD_RANGE", "SEASON_TYPES", "SECONDS_RANGE", "SHOT_TYPES",
+    "X_RANGE", "Y_RANGE", "ZONE_AREAS", "ZONE_BASIC", "ZONE_RANGES", "Shot", "ShotContradictionError",
+    "ShotValidationError", "check_consistency", "check_game_date", "check_game_season", "check_location",
+    "check_no_control_characters", "clock_order", "home_flag", "normalise_game_id", "normalise_team_code",
+    "optional_text", "parse_bool", "parse_choice", "parse_date", "parse_float", "parse_int", "parse_shot_key",
+    "parse_shot_type", "parse_team_code", "parse_zone_area", "require_text", "season_for", "shot_key",
 ]  # fmt: skip
 
 PERIOD_RANGE = (1, 10)  # four quarters and up to six overtimes
@@ -192,21 +192,35 @@ def clock_order(period: int, seconds_left: int, repeat: int = 1) -> int:
 # --- field parsers: each raises ShotValidationError naming the field -------------
 
 
+# The longest text a field may hold (what the live stream's tables store; real values are far shorter).
+TEXT_LIMITS = {"player_name": 100, "team_name": 60, "action_type": 60, "position": 10, "season": 9,
+               "home_team": 4, "away_team": 4}  # fmt: skip
+TEXT_LIMIT = 100
+
+
+def _limited(text: str, field: str, value: Any) -> str:
+    limit = TEXT_LIMITS.get(field, TEXT_LIMIT)
+    if len(text) > limit:
+        raise ShotValidationError(field, value, f"is longer than {limit} characters ({len(text)})")
+    return text
+
+
 def require_text(record: Mapping[str, Any], column: str, field: str | None = None) -> str:
     value = record.get(column)
     if value is None or (isinstance(value, str) and not value.strip()):
         raise ShotValidationError(field or column, value, "is missing")
-    if not isinstance(value, str):
-        value = str(value)
-    return value.strip()
+    return _limited(str(value).strip(), field or column, value)
 
 
-def optional_text(record: Mapping[str, Any], column: str) -> str | None:
+def optional_text(record: Mapping[str, Any], column: str, field: str | None = None) -> str | None:
     value = record.get(column)
     if value is None:
         return None
     text = str(value).strip()
-    return text or None
+    return _limited(text, field or column, value) if text else None
+
+
+_WHOLE_AS_DECIMAL = re.compile(r"([+-]?\d+)\.0*")
 
 
 def parse_int(value: Any, field: str, bounds: tuple[int, int] | None = None) -> int:
@@ -221,13 +235,15 @@ def parse_int(value: Any, field: str, bounds: tuple[int, int] | None = None) -> 
         try:
             number = int(text)
         except ValueError:
-            try:
-                as_float = float(text)
-            except ValueError:
-                raise ShotValidationError(field, value, "is not a number") from None
-            if not as_float.is_integer():
+            # "12.0" (a whole number a spreadsheet wrote as a float) is 12; "9e5", "inf" or "12.5" are refused.
+            whole = _WHOLE_AS_DECIMAL.fullmatch(text)
+            if whole is None:
+                try:
+                    float(text)
+                except ValueError:
+                    raise ShotValidationError(field, value, "is not a number") from None
                 raise ShotValidationError(field, value, "is not a whole number") from None
-            number = int(as_float)
+            number = int(whole.group(1))
     if bounds is not None and not bounds[0] <= number <= bounds[1]:
         raise ShotValidationError(field, value, f"is out of range {bounds[0]}..{bounds[1]}")
     return number
@@ -322,10 +338,38 @@ def parse_zone_area(value: Any) -> str:
     raise ShotValidationError("zone_area", value, "is not a known shot zone area")
 
 
+# The first and the last game date a shot may carry: the BAA's first game, and a year from now.
+FIRST_GAME_DATE = dt.datetime(1946, 11, 1)
+
+
+def check_game_date(game_date: dt.datetime, value: Any) -> dt.datetime:
+    last = dt.datetime.now() + dt.timedelta(days=366)
+    if not FIRST_GAME_DATE <= game_date <= last:
+        raise ShotValidationError("game_date", value, f"is not a date of an NBA game ({FIRST_GAME_DATE:%Y-%m-%d} "
+                                                      f"to a year from now)")
+    return game_date
+
+
 def season_for(game_date: dt.datetime) -> str:
-    """NBA seasons start in October: a game in Jan 2024 belongs to '2023-24'."""
-    start = game_date.year if game_date.month >= 8 else game_date.year - 1
+    """NBA seasons start in October: a game in Jan 2024 belongs to '2023-24'. The 2019-20 season
+    ended in the bubble in October 2020 (and 2020-21 began on 22 December)."""
+    boundary = 11 if game_date.year == 2020 else 8
+    start = game_date.year if game_date.month >= boundary else game_date.year - 1
     return f"{start}-{(start + 1) % 100:02d}"
+
+
+def check_game_season(*, game_id: str, game_date: dt.datetime, season: str, date_value: Any) -> str:
+    """An NBA game id carries its season ('0022300501': 2023-24) and so does the date: they must
+    agree with each other and with a season the file gives. Ids of another scheme (not '00' then a
+    game type 1-6) are not read."""
+    of_date = season_for(game_date)
+    if season != of_date:
+        raise ShotValidationError("season", season, f"does not hold the game date {game_date:%Y-%m-%d} "
+                                                    f"(a {of_date} date)")
+    if game_id[:2] == "00" and game_id[2] in "123456" and game_id[3:5] != of_date[2:4]:
+        raise ShotValidationError("game_date", date_value, f"is a {of_date} date, but game {game_id} is of the "
+                                                           f"season starting in ..{game_id[3:5]}")
+    return season
 
 
 def normalise_game_id(value: Any) -> str:
@@ -368,7 +412,8 @@ def check_consistency(
         raise ShotContradictionError(found[0])
 
 
-_CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+# Tabs and line breaks included: a quoted CSV field can smuggle one into a name.
+_CONTROL = re.compile("[\x00-\x1f\x7f]")
 
 
 def check_no_control_characters(record: Mapping[str, Any]) -> None:
@@ -428,6 +473,14 @@ _ABBREVIATION_ALIASES = {"BRK": "BKN", "PHO": "PHX", "GOS": "GSW", "SA": "SAS", 
 def normalise_team_code(code: str) -> str:
     code = code.strip().upper()
     return _ABBREVIATION_ALIASES.get(code, code)
+
+
+def parse_team_code(code: str, field: str) -> str:
+    """A team's abbreviation (2-4 letters; codes of franchises not listed here are kept as given)."""
+    normal = normalise_team_code(code)
+    if not (2 <= len(normal) <= 4 and normal.isascii() and normal.isalpha()):
+        raise ShotValidationError(field, code, "is not a team abbreviation (2 to 4 letters)")
+    return normal
 
 
 def home_flag(team_name: str, home_team: str, away_team: str) -> bool | None:

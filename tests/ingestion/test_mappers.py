@@ -16,7 +16,7 @@ from ingestion.mappers import (
     to_feed_record,
 )
 from ingestion.readers import iter_mapped
-from ingestion.shots import ShotValidationError
+from ingestion.shots import ShotValidationError, season_for
 from tests.factories import nba_com_game, nba_com_row, shot_locations_row, write_csv, write_zip
 
 NOW = dt.datetime(2026, 1, 1, 12, 0)
@@ -102,6 +102,18 @@ def test_made_flags_of_both_spellings(raw, made):
         ({"HOME_TEAM": "WAS"}, "away_team", "WAS"),
         ({"SHOT_DISTANCE": "120"}, "distance_ft", "120"),
         ({"ACTION_TYPE": "  "}, "action_type", "  "),
+        # Hostile files (outside probe): every one of these was stored before.
+        ({"PLAYER_NAME": "A" * 101}, "player_name", "A" * 101),
+        ({"ACTION_TYPE": "Jump\nShot"}, "ACTION_TYPE", "Jump\nShot"),
+        ({"TEAM_NAME": "Washington\tWizards"}, "TEAM_NAME", "Washington\tWizards"),
+        ({"PLAYER_ID": "9e5"}, "player_id", "9e5"),
+        ({"PLAYER_ID": "1629673.5"}, "player_id", "1629673.5"),
+        ({"GAME_DATE": "01-15-1800"}, "game_date", "01-15-1800"),
+        ({"GAME_DATE": "01-15-2099", "SEASON_2": "2098-99"}, "game_date", "01-15-2099"),
+        ({"GAME_DATE": "01-15-2019", "SEASON_2": "2018-19"}, "game_date", "01-15-2019"),  # game 22300003 is 2023-24
+        ({"GAME_DATE": "01-15-2024", "SEASON_2": "2022-23"}, "season", "2022-23"),
+        ({"HOME_TEAM": "M1A"}, "home_team", "M1A"),
+        ({"AWAY_TEAM": "WASHINGTON"}, "away_team", "WASHINGTON"),
     ],
 )
 def test_bad_nba_com_rows_are_refused_naming_field_and_value(overrides, field, value):
@@ -134,8 +146,30 @@ def test_bad_shot_location_rows_are_refused(overrides, field):
 def test_format_is_detected_from_the_header_and_unknown_headers_are_explained():
     assert detect_format(list(nba_com_row())) == NBA_COM
     assert detect_format(list(shot_locations_row())) == SHOT_LOCATIONS
-    with pytest.raises(UnknownFormatError, match="missing"):
+    with pytest.raises(UnknownFormatError, match="missing") as caught:
         detect_format(["GAME_ID", "LOC_X"])
+    assert "(" not in str(caught.value)  # no hint when none applies
+    with pytest.raises(UnknownFormatError, match="holding semicolons: the columns must be separated by commas"):
+        detect_format([";".join(nba_com_row())])
+    with pytest.raises(UnknownFormatError, match="holding tabs"):
+        detect_format(["\t".join(shot_locations_row())])
+    with pytest.raises(UnknownFormatError, match="'nba_com' are all there in another case"):
+        detect_format([c.lower() for c in nba_com_row()])
+
+
+def test_whole_numbers_written_as_decimals_are_read_and_dates_keep_their_season():
+    shot = nba(PLAYER_ID="1629673.0", QUARTER="2.00")
+    assert (shot.player_id, shot.period) == (1629673, 2)
+    assert nba(GAME_DATE="04-14-2024").season == "2023-24"
+    # The 2019-20 season ended in the bubble in October 2020; 2020-21 began on 22 December 2020.
+    assert season_for(dt.datetime(2020, 9, 30)) == "2019-20"
+    assert season_for(dt.datetime(2020, 12, 22)) == "2020-21"
+    assert season_for(dt.datetime(2021, 7, 20)) == "2020-21"
+    assert season_for(dt.datetime(2021, 10, 19)) == "2021-22"
+    bubble = loc(**{"Game ID": "41900406", "Game Date": "20201011", "Season Type": "Playoffs"})
+    assert bubble.season == "2019-20"
+    # Ids of another scheme (not an NBA.com id) carry no season to compare.
+    assert nba(GAME_ID="9912345678", GAME_DATE="01-15-2024").season == "2023-24"
 
 
 def test_feed_record_round_trips_to_the_same_shot():

@@ -264,6 +264,28 @@ def test_a_csv_with_an_unknown_header_is_refused(tmp_path):
     assert nothing_written()
 
 
+def test_a_zip_with_two_csv_files_is_refused_naming_them(tmp_path):
+    path = _zip(tmp_path / "two.zip", game_rows(games=1))
+    with zipfile.ZipFile(path, "a") as archive:
+        archive.writestr("more.csv", "GAME_ID\n1\n")
+    with pytest.raises(FileRefused, match=r"two\.zip: the zip holds 2 CSV files \(season\.csv, more\.csv\): "
+                                          r"import one file at a time"):
+        shots_import_file(location=str(path))
+    assert nothing_written()
+
+
+def test_a_header_naming_a_column_twice_is_refused(tmp_path):
+    rows = game_rows(games=1)
+    path = tmp_path / "twice.csv"
+    with path.open("w", newline="") as handle:
+        writer = csv.writer(handle)
+        writer.writerow([*NBA_COM_COLUMNS, "SHOT_MADE"])
+        writer.writerows([[row[c] for c in NBA_COM_COLUMNS] + ["FALSE"] for row in rows])
+    with pytest.raises(FileRefused, match=r"twice\.csv: the header names SHOT_MADE more than once"):
+        shots_import_file(location=str(path))
+    assert nothing_written()
+
+
 def test_a_control_character_in_an_optional_field_refuses_the_row_not_the_file(tmp_path):
     rows = game_rows(games=1)
     rows[4]["POSITION"] = "S\x00G"
