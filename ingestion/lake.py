@@ -22,6 +22,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
+import logging
 import time
 import uuid
 from collections.abc import Iterable, Sequence
@@ -32,6 +33,8 @@ from pymongo.errors import BulkWriteError
 
 from ingestion.shots import CONTENT_FIELDS
 from parivision import mongo
+
+logger = logging.getLogger(__name__)
 
 DUPLICATE_KEY = 11000
 STALE_CLAIM = dt.timedelta(minutes=15)
@@ -111,7 +114,7 @@ def insert_shots(docs: Sequence[dict[str, Any]]) -> tuple[int, int]:
 
 # --- known shots: duplicates, corrections and their audit ---------------------------------------
 
-CORRECTIONS = "corrections"  # lake collection: one entry per change applied to a warehouse shot
+CORRECTIONS = mongo.CORRECTIONS  # lake collection: one entry per change applied to a warehouse shot
 
 
 def shots_by_key(keys: Sequence[str]) -> dict[str, dict[str, Any]]:
@@ -171,6 +174,11 @@ def apply_correction(
     }
     insert_unordered(CORRECTIONS, [entry], warehouse=False)
     mongo.warehouse_collection(mongo.SHOTS).replace_one({"_id": old["_id"]}, replacement)
+    if "made" in changed:
+        # Bets already settled on this shot stand (betting/README): the operator should know.
+        logger.warning("correction: shot %s outcome changed from %s to %s (source %s, run %s)", old["_id"],
+                       *changed["made"], new.get("source"), run_id)
+
 
 
 def insert_quarantine(entries: Sequence[dict[str, Any]]) -> None:

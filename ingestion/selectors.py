@@ -34,3 +34,11 @@ def store_counts() -> dict[str, int]:
         "quarantine": mongo.lake_collection(mongo.QUARANTINE).estimated_document_count(),
         "warehouse_shots": mongo.warehouse_collection(mongo.SHOTS).estimated_document_count(),
     }
+
+
+def outcome_corrections(shot_key: str) -> list[dict[str, Any]]:
+    """The audited changes of one shot's outcome (``made``), oldest first."""
+    found = mongo.lake_collection(mongo.CORRECTIONS).find({"shot_key": shot_key}).sort("corrected_at", 1)
+    return [{"before": entry["changes"]["made"]["before"], "after": entry["changes"]["made"]["after"],
+             "corrected_at": entry["corrected_at"], "source": entry.get("source")}
+            for entry in found if "made" in entry.get("changes", {})]  # fmt: skip

@@ -26,6 +26,7 @@ from pymongo.database import Database
 RAW_SHOTS = "raw_shots"
 BATCHES = "batches"
 QUARANTINE = "quarantine"
+CORRECTIONS = "corrections"
 # The replay feed's materialised dataset and its cursor.
 FEED_RECORDS = "feed_records"
 FEED_STATE = "feed_state"
@@ -149,6 +150,8 @@ def ensure_indexes() -> None:
     lake_collection(BATCHES).create_index([("status", ASCENDING), ("created_ts", ASCENDING)])
     lake_collection(QUARANTINE).create_index([("quarantined_at", DESCENDING)])
     lake_collection(QUARANTINE).create_index([("run_id", ASCENDING)])
+    # The correction audit by shot (a settled live shot's page shows a later change of its outcome).
+    lake_collection(CORRECTIONS).create_index([("shot_key", ASCENDING)])
     _drop_old_log_key_index()
     warehouse_collection(FIGURES).create_index([("scope", ASCENDING)])
     # The shooter-history store's documents by the time of their last write (ingestion/history.py).

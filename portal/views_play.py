@@ -18,6 +18,7 @@ from django.views.decorators.http import require_GET, require_POST
 from betting import selectors, services
 from betting.export import bets_csv_response
 from betting.models import Bet
+from ingestion import selectors as ingestion_selectors
 from parivision.errors import ApplicationError
 
 
@@ -103,8 +104,15 @@ def bet_detail(request: HttpRequest, bet_id: int) -> HttpResponse:
     bet = get_object_or_404(Bet.objects.select_related("shot"), pk=bet_id, user=request.user)
     shot = bet.shot
     revealed = shot.made is not None
+    # A correction of the outcome imported after settlement: the bet stands, and the page says so.
+    corrected = None
+    if revealed:
+        changes = ingestion_selectors.outcome_corrections(shot.shot_key)
+        if changes and bool(changes[-1]["after"]) != shot.made:
+            corrected = changes[-1]
     return render(request, "portal/play/bet_detail.html",
-                  {"bet": bet, "shot": selectors.shot_payload(shot, reveal=revealed), "revealed": revealed})
+                  {"bet": bet, "shot": selectors.shot_payload(shot, reveal=revealed), "revealed": revealed,
+                   "corrected": corrected})  # fmt: skip
 
 
 def leaderboard(request: HttpRequest) -> HttpResponse:

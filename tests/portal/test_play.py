@@ -9,8 +9,12 @@ from django.urls import reverse
 
 from betting import services
 from betting.models import Bankroll, Bet, StreamState
+from ingestion.mappers import SHOT_LOCATIONS_COLUMNS, to_feed_record
+from ingestion.services import shots_import_file
+from parivision import mongo
 from tests.betting.fixtures import *  # noqa: F403  (fixtures)
 from tests.betting.fixtures import feed_outcome, ingest_released
+from tests.factories import write_csv
 
 pytestmark = [pytest.mark.django_db, pytest.mark.integration]
 
@@ -148,6 +152,36 @@ def test_my_bets_show_open_bets_history_and_the_pnl_after_settlement(client, ope
     assert "Won" in page
     assert len(response.context["pnl"]) == 2
     assert 'id="pnl-chart"' in page
+
+
+def test_a_correction_of_a_settled_outcome_leaves_the_bet_as_settled_and_the_page_says_so(client, open_shot, bettor,
+                                                                                          tmp_path, caplog):
+    made = feed_outcome(open_shot)
+    client.force_login(bettor)
+    client.post(reverse("portal:bet-place"), bet_form(open_shot, side="made" if made else "missed", idempotency_key="a"))
+    services.stream_advance(force=True)
+    ingest_released()
+    services.bets_settle(shot_id=open_shot.pk)
+    bet = Bet.objects.get()
+    assert bet.status == Bet.Status.WON
+    page = client.get(reverse("portal:bet-detail", args=[bet.pk])).content.decode()
+    assert 'id="outcome-corrected"' not in page
+
+    # A later file says the other thing about the same shot (a stat correction).
+    stored = mongo.warehouse_collection(mongo.SHOTS).find_one({"_id": open_shot.shot_key})
+    record = {**to_feed_record(stored), "Shot Made Flag": "0" if made else "1"}
+    with caplog.at_level("WARNING", logger="ingestion.lake"):
+        _run, report = shots_import_file(location=str(write_csv(tmp_path / "fix.csv", [record],
+                                                                  SHOT_LOCATIONS_COLUMNS)))
+    assert report.corrected == 1
+    assert f"correction: shot {open_shot.shot_key} outcome changed" in caplog.text
+
+    bet.refresh_from_db()
+    assert bet.status == Bet.Status.WON  # bets stand as settled
+    page = client.get(reverse("portal:bet-detail", args=[bet.pk])).content.decode()
+    assert 'id="outcome-corrected"' in page
+    assert f"corrected to {'Missed' if made else 'Made'}" in page
+    assert "bets stand as settled" in page
 
 
 def test_a_user_never_sees_another_users_bets(client, open_shot, bettor, other_bettor):
