@@ -84,6 +84,7 @@ def backtest_create(
     bankroll: float = 1000.0,
 ) -> Backtest:
     """Validate, store a queued backtest and send it to a worker once the transaction commits."""
+    backtest_limits_check(owner=owner)  # first: a refused request costs no warehouse read (checked again locked)
     versions = list(dict.fromkeys(int(v) for v in model_versions))
     if not versions:
         raise ApplicationError("choose at least one model version", field="model_versions", value=model_versions)

@@ -9,6 +9,7 @@ import pytest
 from django.urls import reverse
 from django.utils import timezone
 
+from backtests import services
 from backtests.models import Backtest
 from parivision.errors import ApplicationError
 from tests.backtests.conftest import WINDOW_END, WINDOW_START
@@ -43,6 +44,19 @@ def test_a_third_backtest_at_once_is_refused_naming_the_limit(world, analyst, li
     assert "BACKTEST_MAX_ACTIVE_PER_USER=2" in refused.value.message
     assert "2 backtest(s) queued or running" in refused.value.message
     assert Backtest.objects.count() == 2
+
+
+def test_a_request_past_the_limit_is_refused_before_any_warehouse_read(world, analyst, limits, monkeypatch):
+    create(analyst, world.versions[:1])
+    create(analyst, world.versions[:1])
+
+    def no_read(*args, **kwargs):
+        raise AssertionError("the warehouse was read for a request the limit refuses")
+
+    monkeypatch.setattr(services.mongo, "warehouse_collection", no_read)
+    with pytest.raises(ApplicationError) as refused:
+        create(analyst, world.versions[:1])
+    assert refused.value.code == "backtest_limit"
 
 
 def test_a_finished_backtest_frees_its_place(world, analyst, limits):
