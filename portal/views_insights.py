@@ -52,8 +52,9 @@ class BacktestForm(forms.Form):
                              widget=forms.NumberInput(attrs={"step": "1"}))
     kelly_fraction = forms.FloatField(min_value=0.01, max_value=1, initial=0.25, label="Kelly fraction",
                                       widget=forms.NumberInput(attrs={"step": "0.05"}))
-    margin = forms.FloatField(min_value=0, max_value=0.5, initial=0.05, label="Market margin",
-                              widget=forms.NumberInput(attrs={"step": "0.01"}), help_text="The book's overround.")
+    margin = forms.FloatField(min_value=0, max_value=0.5, initial=lambda: settings.MARKET_MARGIN, label="Market margin",
+                              widget=forms.NumberInput(attrs={"step": "0.01"}),
+                              help_text="The book's overround (the live market's by default).")
     bankroll = forms.FloatField(min_value=1, initial=1000, label="Starting bankroll",
                                 widget=forms.NumberInput(attrs={"step": "100"}))
 

@@ -76,6 +76,7 @@ def test_the_backtest_form_defaults_to_the_champion_on_its_own_holdout(client, m
     assert re.search(rf'value="{champion}"[^>]*checked', page)
     assert f"v{champion} · xgboost · champion" in page
     assert 'name="date_from" value="' in page
+    assert 'name="margin" value="0.06"' in page  # the live market's MARKET_MARGIN, not a number of its own
 
 
 def test_submitting_the_form_queues_a_backtest_and_opens_its_page(client, member, world):
