@@ -17,6 +17,7 @@ import io
 import json
 import math
 import os
+import re
 import socket
 import tempfile
 import threading
@@ -73,6 +74,27 @@ class FileRefused(ValueError):
 
 def is_url(location: str) -> bool:
     return urlparse(location).scheme in ("http", "https")
+
+
+def location_problem(location: str) -> str | None:
+    """Why a worker could not open ``location`` whatever its files hold (None: it may try).
+
+    Checked where a location is queued from afar (the API): an http(s) URL with a host, or an
+    absolute path as the worker sees it. Whether the file exists is the worker's to say.
+    """
+    if not location.strip() or _CONTROL_IN_LOCATION.search(location):
+        return "is empty or holds a control character"
+    if os.path.isabs(location):
+        return None
+    parsed = urlparse(location)
+    if parsed.scheme in ("http", "https"):
+        return None if parsed.netloc else "is a URL without a host"
+    if parsed.scheme:
+        return f"is not a path or an http(s) URL (scheme {parsed.scheme!r})"
+    return "is a relative path: give an absolute path as the worker sees it, or an http(s) URL"
+
+
+_CONTROL_IN_LOCATION = re.compile("[\x00-\x1f\x7f]")
 
 
 def display_name(location: str | os.PathLike[str]) -> str:

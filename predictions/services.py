@@ -409,6 +409,10 @@ def pipeline_run_enqueue(*, kind: str, user: Any, force: bool = False, location:
     if kind == "import_file":
         if not location:
             raise ApplicationError("is required to import a file", field="location", value=location)
+        from ingestion.readers import location_problem
+
+        if problem := location_problem(location):
+            raise ApplicationError(problem, field="location", value=location)
         kwargs["location"] = location
     elif kind == "pull_feed":
         kwargs = {k: v for k, v in (("url", url), ("n", n)) if v is not None}

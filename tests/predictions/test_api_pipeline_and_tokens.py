@@ -87,6 +87,21 @@ def test_a_bad_run_request_names_the_field(staff_api: APIClient, body, field) ->
     assert response.json()["errors"][0]["field"] == field
 
 
+@pytest.mark.parametrize(("location", "problem"), [
+    ("ftp://example.com/x.csv", "is not a path or an http(s) URL (scheme 'ftp')"),
+    ("file:///etc/passwd", "is not a path or an http(s) URL (scheme 'file')"),
+    ("http:///x.csv", "is a URL without a host"),
+    ("shots/x.csv", "is a relative path"),
+    ("/data/x\n.csv", "control character"),
+])  # fmt: skip
+def test_an_import_location_no_worker_could_open_is_refused_naming_it(staff_api: APIClient, location, problem) -> None:
+    response = staff_api.post(RUNS, {"kind": "import_file", "location": location}, format="json")
+    assert response.status_code == 400
+    (error,) = response.json()["errors"]
+    assert (error["field"], error["value"]) == ("location", location)
+    assert problem in error["message"]
+
+
 def test_pipeline_runs_are_for_staff_only(api: APIClient) -> None:
     assert api.post(RUNS, {"kind": "ml_pipeline"}, format="json").status_code == 403
     assert api.get(f"{RUNS}/ml-1").json()["code"] == "permission_denied"
