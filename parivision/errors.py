@@ -15,10 +15,11 @@ error is about the request as a whole.
 
 from __future__ import annotations
 
+import json
 import logging
 import math
 import uuid
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from typing import Any
 
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
@@ -166,6 +167,46 @@ def handler500(request: HttpRequest) -> HttpResponse:
     return server_error(request)
 
 
+VALUE_SHOWN_CHARS = 200
+_ABSENT = object()
+
+
+def _with_value(error: dict[str, Any], value: Any) -> dict[str, Any]:
+    """The refused value beside its field, as text (cut to VALUE_SHOWN_CHARS), when there is one."""
+    if value is None or value is _ABSENT or isinstance(value, (dict, list)) or _secret(error.get("field")):
+        return error
+    text = value if isinstance(value, str) else json.dumps(value) if isinstance(value, (bool, int, float)) else str(value)
+    return {**error, "value": text[:VALUE_SHOWN_CHARS]}
+
+
+def _secret(field: str | None) -> bool:
+    name = (field or "").rsplit(".", 1)[-1].lower()
+    return any(word in name for word in ("password", "secret", "token"))
+
+
+def _given(context: dict[str, Any], field: str | None) -> Any:
+    """What the request gave at a dotted field path (body first, then the query string)."""
+    request = context.get("request")
+    if request is None or not field:
+        return _ABSENT
+    for source in ("data", "query_params"):
+        try:
+            found: Any = getattr(request, source)
+        except Exception:  # an unparsable body: the error is about the body itself
+            continue
+        for part in field.split("."):
+            if isinstance(found, Mapping) and part in found:
+                found = found[part]
+            elif isinstance(found, list) and part.isdigit() and int(part) < len(found):
+                found = found[int(part)]
+            else:
+                found = _ABSENT
+                break
+        if found is not _ABSENT:
+            return found
+    return _ABSENT
+
+
 def _request_id(context: dict[str, Any]) -> str | None:
     request = context.get("request")
     return getattr(request, "request_id", None) if request is not None else None
@@ -175,7 +216,7 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
     """DRF's EXCEPTION_HANDLER: every refused API request in one JSON shape."""
     request_id = _request_id(context)
     if isinstance(exc, ApplicationError):
-        errors = [{"field": exc.field, "message": exc.message}]
+        errors = [_with_value({"field": exc.field, "message": exc.message}, exc.value)]
         return Response(error_body(code=exc.code, message=exc.message, errors=errors, request_id=request_id),
                         status=exc.status)
     if isinstance(exc, Http404):
@@ -201,7 +242,7 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
     headers: dict[str, str] = {}
     extra: dict[str, Any] = {}
     if isinstance(exc, exceptions.ValidationError):
-        errors = list(flatten_errors(exc.detail))
+        errors = [_with_value(error, _given(context, error["field"])) for error in flatten_errors(exc.detail)]
         first: dict[str, Any] = errors[0] if errors else {"field": None, "message": "Invalid input."}
         message = f"{first['field']}: {first['message']}" if first["field"] else first["message"]
         if len(errors) > 1:

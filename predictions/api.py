@@ -41,6 +41,8 @@ class ErrorSerializer(serializers.Serializer):
     class FieldError(serializers.Serializer):
         field = serializers.CharField(allow_null=True, help_text="Dotted path into the request (shots.3.period).")
         message = serializers.CharField()
+        value = serializers.CharField(required=False, help_text="The refused value as text (first 200 characters), "
+                                                                "when the request gave one.")
 
     code = serializers.CharField(help_text="validation_error, not_authenticated, throttled, no_model, ...")
     message = serializers.CharField()

@@ -22,13 +22,15 @@ from tests.predictions.conftest import (  # noqa: F401  (fixtures)
 
 
 def assert_error_shape(body: Any, *, code: str | None = None) -> None:
-    """The one JSON error shape: code, message, errors [{field, message}], request_id."""
+    """The one JSON error shape: code, message, errors [{field, message, value (when given, as text)}],
+    request_id."""
     assert set(body) >= {"code", "message", "errors", "request_id"}, body
     assert isinstance(body["message"], str)
     assert body["message"]
     assert isinstance(body["errors"], list)
     assert body["errors"]
-    assert all(set(e) == {"field", "message"} for e in body["errors"])
+    assert all(set(e) in ({"field", "message"}, {"field", "message", "value"}) for e in body["errors"]), body
+    assert all(isinstance(e["value"], str) and len(e["value"]) <= 200 for e in body["errors"] if "value" in e), body
     if code is not None:
         assert body["code"] == code, body
 

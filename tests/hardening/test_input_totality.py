@@ -43,6 +43,7 @@ def test_an_integer_too_large_for_any_store_is_a_400_naming_the_field(api: APICl
     assert response.status_code == 400
     assert_error_shape(response.json(), code="validation_error")
     assert response.json()["errors"][0]["field"] == field
+    assert response.json()["errors"][0]["value"] == "99999999999999999999999999"  # the refused value, named
     batch = api.post(BATCH, {"shots": [body]}, format="json")
     assert batch.status_code == 400
     assert batch.json()["errors"][0]["field"] == f"shots.0.{field}"

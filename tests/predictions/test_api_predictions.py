@@ -134,7 +134,7 @@ def test_a_bad_shot_in_a_batch_is_named_by_its_position(api: APIClient) -> None:
     response = api.post(BATCH, {"shots": [shot(), shot(seconds_left=9999)]}, format="json")
     assert response.status_code == 400
     assert response.json()["errors"] == [
-        {"field": "shots.1.seconds_left", "message": "Ensure this value is less than or equal to 720."}
+        {"field": "shots.1.seconds_left", "message": "Ensure this value is less than or equal to 720.", "value": "9999"}
     ]
 
 
