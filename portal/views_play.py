@@ -8,10 +8,12 @@ from django import forms
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse, JsonResponse, StreamingHttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_POST
 
@@ -57,9 +59,12 @@ def stream_json(request: HttpRequest) -> JsonResponse:
     return JsonResponse(selectors.stream_snapshot(user=request.user))
 
 
-@login_required
 @require_POST
 def bet_create(request: HttpRequest) -> HttpResponse:
+    if not request.user.is_authenticated:
+        # Back to the dashboard after logging in: this URL only takes the form's POST (a 405 otherwise).
+        messages.info(request, "Log in to place a bet.")
+        return redirect_to_login(reverse("portal:play"))
     form = BetForm(request.POST)
     if not form.is_valid():
         messages.error(request, f"Bet not placed. {_first_error(form)}")

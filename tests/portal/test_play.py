@@ -132,6 +132,9 @@ def test_placing_a_bet_needs_a_login(client, open_shot):
     response = client.post(reverse("portal:bet-place"), bet_form(open_shot))
     assert response.status_code == 302
     assert response.url.startswith(reverse("portal:login"))
+    # After logging in the bettor lands on the dashboard, not on this POST-only URL (a 405).
+    assert response.url.endswith("?next=" + reverse("portal:play"))
+    assert Bet.objects.count() == 0
     assert Bet.objects.count() == 0
 
 
