@@ -45,7 +45,6 @@ from ingestion.shots import (
     parse_team_code,
     parse_zone_area,
     require_text,
-    season_for,
 )
 
 NBA_COM = "nba_com"
@@ -154,7 +153,7 @@ def map_nba_com(
     team_name = require_text(record, "TEAM_NAME", "team_name")
     x_ft, y_ft = _location(record, "LOC_X", "LOC_Y", convention)
     season = check_game_season(game_id=game_id, game_date=game_date, date_value=record.get("GAME_DATE"),
-                               season=optional_text(record, "SEASON_2", "season") or season_for(game_date))
+                               season=optional_text(record, "SEASON_2", "season"))
     period = parse_int(record.get("QUARTER"), "period", PERIOD_RANGE)
     seconds_left = _clock(record, "MINS_LEFT", "SECS_LEFT")
     return _checked(Shot(
@@ -201,8 +200,7 @@ def map_shot_locations(
     game_date = check_game_date(parse_date(record.get("Game Date"), "game_date", ("%Y%m%d", "%Y-%m-%d")),
                                 record.get("Game Date"))
     game_id = normalise_game_id(record.get("Game ID"))
-    season = check_game_season(game_id=game_id, game_date=game_date, season=season_for(game_date),
-                               date_value=record.get("Game Date"))
+    season = check_game_season(game_id=game_id, game_date=game_date, date_value=record.get("Game Date"))
     home, away = _teams(record, "Home Team", "Away Team")
     team_name = require_text(record, "Team Name", "team_name")
     x_ft, y_ft = _location(record, "X Location", "Y Location", convention)

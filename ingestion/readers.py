@@ -17,7 +17,6 @@ import io
 import json
 import math
 import os
-import re
 import socket
 import tempfile
 import threading
@@ -40,7 +39,7 @@ from ingestion.mappers import (
     detect_format,
     map_record,
 )
-from ingestion.shots import Shot, ShotValidationError, clock_order
+from ingestion.shots import Shot, ShotValidationError, clock_order, has_control_character
 
 CSV_FIELD_LIMIT = 1 << 20
 
@@ -82,7 +81,7 @@ def location_problem(location: str) -> str | None:
     Checked where a location is queued from afar (the API): an http(s) URL with a host, or an
     absolute path as the worker sees it. Whether the file exists is the worker's to say.
     """
-    if not location.strip() or _CONTROL_IN_LOCATION.search(location):
+    if not location.strip() or has_control_character(location):
         return "is empty or holds a control character"
     if os.path.isabs(location):
         return None
@@ -92,9 +91,6 @@ def location_problem(location: str) -> str | None:
     if parsed.scheme:
         return f"is not a path or an http(s) URL (scheme {parsed.scheme!r})"
     return "is a relative path: give an absolute path as the worker sees it, or an http(s) URL"
-
-
-_CONTROL_IN_LOCATION = re.compile("[\x00-\x1f\x7f]")
 
 
 def display_name(location: str | os.PathLike[str]) -> str:

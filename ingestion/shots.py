@@ -34,7 +34,7 @@ __all__ = [  # what other modules import from here, court constants included
     "FIELDS", "HOOP_FROM_BASELINE_FT", "PERIOD_RANGE", "SEASON_TYPES", "SECONDS_RANGE", "SHOT_TYPES",
     "X_RANGE", "Y_RANGE", "ZONE_AREAS", "ZONE_BASIC", "ZONE_RANGES", "Shot", "ShotContradictionError",
     "ShotValidationError", "check_consistency", "check_game_date", "check_game_season", "check_location",
-    "check_no_control_characters", "clock_order", "home_flag", "normalise_game_id", "normalise_team_code",
+    "check_no_control_characters", "clock_order", "has_control_character", "home_flag", "normalise_game_id", "normalise_team_code",
     "optional_text", "parse_bool", "parse_choice", "parse_date", "parse_float", "parse_int", "parse_shot_key",
     "parse_shot_type", "parse_team_code", "parse_zone_area", "require_text", "season_for", "shot_key",
 ]  # fmt: skip
@@ -358,18 +358,18 @@ def season_for(game_date: dt.datetime) -> str:
     return f"{start}-{(start + 1) % 100:02d}"
 
 
-def check_game_season(*, game_id: str, game_date: dt.datetime, season: str, date_value: Any) -> str:
-    """An NBA game id carries its season ('0022300501': 2023-24) and so does the date: they must
-    agree with each other and with a season the file gives. Ids of another scheme (not '00' then a
-    game type 1-6) are not read."""
+def check_game_season(*, game_id: str, game_date: dt.datetime, date_value: Any, season: str | None = None) -> str:
+    """The date's season. An NBA game id carries its season ('0022300501': 2023-24) and so does the
+    date: they must agree with each other and with a season the file gives. Ids of another scheme
+    (not '00' then a game type 1-6) are not read."""
     of_date = season_for(game_date)
-    if season != of_date:
+    if season is not None and season != of_date:
         raise ShotValidationError("season", season, f"does not hold the game date {game_date:%Y-%m-%d} "
                                                     f"(a {of_date} date)")
     if game_id[:2] == "00" and game_id[2] in "123456" and game_id[3:5] != of_date[2:4]:
         raise ShotValidationError("game_date", date_value, f"is a {of_date} date, but game {game_id} is of the "
                                                            f"season starting in ..{game_id[3:5]}")
-    return season
+    return of_date
 
 
 def normalise_game_id(value: Any) -> str:
@@ -416,12 +416,16 @@ def check_consistency(
 _CONTROL = re.compile("[\x00-\x1f\x7f]")
 
 
+def has_control_character(text: str) -> bool:
+    return _CONTROL.search(text) is not None
+
+
 def check_no_control_characters(record: Mapping[str, Any]) -> None:
     """Refuse a record with a control character (a NUL byte, an escape...) in any field."""
     for column, value in record.items():
-        if isinstance(value, str) and _CONTROL.search(value):
+        if isinstance(value, str) and has_control_character(value):
             raise ShotValidationError(str(column), value, "contains a control character")
-        if isinstance(column, str) and _CONTROL.search(column):
+        if isinstance(column, str) and has_control_character(column):
             raise ShotValidationError("header", column, "contains a control character")
 
 
